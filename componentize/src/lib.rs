@@ -1,0 +1,176 @@
+//! Turns the `wasm32-wasip1` core module that `cargo build` writes for a
+//! Kinode process into the WebAssembly component a Kinode node loads.
+//!
+//! This is what `kit build` does with `wasm-tools component new --adapt`:
+//! the module is wrapped with the WASI preview1 *reactor* adapter (a process
+//! is a library the kernel calls into, not a command with `main`). Here the
+//! adapter comes from the `wasi-preview1-component-adapter-provider` crate,
+//! so a build needs no download and no external tool.
+
+use std::path::{Path, PathBuf};
+
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// The interface every Kinode process imports.
+pub const STANDARD_INTERFACE: &str = "kinode:process/standard@1.0.0";
+/// The function the kernel calls to start a process.
+pub const INIT_EXPORT: &str = "init";
+
+/// Why a module could not be made into a process component.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a WebAssembly file (no `\\0asm` header)", path.display())]
+    NotWasm { path: PathBuf },
+    #[error(
+        "{}: already a component; pass the core module cargo wrote \
+         (target/wasm32-wasip1/<profile>/<crate>.wasm)",
+        path.display()
+    )]
+    AlreadyComponent { path: PathBuf },
+    #[error("{}: invalid core module: {reason}", path.display())]
+    InvalidModule { path: PathBuf, reason: String },
+    #[error(
+        "{}: exports no `init` function; a Kinode process must target world \
+         `process-v1` and call `call_init!(your_init)`",
+        path.display()
+    )]
+    NoInit { path: PathBuf },
+    #[error("{}: cannot make a component: {reason:#}", path.display())]
+    Encode {
+        path: PathBuf,
+        reason: anyhow::Error,
+    },
+    #[error("{}: {reason}", path.display())]
+    BadComponent { path: PathBuf, reason: String },
+}
+
+/// The top-level imports and exports of a component, by name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// Reads the core module at `input` and writes the process component to
+/// `output`, returning what the component imports and exports.
+pub fn componentize_file(input: &Path, output: &Path) -> Result<Interface, Error> {
+    let module = std::fs::read(input).map_err(|source| Error::Read {
+        path: input.to_owned(),
+        source,
+    })?;
+    let component = componentize(&module, input)?;
+    let interface = check_process_component(&component, output)?;
+    std::fs::write(output, &component).map_err(|source| Error::Write {
+        path: output.to_owned(),
+        source,
+    })?;
+    Ok(interface)
+}
+
+/// Makes a process component from core module bytes; `path` only names the
+/// input in errors.
+pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
+    let path = path.to_owned();
+    if Parser::is_component(module) {
+        return Err(Error::AlreadyComponent { path });
+    }
+    if !Parser::is_core_wasm(module) {
+        return Err(Error::NotWasm { path });
+    }
+    let exports = core_exports(module).map_err(|e| Error::InvalidModule {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if !exports.iter().any(|name| name == INIT_EXPORT) {
+        return Err(Error::NoInit { path });
+    }
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(module)
+        .and_then(|encoder| {
+            encoder.adapter(
+                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+        })
+        .and_then(|mut encoder| encoder.encode())
+        .map_err(|reason| Error::Encode { path, reason })
+}
+
+/// Validates `component` and checks it has the shape of a Kinode process:
+/// it imports the standard interface and exports `init`. `path` only names
+/// the component in errors.
+pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interface, Error> {
+    let bad = |reason: String| Error::BadComponent {
+        path: path.to_owned(),
+        reason,
+    };
+    if !Parser::is_component(component) {
+        return Err(bad("not a WebAssembly component".into()));
+    }
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(component)
+        .map_err(|e| bad(format!("invalid component: {e}")))?;
+    let interface = component_interface(component).map_err(|e| bad(e.to_string()))?;
+    if !interface.imports.iter().any(|i| i == STANDARD_INTERFACE) {
+        return Err(bad(format!(
+            "does not import `{STANDARD_INTERFACE}` (imports: {})",
+            interface.imports.join(", ")
+        )));
+    }
+    if !interface.exports.iter().any(|e| e == INIT_EXPORT) {
+        return Err(bad(format!("does not export `{INIT_EXPORT}`")));
+    }
+    Ok(interface)
+}
+
+/// The names a core module exports.
+fn core_exports(module: &[u8]) -> wasmparser::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(module) {
+        if let Payload::ExportSection(section) = payload? {
+            for export in section {
+                names.push(export?.name.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The top-level import and export names of a component (nested components
+/// and modules are skipped).
+pub fn component_interface(component: &[u8]) -> wasmparser::Result<Interface> {
+    let mut interface = Interface::default();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(component) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    interface.imports.push(import?.name.0.to_owned());
+                }
+            }
+            Payload::ComponentExportSection(section) if depth == 0 => {
+                for export in section {
+                    interface.exports.push(export?.name.0.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(interface)
+}

@@ -1,0 +1,263 @@
+//! One test process for the harness's tests, written with the real SDK.
+//! Its process name picks the scenario; each prints what it saw, and the
+//! tests read those prints from the report. Names not listed here (e.g. a
+//! spawned child with a random name) print their address and return.
+
+use kinode_process_lib::{
+    await_message, call_init, get_blob, get_state, http, last_blob, our_capabilities, println,
+    save_capabilities, set_state, spawn, timer, Address, Capability, Message, OnExit, ProcessId,
+    Request, Response,
+};
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "process-v1",
+});
+
+call_init!(init);
+fn init(our: Address) {
+    match our.process() {
+        "echo" => echo(),
+        "pinger" => pinger(&our),
+        "no-cap-sender" => no_cap_sender(&our),
+        "restarter" => restarter(),
+        "trapper" => panic!("boom: the trapper process panicked on purpose"),
+        "dier" => dier(&our),
+        "listener" => listener(),
+        "spawner" => spawner(&our),
+        "timer-user" => timer_user(),
+        "http-user" => http_user(),
+        "stray-responder" => stray_responder(),
+        "self-awaiter" => self_awaiter(&our),
+        "cap-saver" => cap_saver(&our),
+        "flooder" => flooder(&our),
+        "slow-reader" => slow_reader(),
+        _ => println!("started as {our}"),
+    }
+}
+
+fn peer(our: &Address, name: &str) -> Address {
+    Address::new(
+        our.node(),
+        ProcessId::new(Some(name), our.package(), our.publisher()),
+    )
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Answers every request with `echo:<body>`, passing the request's blob on.
+fn echo() {
+    loop {
+        match await_message() {
+            Ok(message) if message.is_request() => {
+                let body = text(message.body());
+                println!("echo got {body} from {}", message.source());
+                if message.source().process() == "kernel" {
+                    continue;
+                }
+                Response::new()
+                    .inherit(true)
+                    .body(format!("echo:{body}"))
+                    .send()
+                    .unwrap();
+            }
+            Ok(_) => println!("echo got a response"),
+            Err(e) => println!("echo got an error: {:?}", e.kind()),
+        }
+    }
+}
+
+fn pinger(our: &Address) {
+    let echo = peer(our, "echo");
+    // send-and-await, with a blob that echo passes back.
+    let reply = Request::to(&echo)
+        .body("ping")
+        .blob_bytes("b1")
+        .send_and_await_response(5)
+        .unwrap()
+        .unwrap();
+    println!(
+        "reply {} blob {:?}",
+        text(reply.body()),
+        get_blob().map(|b| text(&b.bytes))
+    );
+    // A request with a context, answered through receive.
+    Request::to(&echo)
+        .body("with-context")
+        .context("ctx-1")
+        .expects_response(5)
+        .send()
+        .unwrap();
+    let response = await_message().unwrap();
+    println!(
+        "response {} context {:?} blob {:?} last {:?}",
+        text(response.body()),
+        response.context().map(text),
+        get_blob().map(|b| text(&b.bytes)),
+        last_blob().map(|b| text(&b.bytes)),
+    );
+}
+
+fn no_cap_sender(our: &Address) {
+    let echo = peer(our, "echo");
+    Request::to(&echo).body("quiet").send().unwrap();
+    Request::to(&echo)
+        .body("loud")
+        .context("c")
+        .expects_response(30)
+        .send()
+        .unwrap();
+    match await_message() {
+        Err(e) => println!(
+            "send error {:?} context {:?}",
+            e.kind(),
+            e.context().map(text)
+        ),
+        Ok(m) => println!("unexpected message {}", text(m.body())),
+    }
+}
+
+fn restarter() {
+    let count = get_state().map_or(0, |s| s[0]) + 1;
+    set_state(&[count]);
+    println!("start {count}");
+    if count >= 3 {
+        OnExit::None.set().unwrap();
+    }
+}
+
+fn dier(our: &Address) {
+    let mut on_exit = OnExit::Requests(vec![]);
+    on_exit.add_request(
+        Request::to(peer(our, "listener"))
+            .body("bye")
+            .expects_response(5),
+    );
+    on_exit.set().unwrap();
+    println!("dier exits");
+}
+
+fn listener() {
+    loop {
+        match await_message() {
+            Ok(m) => println!(
+                "listener got {} from {} expecting {:?}",
+                text(m.body()),
+                m.source().process(),
+                matches!(&m, Message::Request { expects_response, .. } if expects_response.is_some())
+            ),
+            Err(e) => println!("listener error {:?}", e.kind()),
+        }
+    }
+}
+
+fn spawner(our: &Address) {
+    let path = format!("{}/pkg/probe.wasm", our.package_id());
+    let http_client = Capability::new(
+        Address::new(our.node(), ("http-client", "distro", "sys")),
+        "\"messaging\"",
+    );
+    let timer = Capability::new(
+        Address::new(our.node(), ("timer", "distro", "sys")),
+        "\"messaging\"",
+    );
+    let unnamed = spawn(None, &path, OnExit::None, vec![], vec![], false);
+    println!(
+        "unnamed {:?}",
+        unnamed.map(|id| id.process().chars().all(|c| c.is_ascii_digit()))
+    );
+    let missing = spawn(
+        Some("ghost"),
+        &format!("{}/pkg/missing.wasm", our.package_id()),
+        OnExit::None,
+        vec![],
+        vec![],
+        false,
+    );
+    println!("missing {missing:?}");
+    let taken = spawn(Some("echo"), &path, OnExit::None, vec![], vec![], false);
+    println!("taken {:?}", taken.map(|id| id.to_string()));
+    let echo_id = ProcessId::new(Some("echo"), our.package(), our.publisher());
+    let nobody = ProcessId::new(Some("nobody"), "nowhere", "x.os");
+    let caps = spawn(
+        Some("capped"),
+        &path,
+        OnExit::None,
+        vec![timer, http_client],
+        vec![
+            (echo_id, "\"messaging\"".into()),
+            (nobody, "\"messaging\"".into()),
+        ],
+        false,
+    );
+    println!("capped {:?}", caps.map(|id| id.to_string()));
+    let has_capped = our_capabilities()
+        .iter()
+        .any(|c| c.issuer().process() == "capped");
+    println!("parent holds capped's messaging {has_capped}");
+    let bad = spawn(Some("Bad_Name"), &path, OnExit::None, vec![], vec![], false);
+    println!("not reached {bad:?}");
+}
+
+fn timer_user() {
+    match timer::set_and_await_timer(50) {
+        Ok(_) => println!("timer popped"),
+        Err(e) => println!("timer error {:?}", e.kind()),
+    }
+}
+
+fn http_user() {
+    let url = url::Url::parse("https://example.com/data").unwrap();
+    match http::client::send_request_await_response(http::Method::GET, url, None, 5, vec![]) {
+        Ok(response) => println!(
+            "http {} {}",
+            response.status().as_u16(),
+            text(response.body())
+        ),
+        Err(e) => println!("http error {e:?}"),
+    }
+}
+
+fn stray_responder() {
+    Response::new().body("nobody asked").send().unwrap();
+    println!("stray response sent");
+}
+
+fn self_awaiter(our: &Address) {
+    let result = Request::to(our).body("me").send_and_await_response(1);
+    println!("not reached {:?}", result.is_ok());
+}
+
+fn cap_saver(our: &Address) {
+    let forged = Capability::new(peer(our, "echo"), "\"messaging\"");
+    save_capabilities(&[forged.clone()]);
+    let reply = Request::to(peer(our, "echo"))
+        .body("forged")
+        .send_and_await_response(5)
+        .unwrap();
+    println!("forged cap works {}", reply.is_ok());
+}
+
+fn flooder(our: &Address) {
+    for i in 0..120 {
+        Request::to(peer(our, "slow-reader"))
+            .body(format!("{i}"))
+            .send()
+            .unwrap();
+    }
+    println!("flooded");
+}
+
+fn slow_reader() {
+    // Busy for a while (the timer is public; its answer needs our grant).
+    let _ = timer::set_and_await_timer(300);
+    let mut count = 0;
+    while count < 120 {
+        if await_message().is_ok() {
+            count += 1;
+        }
+    }
+    println!("read {count}");
+}

@@ -1,0 +1,218 @@
+//! The kernel's half of `spawn`, after the host has read the wasm through
+//! vfs (as the parent) and checked the name: filter the capabilities the
+//! parent passes, create the child, apply grants, start it, and link parent
+//! and child with messaging capabilities.
+
+use std::sync::Arc;
+
+use crate::bindings::{Capability, OnExit, ProcessId, Request};
+use crate::capability::CapSet;
+use crate::report::{on_exit_name, CapRecord, DroppedCap, Level, ProcessRecord, SpawnRecord};
+use crate::wasm::LoadedWasm;
+
+use super::message::{Delivery, KernelMessage};
+use super::{EntryKind, Kernel, KernelState};
+
+pub struct SpawnRequest {
+    pub parent: ProcessId,
+    pub name: String,
+    pub wasm_path: String,
+    /// The compiled child, or why its bytes are not a loadable component.
+    pub wasm: Result<Arc<LoadedWasm>, String>,
+    pub on_exit: OnExit,
+    pub request_caps: Vec<Capability>,
+    pub grant_caps: Vec<(ProcessId, String)>,
+    pub public: bool,
+}
+
+pub enum SpawnResult {
+    /// A new child, to be started by the caller.
+    Started(ProcessId),
+    /// The name was taken by a running process; the kernel poked it with
+    /// `run` and `spawn` still returns its id.
+    Existing(ProcessId),
+}
+
+impl Kernel {
+    pub fn spawn_child(self: &Arc<Self>, request: SpawnRequest) -> SpawnResult {
+        let SpawnRequest {
+            parent,
+            name,
+            wasm_path,
+            wasm,
+            on_exit,
+            request_caps,
+            grant_caps,
+            public,
+        } = request;
+        let parent_address = self.address(&parent);
+        let child = ProcessId::new(&name, &parent.package_name, &parent.publisher_node);
+        let child_address = self.address(&child);
+        let mut state = self.lock();
+
+        // The caps the parent passes: kept if the parent issued them (the
+        // kernel compares the issuer's process, not its node) or holds them.
+        let mut kept = CapSet::default();
+        let mut dropped = Vec::new();
+        for cap in request_caps {
+            if cap.issuer.process == parent || Kernel::holds(&state, &parent, &cap) {
+                kept.insert(cap);
+            } else {
+                let reason = format!(
+                    "{parent} does not hold this capability (and did not issue it); a real node drops it without a word"
+                );
+                dropped.push(DroppedCap {
+                    capability: CapRecord::from(&cap),
+                    reason,
+                });
+            }
+        }
+        for d in &dropped {
+            let hint = Some(format!(
+                "add \"{}\" (params {}) to the parent's request_capabilities in pkg/manifest.json",
+                d.capability.issuer.split_once('@').map_or("", |(_, p)| p),
+                d.capability.params
+            ));
+            self.diagnose(
+                &mut state,
+                Level::Warning,
+                Some(&parent),
+                format!(
+                    "spawn of {child}: capability {{issuer: {}, params: {}}} dropped: {}",
+                    d.capability.issuer, d.capability.params, d.reason
+                ),
+                hint,
+            );
+        }
+
+        let taken = state.processes.get(&child).is_some_and(|e| e.alive);
+        let mut record = SpawnRecord {
+            parent: parent.to_string(),
+            name: Some(name.clone()),
+            wasm_path: wasm_path.clone(),
+            result: "ok".into(),
+            child: Some(child.to_string()),
+            dropped_capabilities: dropped,
+            detail: None,
+        };
+
+        if taken {
+            // Kinode 1.0: the kernel prints an error, ignores it, applies the
+            // grants and sends `run` to the *existing* process; spawn says Ok.
+            self.print_kernel(
+                &mut state,
+                0,
+                format!(
+                    "kernel: error initializing process: process with ID {child} already exists"
+                ),
+            );
+            self.apply_grants(&mut state, &child, &grant_caps);
+            let run = KernelMessage {
+                id: rand::random(),
+                source: self.address(&ProcessId::runtime("kernel")),
+                target: child_address.clone(),
+                rsvp: None,
+                message: crate::bindings::Message::Request(Request {
+                    inherit: false,
+                    expects_response: None,
+                    body: b"run".to_vec(),
+                    metadata: None,
+                    capabilities: vec![],
+                }),
+                blob: None,
+            };
+            self.deliver(&mut state, &child, Delivery::Message(run));
+            let detail = format!(
+                "a process named {child} is already running: no new process was started; the \
+                 existing one received a `run` request from kernel:distro:sys, and spawn returned Ok"
+            );
+            self.diagnose(
+                &mut state,
+                Level::Warning,
+                Some(&parent),
+                detail.clone(),
+                Some("pick a fresh name (or None for a random one) for every spawn".into()),
+            );
+            record.detail = Some(detail);
+            state.report.spawns.push(record);
+            return SpawnResult::Existing(child);
+        }
+
+        kept.insert(Capability::messaging(child_address.clone()));
+        // Added before the child starts; on a real node they land a moment
+        // after its `run`, which in practice is still before `init` runs.
+        kept.insert(Capability::messaging(parent_address));
+        let (kind, alive, failure) = match wasm {
+            Ok(wasm) => (EntryKind::Wasm(Some(wasm)), true, None),
+            Err(reason) => (EntryKind::Wasm(None), false, Some(reason)),
+        };
+        self.register(
+            &mut state,
+            child.clone(),
+            kind,
+            public,
+            on_exit.clone(),
+            kept,
+        );
+        if let Some(entry) = state.processes.get_mut(&child) {
+            entry.alive = alive;
+        }
+        Kernel::add_cap(&mut state, &parent, Capability::messaging(child_address));
+        self.apply_grants(&mut state, &child, &grant_caps);
+        self.add_record(
+            &mut state,
+            ProcessRecord {
+                id: child.to_string(),
+                parent: Some(parent.to_string()),
+                wasm_path,
+                public,
+                on_exit: on_exit_name(&on_exit).into(),
+                capabilities_at_start: vec![],
+                restarts: 0,
+                exit: crate::report::ExitRecord {
+                    kind: crate::report::ExitKind::Running,
+                    detail: String::new(),
+                },
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+        );
+        if let Some(reason) = failure {
+            self.mark_unloadable(&mut state, &child, &reason);
+        }
+        let prefix = format!("{}:{}", parent.package_name, parent.publisher_node);
+        self.print_kernel(&mut state, 2, format!("{prefix}: spawned a new process"));
+        state.report.spawns.push(record);
+        SpawnResult::Started(child)
+    }
+
+    /// `grant_caps`: each named process gets a capability issued by
+    /// `issuer` with the given params. Unknown processes are skipped.
+    pub(super) fn apply_grants(
+        &self,
+        state: &mut KernelState,
+        issuer: &ProcessId,
+        grants: &[(ProcessId, String)],
+    ) {
+        let issuer_address = self.address(issuer);
+        for (to, params) in grants {
+            let cap = Capability::new(issuer_address.clone(), params.clone());
+            if !Kernel::add_cap(state, to, cap) {
+                self.diagnose(
+                    state,
+                    Level::Warning,
+                    Some(issuer),
+                    format!("grant of {params} to {to} skipped: no such process"),
+                    Some("a real node skips it silently; check the process id".into()),
+                );
+            }
+        }
+    }
+
+    pub(super) fn add_record(&self, state: &mut KernelState, record: ProcessRecord) {
+        let id = ProcessId::parse(&record.id).expect("records hold valid ids");
+        state.report.processes.push(record);
+        let index = state.report.processes.len() - 1;
+        state.records.insert(id, index);
+    }
+}

@@ -1,0 +1,149 @@
+//! A package directory: `metadata.json`, `pkg/manifest.json` and the wasm
+//! files in `pkg/` (the package's `pkg` drive). Loading checks everything a
+//! node would reject at install, and names the file and field at fault.
+
+mod manifest;
+mod metadata;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use manifest::{CapabilityEntry, ManifestEntry, ManifestOnExit};
+pub use metadata::{Metadata, Properties};
+
+use crate::bindings::{OnExit, PackageId, ProcessId};
+use crate::error::InputError;
+use crate::ids::check_process_name;
+
+/// A package as the harness installs it.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub dir: PathBuf,
+    pub id: PackageId,
+    pub metadata: Metadata,
+    pub processes: Vec<ProcessPlan>,
+}
+
+/// One manifest entry, checked and resolved.
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub id: ProcessId,
+    /// As written in the manifest, e.g. `/parent.wasm`.
+    pub wasm_path: String,
+    /// The file on disk, inside `pkg/`.
+    pub wasm_file: PathBuf,
+    pub on_exit: OnExit,
+    pub request_networking: bool,
+    pub request_capabilities: Vec<CapabilityEntry>,
+    pub grant_capabilities: Vec<CapabilityEntry>,
+    pub public: bool,
+}
+
+impl Package {
+    /// The directory on disk behind the package's `pkg` drive.
+    pub fn pkg_dir(&self) -> PathBuf {
+        self.dir.join("pkg")
+    }
+
+    pub fn load(dir: &Path) -> Result<Package, InputError> {
+        let metadata_path = dir.join("metadata.json");
+        let metadata: Metadata = read_json(&metadata_path)?;
+        let props = &metadata.properties;
+        check_process_name(&props.package_name).map_err(|_| {
+            InputError::invalid(
+                &metadata_path,
+                format!(
+                    "properties.package_name `{}` may only contain a-z, 0-9 and `-`",
+                    props.package_name
+                ),
+            )
+        })?;
+        let publisher_ok = !props.publisher.is_empty()
+            && props
+                .publisher
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !publisher_ok {
+            return Err(InputError::invalid(
+                &metadata_path,
+                format!(
+                    "properties.publisher `{}` may only contain a-z, 0-9, `-` and `.`",
+                    props.publisher
+                ),
+            ));
+        }
+        let id = PackageId {
+            package_name: props.package_name.clone(),
+            publisher_node: props.publisher.clone(),
+        };
+
+        let manifest_path = dir.join("pkg").join("manifest.json");
+        let entries: Vec<ManifestEntry> = read_json(&manifest_path)?;
+        let mut seen = HashSet::new();
+        let mut processes = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let field = |name: &str| format!("[{index}].{name}");
+            let bad = |name: &str, reason: String| {
+                InputError::invalid(&manifest_path, format!("{}: {reason}", field(name)))
+            };
+            check_process_name(&entry.process_name).map_err(|e| bad("process_name", e))?;
+            if !seen.insert(entry.process_name.clone()) {
+                return Err(bad(
+                    "process_name",
+                    format!("`{}` is listed twice", entry.process_name),
+                ));
+            }
+            let relative = entry.process_wasm_path.trim_start_matches('/');
+            if relative.is_empty()
+                || Path::new(relative)
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(bad(
+                    "process_wasm_path",
+                    format!(
+                        "`{}` must name a file inside pkg/, e.g. \"/{}.wasm\"",
+                        entry.process_wasm_path, entry.process_name
+                    ),
+                ));
+            }
+            let on_exit = entry.on_exit.to_on_exit().map_err(|e| bad("on_exit", e))?;
+            let caps = |name: &str, values: &[serde_json::Value]| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        CapabilityEntry::parse(v).map_err(|e| bad(&format!("{name}[{i}]"), e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            processes.push(ProcessPlan {
+                id: ProcessId::new(&entry.process_name, &id.package_name, &id.publisher_node),
+                wasm_path: entry.process_wasm_path.clone(),
+                wasm_file: dir.join("pkg").join(relative),
+                on_exit,
+                request_networking: entry.request_networking,
+                request_capabilities: caps("request_capabilities", &entry.request_capabilities)?,
+                grant_capabilities: caps("grant_capabilities", &entry.grant_capabilities)?,
+                public: entry.public,
+            });
+        }
+        Ok(Package {
+            dir: dir.to_owned(),
+            id,
+            metadata,
+            processes,
+        })
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| InputError::invalid(path, format!("invalid JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

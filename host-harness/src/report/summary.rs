@@ -1,0 +1,162 @@
+//! The report for people: the process tree with what each held when it
+//! started and how it ended, then spawns, blocked messages and diagnostics.
+
+use std::fmt::Write;
+
+use super::{ExitKind, Level, ProcessRecord, Report};
+
+pub fn render_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n== host-harness: {} on {} ==",
+        report.package, report.node
+    );
+    let _ = writeln!(out, "processes:");
+    for root in report.processes.iter().filter(|p| p.parent.is_none()) {
+        render_tree(report, root, 1, &mut out);
+    }
+    if !report.spawns.is_empty() {
+        let _ = writeln!(out, "spawns:");
+        for s in &report.spawns {
+            let name = s.name.as_deref().unwrap_or("<random>");
+            let _ = writeln!(
+                out,
+                "  {} spawned {name} from {}: {}",
+                s.parent, s.wasm_path, s.result
+            );
+            if let Some(detail) = &s.detail {
+                let _ = writeln!(out, "    {detail}");
+            }
+            for d in &s.dropped_capabilities {
+                let _ = writeln!(
+                    out,
+                    "    dropped {} {}: {}",
+                    d.capability.issuer, d.capability.params, d.reason
+                );
+            }
+        }
+    }
+    if !report.blocked_messages.is_empty() {
+        let _ = writeln!(out, "blocked messages:");
+        for b in &report.blocked_messages {
+            let _ = writeln!(
+                out,
+                "  {} {} -> {}: {}",
+                b.kind, b.source, b.target, b.reason
+            );
+        }
+    }
+    if !report.http_requests.is_empty() {
+        let _ = writeln!(out, "http requests:");
+        for h in &report.http_requests {
+            let status = h.status.map_or("no mock".to_string(), |s| s.to_string());
+            let _ = writeln!(out, "  {} {} {} -> {status}", h.process, h.method, h.url);
+        }
+    }
+    if !report.diagnostics.is_empty() {
+        let _ = writeln!(out, "diagnostics:");
+        for d in &report.diagnostics {
+            let level = match d.level {
+                Level::Info => "info",
+                Level::Warning => "warning",
+                Level::Error => "error",
+            };
+            let who = d
+                .process
+                .as_deref()
+                .map(|p| format!(" [{p}]"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {level}{who}: {}", d.message);
+            if let Some(hint) = &d.hint {
+                let _ = writeln!(out, "    hint: {hint}");
+            }
+        }
+    }
+    let failures = report.check_failures();
+    if failures.is_empty() {
+        let _ = writeln!(out, "result: ok");
+    } else {
+        let _ = writeln!(out, "result: FAILED");
+        for f in failures {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+    out
+}
+
+fn render_tree(report: &Report, p: &ProcessRecord, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let exit = match p.exit.kind {
+        ExitKind::Returned => "returned",
+        ExitKind::Trapped => "TRAPPED",
+        ExitKind::Killed => "NEVER RAN",
+        ExitKind::Running => "running (waiting for messages)",
+        ExitKind::TimedOut => "TIMED OUT",
+    };
+    let public = if p.public { ", public" } else { "" };
+    let restarts = if p.restarts > 0 {
+        format!(", restarted {}x", p.restarts)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{pad}{} [{exit}; on_exit {}{public}{restarts}]",
+        p.id, p.on_exit
+    );
+    if matches!(
+        p.exit.kind,
+        ExitKind::Trapped | ExitKind::Killed | ExitKind::TimedOut
+    ) {
+        for line in p.exit.detail.lines().take(12) {
+            let _ = writeln!(out, "{pad}  | {line}");
+        }
+    }
+    let _ = writeln!(out, "{pad}  capabilities at start:");
+    for cap in &p.capabilities_at_start {
+        let _ = writeln!(out, "{pad}    {} {}", cap.issuer, cap.params);
+    }
+    for child in report
+        .processes
+        .iter()
+        .filter(|c| c.parent.as_deref() == Some(p.id.as_str()))
+    {
+        render_tree(report, child, depth + 1, out);
+    }
+}
+
+impl Report {
+    /// What makes a run fail: a process that trapped, never ran or was
+    /// still busy at the timeout; a spawn that failed; a capability a spawn
+    /// dropped.
+    pub fn check_failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for p in &self.processes {
+            match p.exit.kind {
+                ExitKind::Trapped => failures.push(format!("{} trapped", p.id)),
+                ExitKind::Killed => failures.push(format!("{} never ran", p.id)),
+                ExitKind::TimedOut => {
+                    failures.push(format!("{} was still busy at the timeout", p.id))
+                }
+                ExitKind::Returned | ExitKind::Running => {}
+            }
+        }
+        for s in &self.spawns {
+            if s.result != "ok" {
+                let name = s.name.as_deref().unwrap_or("<random>");
+                failures.push(format!("{} could not spawn {name}: {}", s.parent, s.result));
+            }
+            for d in &s.dropped_capabilities {
+                failures.push(format!(
+                    "{} spawned {} without {} {} (dropped)",
+                    s.parent,
+                    s.child.as_deref().unwrap_or("?"),
+                    d.capability.issuer,
+                    d.capability.params
+                ));
+            }
+        }
+        failures
+    }
+}

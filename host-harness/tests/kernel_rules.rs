@@ -1,0 +1,330 @@
+//! The kernel's rules, each checked by running the probe guest (a real
+//! component built with the SDK) in the harness.
+
+mod common;
+
+use common::*;
+use host_harness::report::ExitKind;
+
+const ECHO: &str = "echo:probe:test.os";
+
+fn id(name: &str) -> String {
+    format!("{name}:probe:test.os")
+}
+
+fn has_diagnostic(report: &host_harness::Report, needle: &str) -> bool {
+    report
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains(needle))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_responses_contexts_and_blobs() {
+    // Replies are checked too: pinger grants echo messaging so echo may answer.
+    let dir = probe_package(&[
+        probe("echo"),
+        probe("pinger").requests(&[ECHO]).grants(&[ECHO]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("pinger")),
+        [
+            // send-and-await: echo inherits the request's blob into its answer.
+            "reply echo:ping blob Some(\"b1\")",
+            // The second request has no blob, but `inherit` on a response
+            // takes the *last* blob the responder ever received: b1 again.
+            "response echo:with-context context Some(\"ctx-1\") blob Some(\"b1\") last Some(\"b1\")",
+        ]
+    );
+    assert_eq!(exit_kind(&report, &id("pinger")), ExitKind::Returned);
+    assert_eq!(exit_kind(&report, ECHO), ExitKind::Running);
+    assert!(
+        report.blocked_messages.is_empty(),
+        "{:?}",
+        report.blocked_messages
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_needs_a_capability_too() {
+    // Without pinger's grant, echo's answer is blocked and pinger's
+    // send-and-await times out (after 5 s, as on a node).
+    let dir = probe_package(&[probe("echo"), probe("pinger").requests(&[ECHO])]);
+    let report = run_dir(&dir).await;
+    let blocked = &report.blocked_messages[0];
+    assert_eq!(blocked.kind, "response");
+    assert_eq!(blocked.source, format!("fake.os@{ECHO}"));
+    assert_eq!(exit_kind(&report, &id("pinger")), ExitKind::Trapped);
+    assert!(report.diagnostics.iter().any(|d| d
+        .hint
+        .as_deref()
+        .is_some_and(|h| h.contains("grant_capabilities"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_request_fails_at_once_and_fire_and_forget_vanishes() {
+    let dir = probe_package(&[probe("echo"), probe("no-cap-sender")]);
+    let report = run_dir(&dir).await;
+    // expects_response(30) but the error comes at once: the run ends
+    // idle well inside the 20 s test timeout, with the context returned.
+    assert_eq!(
+        prints_of(&report, &id("no-cap-sender")),
+        ["send error Timeout context Some(\"c\")"]
+    );
+    let bodies: Vec<&str> = report
+        .blocked_messages
+        .iter()
+        .map(|b| b.body.as_str())
+        .collect();
+    assert_eq!(bodies, ["quiet", "loud"]);
+    assert!(prints_of(&report, ECHO).is_empty(), "echo got nothing");
+    assert!(has_diagnostic(&report, "it was dropped silently"));
+    assert!(has_diagnostic(
+        &report,
+        "SendError { kind: Timeout } at once"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_keeps_state_and_backs_off() {
+    let started = std::time::Instant::now();
+    let dir = probe_package(&[probe("restarter").on_exit("Restart")]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("restarter")),
+        ["start 1", "start 2", "start 3"]
+    );
+    let record = report.process(&id("restarter")).unwrap();
+    assert_eq!(record.restarts, 2);
+    assert_eq!(record.exit.kind, ExitKind::Returned);
+    assert_eq!(record.on_exit, "None", "set-on-exit is reflected");
+    // The second restart came within a second of the first, so it waited
+    // for the kernel's one-second backoff.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_is_reported_with_stderr() {
+    let report = run_dir(&probe_package(&[probe("trapper")])).await;
+    let record = report.process(&id("trapper")).unwrap();
+    assert_eq!(record.exit.kind, ExitKind::Trapped);
+    assert!(record
+        .exit
+        .detail
+        .contains("boom: the trapper process panicked on purpose"));
+    assert!(record.stderr.contains("boom"));
+    assert!(report.prints.iter().any(|p| p.verbosity == 0
+        && p.text
+            .contains("process fake.os@trapper:probe:test.os ended with error:")));
+    assert_eq!(report.check_failures(), ["trapper:probe:test.os trapped"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_exit_requests_are_sent_as_the_dying_process_without_expecting_a_response() {
+    let listener = id("listener");
+    let dir = probe_package(&[
+        probe("listener"),
+        probe("dier").requests(&[listener.as_str()]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(prints_of(&report, &id("dier")), ["dier exits"]);
+    assert_eq!(
+        prints_of(&report, &listener),
+        ["listener got bye from dier expecting false"]
+    );
+    assert!(report
+        .prints
+        .iter()
+        .any(|p| p.text == "process dier:probe:test.os has OnExit behavior Requests"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spawn_edge_cases() {
+    let dir = probe_package(&[
+        probe("echo"),
+        probe("spawner").requests(&["vfs:distro:sys", "timer:distro:sys"]),
+    ]);
+    let report = run_dir(&dir).await;
+    let spawner = id("spawner");
+    assert_eq!(
+        prints_of(&report, &spawner),
+        [
+            "unnamed Ok(true)",
+            "missing Err(NoFileAtPath)",
+            "taken Ok(\"echo:probe:test.os\")",
+            "capped Ok(\"capped:probe:test.os\")",
+        ]
+    );
+    // A bad name traps the caller with the kernel's words.
+    let record = report.process(&spawner).unwrap();
+    assert_eq!(record.exit.kind, ExitKind::Trapped);
+    assert!(record
+        .exit
+        .detail
+        .contains("Process name (Bad_Name) can only contain a-z, 0-9, `-`"));
+    // A taken name: the running echo got the kernel's `run` request.
+    assert!(prints_of(&report, ECHO)
+        .contains(&"echo got run from fake.os@kernel:distro:sys".to_string()));
+    assert!(report.prints.iter().any(|p| p.text.starts_with(
+        "kernel: error initializing process: process with ID echo:probe:test.os already exists"
+    )));
+    let results: Vec<(&str, &str)> = report
+        .spawns
+        .iter()
+        .map(|s| (s.name.as_deref().unwrap_or("?"), s.result.as_str()))
+        .filter(|(name, _)| !name.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("ghost", "NoFileAtPath"),
+            ("echo", "ok"),
+            ("capped", "ok"),
+            ("Bad_Name", "trapped")
+        ]
+    );
+    // The capability the spawner does not hold was dropped; the one it
+    // holds was passed on.
+    let capped = report
+        .spawns
+        .iter()
+        .find(|s| s.name.as_deref() == Some("capped"))
+        .unwrap();
+    assert_eq!(capped.dropped_capabilities.len(), 1);
+    assert_eq!(
+        capped.dropped_capabilities[0].capability.issuer,
+        "fake.os@http-client:distro:sys"
+    );
+    let caps: Vec<&str> = report
+        .process(&id("capped"))
+        .unwrap()
+        .capabilities_at_start
+        .iter()
+        .map(|c| c.issuer.as_str())
+        .collect();
+    assert!(caps.contains(&"fake.os@timer:distro:sys"));
+    assert!(!caps.contains(&"fake.os@http-client:distro:sys"));
+    assert!(has_diagnostic(
+        &report,
+        "grant of \"messaging\" to nobody:nowhere:x.os skipped"
+    ));
+    // The unnamed child got a random u64 name and ran.
+    let unnamed = report
+        .processes
+        .iter()
+        .find(|p| {
+            p.id.split(':')
+                .next()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .expect("the unnamed child");
+    assert_eq!(unnamed.parent.as_deref(), Some(spawner.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timer_answers_after_the_delay_when_granted() {
+    let dir = probe_package(&[probe("timer-user").grants(&["timer:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(prints_of(&report, &id("timer-user")), ["timer popped"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timer_answers_are_blocked_without_a_grant() {
+    // timer is public, so the request goes through; its answer does not.
+    let dir = probe_package(&[probe("timer-user")]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("timer-user")),
+        ["timer error Timeout"]
+    );
+    assert_eq!(
+        report.blocked_messages[0].source,
+        "fake.os@timer:distro:sys"
+    );
+    assert_eq!(report.blocked_messages[0].kind, "response");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_client_answers_from_mocks_and_records_requests() {
+    let dir = probe_package(&[probe("http-user")
+        .requests(&["http-client:distro:sys"])
+        .grants(&["http-client:distro:sys"])]);
+    let mut options = host_harness::RunOptions::new(&dir);
+    options.http_mocks = serde_json::from_str(
+        r#"[{"method": "GET", "url": "https://example.com/data", "status": 201, "body": "hello"}]"#,
+    )
+    .unwrap();
+    let report = host_harness::run(&options).await.unwrap();
+    assert_eq!(prints_of(&report, &id("http-user")), ["http 201 hello"]);
+    assert_eq!(report.http_requests[0].url, "https://example.com/data");
+    assert_eq!(report.http_requests[0].status, Some(201));
+
+    // No mock: the error a failed request gets, and a diagnostic.
+    let report = run_dir(&dir).await;
+    let printed = prints_of(&report, &id("http-user"));
+    assert!(
+        printed[0].starts_with("http error ExecuteRequestFailed"),
+        "{printed:?}"
+    );
+    assert!(has_diagnostic(
+        &report,
+        "no mock for GET https://example.com/data"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_with_no_request_to_answer_is_dropped() {
+    let report = run_dir(&probe_package(&[probe("stray-responder")])).await;
+    assert_eq!(
+        prints_of(&report, &id("stray-responder")),
+        ["stray response sent"]
+    );
+    assert!(report.prints.iter().any(|p| p
+        .text
+        .starts_with("kernel: need non-None prompting_message to handle Response")));
+    assert_eq!(
+        exit_kind(&report, &id("stray-responder")),
+        ExitKind::Returned
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn awaiting_oneself_traps() {
+    let report = run_dir(&probe_package(&[probe("self-awaiter")])).await;
+    let record = report.process(&id("self-awaiter")).unwrap();
+    assert_eq!(record.exit.kind, ExitKind::Trapped);
+    assert!(
+        record
+            .exit
+            .detail
+            .contains("cannot await a Request to `our`"),
+        "{}",
+        record.exit.detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn save_capabilities_does_not_check_ownership() {
+    let dir = probe_package(&[probe("echo"), probe("cap-saver").grants(&[ECHO])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("cap-saver")),
+        ["forged cap works true"]
+    );
+    assert!(has_diagnostic(&report, "which it was never given"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_mailbox_is_reported() {
+    let reader = id("slow-reader");
+    let dir = probe_package(&[
+        probe("slow-reader").grants(&["timer:distro:sys"]),
+        probe("flooder").requests(&[reader.as_str()]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(prints_of(&report, &reader), ["read 120"]);
+    assert!(has_diagnostic(&report, "more than 100 messages wait"));
+}

@@ -1,0 +1,141 @@
+//! The end-to-end check of this repository's package: the parent spawns
+//! `spawned-child-process` holding the http-client messaging capability,
+//! and the two ways a manifest gets that wrong.
+
+mod common;
+
+use common::*;
+use host_harness::report::{CapRecord, ExitKind};
+
+const PARENT: &str = "parent:spawn:template.os";
+const CHILD: &str = "spawned-child-process:spawn:template.os";
+
+fn http_client_messaging() -> CapRecord {
+    CapRecord {
+        issuer: "fake.os@http-client:distro:sys".into(),
+        params: "\"messaging\"".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parent_spawns_the_child_with_the_http_client_capability() {
+    let report = run_dir(&workspace()).await;
+
+    assert_eq!(report.package, "spawn:template.os");
+    assert_eq!(exit_kind(&report, PARENT), ExitKind::Returned);
+    let [spawn] = report.spawns.as_slice() else {
+        panic!("one spawn expected: {:?}", report.spawns)
+    };
+    assert_eq!(spawn.parent, PARENT);
+    assert_eq!(spawn.result, "ok");
+    assert_eq!(spawn.child.as_deref(), Some(CHILD));
+    assert_eq!(spawn.wasm_path, "spawn:template.os/pkg/child.wasm");
+    assert!(spawn.dropped_capabilities.is_empty());
+
+    let child = report.process(CHILD).expect("the child ran");
+    assert_eq!(child.parent.as_deref(), Some(PARENT));
+    assert!(!child.public);
+    assert_eq!(child.on_exit, "None");
+    assert!(
+        child
+            .capabilities_at_start
+            .contains(&http_client_messaging()),
+        "{:?}",
+        child.capabilities_at_start
+    );
+    // Nothing else but messaging itself and its parent.
+    let mut issuers: Vec<&str> = child
+        .capabilities_at_start
+        .iter()
+        .map(|c| c.issuer.as_str())
+        .collect();
+    issuers.sort();
+    assert_eq!(
+        issuers,
+        [
+            "fake.os@http-client:distro:sys",
+            "fake.os@parent:spawn:template.os",
+            "fake.os@spawned-child-process:spawn:template.os"
+        ]
+    );
+    assert_eq!(
+        prints_of(&report, CHILD),
+        [
+            "fake.os@spawned-child-process:spawn:template.os: start",
+            "this is the child process, wow!"
+        ]
+    );
+    assert_eq!(child.exit.kind, ExitKind::Returned);
+    assert_eq!(
+        prints_of(&report, PARENT),
+        [
+            "fake.os@parent:spawn:template.os: start",
+            "spawned spawned-child-process:spawn:template.os"
+        ]
+    );
+    assert!(
+        report.check_failures().is_empty(),
+        "{:?}",
+        report.check_failures()
+    );
+    assert!(report.blocked_messages.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_vfs_the_spawn_fails_with_no_file_at_path() {
+    let dir = our_package_with(|m| {
+        m[0]["request_capabilities"] = serde_json::json!(["http-client:distro:sys"]);
+    });
+    let report = run_dir(&dir).await;
+
+    assert_eq!(report.spawns[0].result, "NoFileAtPath");
+    assert!(report.process(CHILD).is_none());
+    assert_eq!(
+        prints_of(&report, PARENT).last().unwrap(),
+        "couldn't spawn the child: NoFileAtPath"
+    );
+    // Why: the read went to vfs as the parent, and vfs is not public.
+    let blocked = &report.blocked_messages[0];
+    assert_eq!(blocked.source, "fake.os@parent:spawn:template.os");
+    assert_eq!(blocked.target, "fake.os@vfs:distro:sys");
+    assert!(report
+        .prints
+        .iter()
+        .any(|p| p.text == "event loop: process parent:spawn:template.os doesn't have capability to message process vfs:distro:sys"));
+    assert!(!report.check_failures().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_http_client_the_child_starts_without_it_and_we_say_so() {
+    let dir = our_package_with(|m| {
+        m[0]["request_capabilities"] = serde_json::json!(["vfs:distro:sys"]);
+    });
+    let report = run_dir(&dir).await;
+
+    // A real node spawns the child silently without the capability.
+    assert_eq!(report.spawns[0].result, "ok");
+    let child = report.process(CHILD).unwrap();
+    assert!(!child
+        .capabilities_at_start
+        .contains(&http_client_messaging()));
+    assert_eq!(child.exit.kind, ExitKind::Returned);
+    // The harness reports the drop, with the reason and a hint.
+    let dropped = &report.spawns[0].dropped_capabilities;
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0].capability, http_client_messaging());
+    assert!(
+        dropped[0].reason.contains("does not hold"),
+        "{}",
+        dropped[0].reason
+    );
+    assert!(report.diagnostics.iter().any(|d| d
+        .hint
+        .as_deref()
+        .is_some_and(|h| h.contains("request_capabilities"))));
+    assert_eq!(
+        report.check_failures().len(),
+        1,
+        "{:?}",
+        report.check_failures()
+    );
+}
