@@ -151,7 +151,7 @@ async fn spawn_edge_cases() {
         prints_of(&report, &spawner),
         [
             "unnamed Ok(true)",
-            "missing Err(NoFileAtPath)",
+            "missing Err(\"no-file-at-path\")",
             "taken Ok(\"echo:probe:test.os\")",
             "capped Ok(\"capped:probe:test.os\")",
         ]

@@ -51,6 +51,6 @@ fn init(our: Address) {
         false,
     ) {
         Ok(child) => println!("spawned {child}"),
-        Err(e) => println!("couldn't spawn the child: {e:?}"),
+        Err(e) => println!("couldn't spawn the child: {e}"),
     }
 }

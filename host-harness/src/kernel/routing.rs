@@ -144,15 +144,15 @@ impl Kernel {
 fn hint_for_blocked(km: &KernelMessage) -> String {
     let source = &km.source.process;
     let target = &km.target.process;
-    let is_module =
-        |p: &crate::bindings::ProcessId| p.package_name == "distro" && p.publisher_node == "sys";
-    if is_module(source) {
+    let is_module = target.package_name == "distro" && target.publisher_node == "sys";
+    if km.kind() == "response" {
         format!(
-            "{source} holds no capability to message your processes: add \"{source}\" to \
-             grant_capabilities of {} in pkg/manifest.json, or make it public",
+            "{source} may answer {target} only if {target} is public or gave {source} messaging: \
+             add \"{source}\" to grant_capabilities of {} in pkg/manifest.json (or to a spawn's \
+             grant_capabilities), or make it public",
             target.process_name
         )
-    } else if is_module(target) {
+    } else if is_module {
         format!(
             "add \"{target}\" to request_capabilities of {} in pkg/manifest.json (a spawned \
              process gets it only through its parent's spawn request_capabilities)",

@@ -4,9 +4,8 @@
 //! spawned child with a random name) print their address and return.
 
 use kinode_process_lib::{
-    await_message, call_init, get_blob, get_state, http, last_blob, our_capabilities, println,
-    save_capabilities, set_state, spawn, timer, Address, Capability, Message, OnExit, ProcessId,
-    Request, Response,
+    await_message, call_init, get_blob, get_state, http, last_blob, println, save_capabilities,
+    set_state, spawn, timer, Address, Capability, Message, OnExit, ProcessId, Request, Response,
 };
 
 wit_bindgen::generate!({
@@ -176,7 +175,7 @@ fn spawner(our: &Address) {
         vec![],
         false,
     );
-    println!("missing {missing:?}");
+    println!("missing {:?}", missing.map_err(|e| e.name()));
     let taken = spawn(Some("echo"), &path, OnExit::None, vec![], vec![], false);
     println!("taken {:?}", taken.map(|id| id.to_string()));
     let echo_id = ProcessId::new(Some("echo"), our.package(), our.publisher());
@@ -193,10 +192,6 @@ fn spawner(our: &Address) {
         false,
     );
     println!("capped {:?}", caps.map(|id| id.to_string()));
-    let has_capped = our_capabilities()
-        .iter()
-        .any(|c| c.issuer().process() == "capped");
-    println!("parent holds capped's messaging {has_capped}");
     let bad = spawn(Some("Bad_Name"), &path, OnExit::None, vec![], vec![], false);
     println!("not reached {bad:?}");
 }
