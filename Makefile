@@ -38,7 +38,7 @@ test: build test-guests ## Build the package and test guests, then run every tes
 lint: ## rustfmt check and clippy on the whole workspace, warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(PROCESSES)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(PROCESSES) $(TEST_GUESTS)) -- -D warnings
 
 fmt: ## Format the workspace
 	cargo fmt --all

@@ -201,8 +201,3 @@ mod tests {
         }
     }
 }
-
-/// The id in a report record (always written from a valid id).
-pub fn parse_record_id(text: &str) -> Option<ProcessId> {
-    ProcessId::parse(text).ok()
-}

@@ -107,9 +107,10 @@ fn finish(kernel: &Kernel, idle: bool) -> Report {
         if record.exit.kind != ExitKind::Running {
             continue;
         }
-        let waiting = ids::parse_record_id(&record.id)
+        let waiting = bindings::ProcessId::parse(&record.id)
+            .ok()
             .and_then(|id| state.processes.get(&id))
-            .is_some_and(|e| e.mailbox.is_waiting() && e.mailbox.len() == 0);
+            .is_some_and(|e| e.mailbox.is_waiting() && e.mailbox.is_empty());
         record.exit = if idle || waiting {
             ExitRecord {
                 kind: ExitKind::Running,

@@ -66,8 +66,8 @@ impl Mailbox {
         self.waiting.load(Ordering::SeqCst)
     }
 
-    pub fn len(&self) -> usize {
-        self.queue.lock().unwrap().len()
+    pub fn is_empty(&self) -> bool {
+        self.queue.lock().unwrap().is_empty()
     }
 
     /// Drops everything queued (the process ended).

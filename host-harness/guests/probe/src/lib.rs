@@ -227,7 +227,7 @@ fn self_awaiter(our: &Address) {
 
 fn cap_saver(our: &Address) {
     let forged = Capability::new(peer(our, "echo"), "\"messaging\"");
-    save_capabilities(&[forged.clone()]);
+    save_capabilities(&[forged]);
     let reply = Request::to(peer(our, "echo"))
         .body("forged")
         .send_and_await_response(5)
