@@ -328,3 +328,28 @@ async fn a_full_mailbox_is_reported() {
     assert_eq!(prints_of(&report, &reader), ["read 120"]);
     assert!(has_diagnostic(&report, "more than 100 messages wait"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_to_a_missing_process_times_out_with_a_hint() {
+    let report = run_dir(&probe_package(&[probe("misnamed")])).await;
+    assert_eq!(
+        prints_of(&report, &id("misnamed")),
+        ["misnamed Err(Timeout)"]
+    );
+    let blocked = &report.blocked_messages[0];
+    assert_eq!(blocked.target, "fake.os@http_client:distro:sys");
+    assert!(blocked
+        .reason
+        .contains("no process http_client:distro:sys exists"));
+    assert!(report.diagnostics.iter().any(|d| d
+        .hint
+        .as_deref()
+        .is_some_and(|h| h.contains("did you mean http-client:distro:sys?"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_nodes_are_offline() {
+    let report = run_dir(&probe_package(&[probe("remote")])).await;
+    assert_eq!(prints_of(&report, &id("remote")), ["remote Err(Offline)"]);
+    assert!(report.blocked_messages[0].reason.contains("other.os"));
+}

@@ -31,6 +31,8 @@ fn init(our: Address) {
         "cap-saver" => cap_saver(&our),
         "flooder" => flooder(&our),
         "slow-reader" => slow_reader(),
+        "misnamed" => misnamed(),
+        "remote" => remote(),
         _ => println!("started as {our}"),
     }
 }
@@ -255,4 +257,27 @@ fn slow_reader() {
         }
     }
     println!("read {count}");
+}
+
+/// The 0.x spelling of a runtime module: no such process on a 1.0 node.
+fn misnamed() {
+    let sent = Request::to(("our", "http_client", "distro", "sys"))
+        .body("hi")
+        .send_and_await_response(5)
+        .unwrap();
+    println!(
+        "misnamed {:?}",
+        sent.map_err(|e| e.kind().clone()).map(|_| ())
+    );
+}
+
+fn remote() {
+    let sent = Request::to(("other.os", "echo", "probe", "test.os"))
+        .body("hi")
+        .send_and_await_response(5)
+        .unwrap();
+    println!(
+        "remote {:?}",
+        sent.map_err(|e| e.kind().clone()).map(|_| ())
+    );
 }

@@ -1,0 +1,170 @@
+//! The `host-harness` command: exit codes, the JSON report, and clear
+//! errors on bad input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-harness"))
+        .args(args)
+        .output()
+        .expect("run host-harness")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn our_package_runs_clean_and_prints_like_a_node() {
+    let root = workspace();
+    let output = harness(&["run", root.to_str().unwrap()]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("spawn:template.os: this is the child process, wow!\n"),
+        "{out}"
+    );
+    assert!(out.contains("spawned-child-process:spawn:template.os [returned; on_exit None]"));
+    assert!(out.contains("fake.os@http-client:distro:sys \"messaging\""));
+    assert!(out.ends_with("result: ok\n"), "{out}");
+    // Verbosity 0 hides the kernel's debug lines; 2 shows them.
+    assert!(!out.contains("spawned a new process"));
+    let verbose = stdout(&harness(&["run", root.to_str().unwrap(), "-v", "2"]));
+    assert!(
+        verbose.contains("spawn:template.os: spawned a new process"),
+        "{verbose}"
+    );
+    assert!(verbose.contains("process fake.os@parent:spawn:template.os returned without error"));
+}
+
+#[test]
+fn json_report_has_the_documented_fields() {
+    let root = workspace();
+    let output = harness(&[
+        "run",
+        root.to_str().unwrap(),
+        "--json",
+        "-",
+        "--node",
+        "test.os",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("only JSON on stdout");
+    assert_eq!(report["package"], "spawn:template.os");
+    assert_eq!(report["node"], "test.os");
+    let child = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "spawned-child-process:spawn:template.os")
+        .unwrap();
+    assert_eq!(child["parent"], "parent:spawn:template.os");
+    assert_eq!(child["exit"]["kind"], "returned");
+    assert_eq!(child["public"], false);
+    assert!(child["capabilities_at_start"].as_array().unwrap().contains(
+        &serde_json::json!({"issuer": "test.os@http-client:distro:sys", "params": "\"messaging\""})
+    ));
+    let spawn = &report["spawns"][0];
+    assert_eq!(spawn["result"], "ok");
+    assert_eq!(spawn["dropped_capabilities"], serde_json::json!([]));
+    for field in ["prints", "blocked_messages", "diagnostics", "http_requests"] {
+        assert!(report[field].is_array(), "{field}");
+    }
+}
+
+#[test]
+fn a_trapping_process_exits_1() {
+    let dir = probe_package(&[probe("trapper")]);
+    let output = harness(&["run", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(
+        out.contains("trapper:probe:test.os [TRAPPED; on_exit None]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("boom: the trapper process panicked on purpose"),
+        "{out}"
+    );
+    assert!(
+        out.contains("result: FAILED\n  - trapper:probe:test.os trapped"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_dropped_capability_fails_the_run_with_the_fix() {
+    let dir = our_package_with(|m| {
+        m[0]["request_capabilities"] = serde_json::json!(["vfs:distro:sys"]);
+    });
+    let output = harness(&["run", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(
+        out.contains("dropped fake.os@http-client:distro:sys \"messaging\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: add \"http-client:distro:sys\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    let output = harness(&["run", "/no/such/dir"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).lines().next().unwrap(),
+        "error: /no/such/dir/metadata.json: cannot read: No such file or directory (os error 2)"
+    );
+
+    let dir = our_package_with(|m| m[0]["on_exit"] = serde_json::json!("Never"));
+    let output = harness(&["run", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("pkg/manifest.json: invalid JSON: unknown variant `Never`"),
+        "{err}"
+    );
+
+    let dir = our_package_with(|_| {});
+    std::fs::remove_file(dir.join("pkg/parent.wasm")).unwrap();
+    let output = harness(&["run", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("pkg/parent.wasm: cannot read"));
+
+    let dir = our_package_with(|_| {});
+    std::fs::write(dir.join("pkg/parent.wasm"), b"not wasm").unwrap();
+    let output = harness(&["run", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("pkg/parent.wasm: process `parent:spawn:template.os`: not a loadable"),
+        "{err}"
+    );
+
+    let mocks = dir.join("mocks.json");
+    std::fs::write(&mocks, "{}").unwrap();
+    let output = harness(&[
+        "run",
+        dir.to_str().unwrap(),
+        "--http-mocks",
+        mocks.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("mocks.json: not a list of HTTP mocks"));
+
+    let output = harness(&["run", ".", "-v", "9"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr(&output).contains("panicked"));
+}
