@@ -196,3 +196,74 @@ impl Kernel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::Capability;
+    use crate::capability::CapSet;
+    use crate::modules::ModuleConfig;
+    use crate::process::Runtime;
+    use crate::report::terminal::Terminal;
+
+    fn kernel() -> Arc<Kernel> {
+        let terminal = Terminal {
+            verbosity: 0,
+            quiet: true,
+        };
+        Kernel::new(
+            "fake.os",
+            terminal,
+            Runtime::new().unwrap(),
+            None,
+            &ModuleConfig::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn restart_backoff_follows_the_kernel() {
+        let kernel = kernel();
+        let id = ProcessId::new("p", "t", "x.os");
+        let mut state = kernel.lock();
+        // Five exits in quick succession (microseconds apart).
+        let delays: Vec<f64> = (0..5)
+            .map(|_| kernel.restart_delay(&mut state, &id).as_secs_f64().round())
+            .collect();
+        // At once, then wait until the recorded earliest time, which moves
+        // on by 2^attempts seconds each time.
+        assert_eq!(delays, [0.0, 1.0, 2.0, 4.0, 8.0]);
+        // Once that time has passed, the next restart is immediate again.
+        state.backoff.get_mut(&id).unwrap().earliest = Instant::now() - Duration::from_secs(1);
+        assert_eq!(kernel.restart_delay(&mut state, &id), Duration::ZERO);
+        assert_eq!(state.backoff[&id].attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn killing_revokes_what_the_process_issued() {
+        let kernel = kernel();
+        let a = ProcessId::new("a", "t", "x.os");
+        let b = ProcessId::new("b", "t", "x.os");
+        let mut state = kernel.lock();
+        for id in [&a, &b] {
+            kernel.register(
+                &mut state,
+                id.clone(),
+                EntryKind::Wasm(None),
+                false,
+                OnExit::None,
+                CapSet::default(),
+            );
+        }
+        let from_a = Capability::messaging(kernel.address(&a));
+        let from_a_custom = Capability::new(kernel.address(&a), "{\"x\":1}");
+        let from_timer = Capability::messaging(kernel.address(&ProcessId::runtime("timer")));
+        for cap in [&from_a, &from_a_custom, &from_timer] {
+            Kernel::add_cap(&mut state, &b, cap.clone());
+        }
+        state.states.insert(a.clone(), vec![1]);
+        kernel.kill(&mut state, &a);
+        assert!(!state.processes.contains_key(&a));
+        assert!(!state.states.contains_key(&a), "persisted state goes too");
+        assert_eq!(state.processes[&b].caps.to_vec(), vec![from_timer]);
+    }
+}
