@@ -103,6 +103,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
 fn finish(kernel: &Kernel, idle: bool) -> Report {
     let mut state = kernel.lock();
     let mut report = state.report.clone();
+    report.ended = if idle { "idle" } else { "timeout" }.into();
     for record in &mut report.processes {
         if record.exit.kind != ExitKind::Running {
             continue;

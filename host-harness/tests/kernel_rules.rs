@@ -353,3 +353,23 @@ async fn other_nodes_are_offline() {
     assert_eq!(prints_of(&report, &id("remote")), ["remote Err(Offline)"]);
     assert!(report.blocked_messages[0].reason.contains("other.os"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_that_ends_stops_waiting_for_its_responses() {
+    let listener = id("listener");
+    let dir = probe_package(&[
+        probe("listener"),
+        probe("early-leaver").requests(&[listener.as_str()]),
+    ]);
+    let mut options = host_harness::RunOptions::new(&dir);
+    options.timeout = std::time::Duration::from_secs(5);
+    let report = host_harness::run(&options).await.unwrap();
+    assert_eq!(prints_of(&report, &id("early-leaver")), ["leaving"]);
+    assert_eq!(
+        prints_of(&report, &listener),
+        ["listener got answer me from early-leaver expecting true"]
+    );
+    // Its 10 s timeout died with it: the run ends idle, not at the 5 s
+    // run timeout.
+    assert_eq!(report.ended, "idle");
+}

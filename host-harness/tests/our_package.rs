@@ -22,6 +22,7 @@ async fn parent_spawns_the_child_with_the_http_client_capability() {
     let report = run_dir(&workspace()).await;
 
     assert_eq!(report.package, "spawn:template.os");
+    assert_eq!(report.ended, "idle");
     assert_eq!(exit_kind(&report, PARENT), ExitKind::Returned);
     let [spawn] = report.spawns.as_slice() else {
         panic!("one spawn expected: {:?}", report.spawns)

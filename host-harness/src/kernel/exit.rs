@@ -142,7 +142,7 @@ impl Kernel {
         let Some(entry) = state.processes.remove(id) else {
             return;
         };
-        entry.mailbox.clear();
+        entry.mailbox.close();
         state.states.remove(id);
         let issuer = self.address(id);
         for other in state.processes.values_mut() {

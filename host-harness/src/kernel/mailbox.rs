@@ -21,11 +21,17 @@ pub struct Mailbox {
     arrived: Notify,
     /// Whether the owner is parked in `take`.
     waiting: AtomicBool,
+    /// The process is gone: nothing is queued any more.
+    closed: AtomicBool,
 }
 
 impl Mailbox {
-    /// Queues `delivery`; returns the queue length after it.
+    /// Queues `delivery`; returns the queue length after it. A closed
+    /// mailbox drops it (and its guard).
     pub fn push(&self, delivery: Delivery, guard: InFlight) -> usize {
+        if self.closed.load(Ordering::SeqCst) {
+            return 0;
+        }
         let mut queue = self.queue.lock().unwrap();
         queue.push_back((delivery, guard));
         let len = queue.len();
@@ -70,7 +76,13 @@ impl Mailbox {
         self.queue.lock().unwrap().is_empty()
     }
 
-    /// Drops everything queued (the process ended).
+    /// Drops everything queued and refuses more (the process is gone).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.clear();
+    }
+
+    /// Drops everything queued (the process restarts).
     pub fn clear(&self) -> Vec<Delivery> {
         self.queue
             .lock()

@@ -313,6 +313,15 @@ impl ProcessHost {
     }
 }
 
+impl Drop for ProcessHost {
+    /// A process that ends stops waiting: its pending timeouts go with it.
+    fn drop(&mut self) {
+        for outstanding in self.contexts.values() {
+            outstanding.timeout.abort();
+        }
+    }
+}
+
 impl WasiView for ProcessHost {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

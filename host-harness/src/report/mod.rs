@@ -16,6 +16,8 @@ use crate::bindings::{Capability, OnExit};
 pub struct Report {
     pub package: String,
     pub node: String,
+    /// `idle` (nothing left in flight) or `timeout` (`--timeout` passed).
+    pub ended: String,
     pub processes: Vec<ProcessRecord>,
     pub spawns: Vec<SpawnRecord>,
     pub prints: Vec<PrintRecord>,

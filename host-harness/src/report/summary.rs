@@ -73,6 +73,9 @@ pub fn render_summary(report: &Report) -> String {
             }
         }
     }
+    if report.ended == "timeout" {
+        let _ = writeln!(out, "stopped at the timeout with work still in flight");
+    }
     let failures = report.check_failures();
     if failures.is_empty() {
         let _ = writeln!(out, "result: ok");

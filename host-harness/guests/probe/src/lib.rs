@@ -33,6 +33,7 @@ fn init(our: Address) {
         "slow-reader" => slow_reader(),
         "misnamed" => misnamed(),
         "remote" => remote(),
+        "early-leaver" => early_leaver(our.clone()),
         _ => println!("started as {our}"),
     }
 }
@@ -280,4 +281,14 @@ fn remote() {
         "remote {:?}",
         sent.map_err(|e| e.kind().clone()).map(|_| ())
     );
+}
+
+/// Leaves while its request still waits for an answer that never comes.
+fn early_leaver(our: Address) {
+    Request::to(peer(&our, "listener"))
+        .body("answer me")
+        .expects_response(10)
+        .send()
+        .unwrap();
+    println!("leaving");
 }
