@@ -133,6 +133,12 @@ impl Kernel {
         });
     }
 
+    /// [`Kernel::diagnose`] for a caller that does not hold the state lock.
+    pub fn note(&self, level: Level, process: &ProcessId, message: String, hint: Option<String>) {
+        let mut state = self.lock();
+        self.diagnose(&mut state, level, Some(process), message, hint);
+    }
+
     /// Whether `holder` holds `cap`.
     pub fn holds(state: &KernelState, holder: &ProcessId, cap: &Capability) -> bool {
         state

@@ -68,18 +68,15 @@ impl Module for HttpClient {
             serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null);
         let Some(http) = action.get("Http") else {
             let error = json!({ "Err": "MalformedRequest" });
-            let mut state = kernel.lock();
-            kernel.diagnose(
-                &mut state,
+            kernel.note(
                 Level::Warning,
-                Some(&km.source.process),
+                &km.source.process,
                 format!(
                     "http-client got a body it does not handle here ({}); answered MalformedRequest",
                     String::from_utf8_lossy(&request.body)
                 ),
                 Some("host-harness emulates plain HTTP requests ({\"Http\": ...}), not WebSockets".into()),
             );
-            drop(state);
             if km.expects_response() {
                 respond(
                     kernel,

@@ -122,12 +122,10 @@ struct Inert;
 
 impl Module for Inert {
     fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
-        let mut state = kernel.lock();
-        let target = km.target.process.clone();
-        kernel.diagnose(
-            &mut state,
+        let target = &km.target.process;
+        kernel.note(
             Level::Warning,
-            Some(&km.source.process),
+            &km.source.process,
             format!(
                 "{} to {target} got no answer: host-harness does not emulate {target}",
                 km.kind()

@@ -111,11 +111,9 @@ impl Module for Vfs {
             None => Err(VfsError::MalformedRequest),
             Some((path, action)) if action == "Read" => self.read(kernel, &km, path),
             Some((path, action)) => {
-                let mut state = kernel.lock();
-                kernel.diagnose(
-                    &mut state,
+                kernel.note(
                     Level::Warning,
-                    Some(&km.source.process),
+                    &km.source.process,
                     format!(
                         "vfs action {action} on {path} is not emulated; it answered an IOError"
                     ),
@@ -134,11 +132,9 @@ impl Module for Vfs {
             }
             Err(error) => {
                 if error == VfsError::NoReadCap {
-                    let mut state = kernel.lock();
-                    kernel.diagnose(
-                        &mut state,
+                    kernel.note(
                         Level::Warning,
-                        Some(&km.source.process),
+                        &km.source.process,
                         format!(
                             "vfs refused to read {}: NoReadCap",
                             parsed.as_ref().map_or("", |p| p.0.as_str())

@@ -102,9 +102,7 @@ impl ProcessHost {
     }
 
     fn diagnose(&self, level: Level, message: String, hint: Option<String>) {
-        let mut state = self.kernel.lock();
-        self.kernel
-            .diagnose(&mut state, level, Some(&self.id), message, hint);
+        self.kernel.note(level, &self.id, message, hint);
     }
 
     /// Sends a request as this process and returns its id. With
