@@ -1,8 +1,9 @@
 //! Capabilities and the set a process holds.
 //!
 //! The kernel compares capabilities by issuer and by params *as JSON*:
-//! `{"a":1,"b":2}` equals `{ "b": 2, "a": 1 }`, and, a quirk kept here, any
-//! two params that are not valid JSON are equal to each other.
+//! `{"a":1,"b":2}` equals `{ "b": 2, "a": 1 }`, and, a quirk kept here,
+//! params that are not valid JSON count as `null`: equal to each other and
+//! to `null`.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -12,20 +13,13 @@ use crate::bindings::{Address, Capability};
 /// Params of the capability to send messages to the issuer.
 pub const MESSAGING: &str = "\"messaging\"";
 
-/// Params as the kernel compares them: canonical JSON text, or "not JSON".
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Params {
-    Json(String),
-    Invalid,
-}
-
-fn normalize(params: &str) -> Params {
-    // serde_json's `Value` keeps object keys sorted, so printing it back
-    // gives one text per JSON value.
-    match serde_json::from_str::<serde_json::Value>(params) {
-        Ok(value) => Params::Json(value.to_string()),
-        Err(_) => Params::Invalid,
-    }
+/// Params as the kernel compares them: canonical JSON text. serde_json's
+/// `Value` keeps object keys sorted, so printing it back gives one text per
+/// JSON value; invalid JSON becomes `null`, as in the kernel.
+fn normalize(params: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(params)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl Capability {
@@ -125,11 +119,15 @@ mod tests {
     }
 
     #[test]
-    fn all_invalid_json_params_are_equal() {
+    fn invalid_json_params_count_as_null() {
         // The kernel's quirk, kept on purpose.
         assert_eq!(
             Capability::new(vfs(), "not json"),
             Capability::new(vfs(), "{also not")
+        );
+        assert_eq!(
+            Capability::new(vfs(), "not json"),
+            Capability::new(vfs(), "null")
         );
         assert_ne!(
             Capability::new(vfs(), "not json"),

@@ -44,6 +44,9 @@ enum Command {
     },
 }
 
+/// One day: long enough for any test run, short enough for `Instant` math.
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 fn main() -> ExitCode {
     let Command::Run {
         package_dir,
@@ -57,9 +60,9 @@ fn main() -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(2)
     };
-    if !(timeout.is_finite() && timeout > 0.0) {
+    if !(timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
         return fail(format!(
-            "--timeout {timeout}: must be a positive number of seconds"
+            "--timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"
         ));
     }
     let http_mocks = match http_mocks.map(|path| read_mocks(&path)).transpose() {

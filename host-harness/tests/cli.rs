@@ -164,6 +164,12 @@ fn bad_input_exits_2_naming_the_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("mocks.json: not a list of HTTP mocks"));
 
+    for timeout in ["0", "-1", "1e20", "NaN"] {
+        let output = harness(&["run", ".", &format!("--timeout={timeout}")]);
+        assert_eq!(output.status.code(), Some(2), "--timeout {timeout}");
+        assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+    }
+
     let output = harness(&["run", ".", "-v", "9"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(!stderr(&output).contains("panicked"));

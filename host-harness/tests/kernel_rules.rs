@@ -131,7 +131,7 @@ async fn on_exit_requests_are_sent_as_the_dying_process_without_expecting_a_resp
     assert_eq!(prints_of(&report, &id("dier")), ["dier exits"]);
     assert_eq!(
         prints_of(&report, &listener),
-        ["listener got bye from dier expecting false"]
+        ["listener got bye from dier expecting false caps []"]
     );
     assert!(report
         .prints
@@ -348,10 +348,30 @@ async fn a_message_to_a_missing_process_times_out_with_a_hint() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn other_nodes_are_offline() {
+async fn other_nodes_need_the_network_capability_and_are_offline() {
     let report = run_dir(&probe_package(&[probe("remote")])).await;
+    assert_eq!(prints_of(&report, &id("remote")), ["remote Err(Timeout)"]);
+    assert!(report.prints.iter().any(|p| p.text
+        == "event loop: process remote:probe:test.os doesn't have capability to send networked messages"));
+
+    let report = run_dir(&probe_package(&[probe("remote").networking()])).await;
     assert_eq!(prints_of(&report, &id("remote")), ["remote Err(Offline)"]);
     assert!(report.blocked_messages[0].reason.contains("other.os"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attached_capabilities_the_sender_does_not_hold_are_dropped() {
+    let listener = id("listener");
+    let dir = probe_package(&[
+        probe("listener"),
+        probe("cap-giver").requests(&[listener.as_str()]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &listener),
+        ["listener got gift from cap-giver expecting false caps [\"listener\"]"]
+    );
+    assert!(has_diagnostic(&report, "attached to a message was dropped"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -367,7 +387,7 @@ async fn a_process_that_ends_stops_waiting_for_its_responses() {
     assert_eq!(prints_of(&report, &id("early-leaver")), ["leaving"]);
     assert_eq!(
         prints_of(&report, &listener),
-        ["listener got answer me from early-leaver expecting true"]
+        ["listener got answer me from early-leaver expecting true caps []"]
     );
     // Its 10 s timeout died with it: the run ends idle, not at the 5 s
     // run timeout.

@@ -14,7 +14,7 @@ use crate::bindings::{Message, OnExit, ProcessId, Request};
 use crate::report::{ExitKind, ExitRecord, Level};
 
 use super::message::KernelMessage;
-use super::{EntryKind, Kernel, KernelState};
+use super::{EntryKind, Kernel, KernelState, Status};
 
 /// How a run of `init` ended.
 #[derive(Debug, Clone)]
@@ -105,7 +105,16 @@ impl Kernel {
                 self.kill(&mut state, id);
                 None
             }
-            OnExit::Restart => Some(self.restart_delay(&mut state, id)),
+            OnExit::Restart => {
+                // The kernel kills it (keeping the capabilities it issued)
+                // and starts it again after the backoff.
+                self.print_kernel(&mut state, 2, format!("kernel: killing process {id}"));
+                if let Some(entry) = state.processes.get_mut(id) {
+                    entry.status = Status::Restarting;
+                    entry.mailbox.clear();
+                }
+                Some(self.restart_delay(&mut state, id))
+            }
         }
     }
 
@@ -138,12 +147,14 @@ impl Kernel {
     }
 
     /// Removes `id` and revokes every capability it issued, from everyone.
+    /// Its persisted state stays (only `clear-state` deletes it), so a
+    /// process later spawned under the same name finds it.
     pub(super) fn kill(&self, state: &mut KernelState, id: &ProcessId) {
         let Some(entry) = state.processes.remove(id) else {
             return;
         };
+        self.print_kernel(state, 2, format!("kernel: killing process {id}"));
         entry.mailbox.close();
-        state.states.remove(id);
         let issuer = self.address(id);
         for other in state.processes.values_mut() {
             other.caps.revoke_issued_by(&issuer);
@@ -155,7 +166,8 @@ impl Kernel {
     /// messages to it vanish.
     pub(super) fn mark_unloadable(&self, state: &mut KernelState, id: &ProcessId, reason: &str) {
         if let Some(entry) = state.processes.get_mut(id) {
-            entry.alive = false;
+            entry.status = Status::Dead;
+            entry.mailbox.close();
         }
         if let Some(index) = Kernel::record_index(state, id) {
             state.report.processes[index].exit = ExitRecord {
@@ -263,7 +275,7 @@ mod tests {
         state.states.insert(a.clone(), vec![1]);
         kernel.kill(&mut state, &a);
         assert!(!state.processes.contains_key(&a));
-        assert!(!state.states.contains_key(&a), "persisted state goes too");
+        assert_eq!(state.states[&a], [1], "persisted state stays, as on a node");
         assert_eq!(state.processes[&b].caps.to_vec(), vec![from_timer]);
     }
 }

@@ -29,10 +29,11 @@ impl Mailbox {
     /// Queues `delivery`; returns the queue length after it. A closed
     /// mailbox drops it (and its guard).
     pub fn push(&self, delivery: Delivery, guard: InFlight) -> usize {
+        let mut queue = self.queue.lock().unwrap();
+        // Checked under the queue lock, so `close` cannot slip in between.
         if self.closed.load(Ordering::SeqCst) {
             return 0;
         }
-        let mut queue = self.queue.lock().unwrap();
         queue.push_back((delivery, guard));
         let len = queue.len();
         drop(queue);
@@ -78,8 +79,9 @@ impl Mailbox {
 
     /// Drops everything queued and refuses more (the process is gone).
     pub fn close(&self) {
+        let mut queue = self.queue.lock().unwrap();
         self.closed.store(true, Ordering::SeqCst);
-        self.clear();
+        queue.clear();
     }
 
     /// Drops everything queued (the process restarts).

@@ -64,9 +64,20 @@ pub struct ProcessEntry {
     pub on_exit: OnExit,
     pub mailbox: Arc<Mailbox>,
     pub kind: EntryKind,
-    /// Whether its mailbox is read: false once a wasm process ended (or
-    /// never loaded) while the kernel keeps it registered.
-    pub alive: bool,
+    pub status: Status,
+}
+
+/// Where a registered process stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Its mailbox is read (or will be, once it starts).
+    Running,
+    /// Waiting out the restart backoff: the kernel has removed it, so
+    /// messages to it fail as to a missing process.
+    Restarting,
+    /// Its wasm never loaded or instantiated: the kernel keeps it
+    /// registered, and messages to it vanish.
+    Dead,
 }
 
 pub enum EntryKind {
@@ -175,7 +186,7 @@ impl Kernel {
                 on_exit,
                 mailbox: Arc::new(Mailbox::default()),
                 kind,
-                alive: true,
+                status: Status::Running,
             },
         );
     }
@@ -185,7 +196,7 @@ impl Kernel {
         let Some(entry) = state.processes.get(target) else {
             return false;
         };
-        if !entry.alive {
+        if entry.status != Status::Running {
             return false;
         }
         let queued = entry.mailbox.push(delivery, self.activity.enter());
@@ -242,12 +253,11 @@ impl Kernel {
         }
     }
 
-    /// A restart starts with an empty mailbox: the kernel makes the
-    /// process a new channel, and what was queued for the old one is lost.
+    /// The backoff is over: the process is back and reads its mailbox.
     pub fn restarting(&self, id: &ProcessId) {
-        let state = self.lock();
-        if let Some(entry) = state.processes.get(id) {
-            entry.mailbox.clear();
+        let mut state = self.lock();
+        if let Some(entry) = state.processes.get_mut(id) {
+            entry.status = Status::Running;
         }
     }
 

@@ -9,8 +9,9 @@ use crate::bindings::Capability;
 use crate::bindings::{Message, SendError, SendErrorKind};
 use crate::report::{BlockedRecord, Level};
 
+use super::install::network_capability;
 use super::message::{Delivery, KernelMessage};
-use super::{is_exempt, Kernel, KernelState};
+use super::{is_exempt, Kernel, KernelState, Status};
 
 impl Kernel {
     /// Sends `km` through the kernel's checks.
@@ -27,19 +28,35 @@ impl Kernel {
         if let Some(rsvp) = km.rsvp.as_mut().filter(|a| a.node == "our") {
             rsvp.node = self.node.clone();
         }
-        self.print_kernel(state, 3, format!("event loop: {km}"));
+        let source = km.source.process.clone();
+        let target = km.target.process.clone();
 
         if km.target.node != self.node {
-            let reason = format!(
-                "the target is on node `{}`; the harness runs one node ({}) and has no network",
-                km.target.node, self.node
-            );
-            self.refuse(state, km, SendErrorKind::Offline, reason, None);
+            if !Kernel::holds(state, &source, &network_capability(&self.node)) {
+                self.print_kernel(
+                    state,
+                    0,
+                    format!(
+                        "event loop: process {source} doesn't have capability to send networked messages"
+                    ),
+                );
+                let reason = format!(
+                    "{source} may not send to other nodes (`{}`): it lacks the network capability",
+                    km.target.node
+                );
+                let hint = Some("set request_networking: true in pkg/manifest.json".into());
+                self.refuse(state, km, Some(SendErrorKind::Timeout), reason, hint);
+            } else {
+                let reason = format!(
+                    "the target is on node `{}`; the harness runs one node ({}) and has no network",
+                    km.target.node, self.node
+                );
+                self.refuse(state, km, Some(SendErrorKind::Offline), reason, None);
+            }
             return;
         }
-        let source = &km.source.process;
-        let target = &km.target.process;
-        let Some(entry) = state.processes.get(target) else {
+        let registered = state.processes.get(&target).map(|e| (e.public, e.status));
+        let Some((public, status)) = registered.filter(|(_, s)| *s != Status::Restarting) else {
             self.print_kernel(
                 state,
                 2,
@@ -47,16 +64,18 @@ impl Kernel {
                     "event loop: process {source} sent message to non-existing {target}; dropping message"
                 ),
             );
-            let reason = format!("no process {target} exists on this node");
-            let hint = hint_for_missing(target);
-            self.refuse(state, km, SendErrorKind::Timeout, reason, hint);
+            let reason = if registered.is_some() {
+                format!("{target} is waiting out its restart backoff: the kernel has removed it until then")
+            } else {
+                format!("no process {target} exists on this node")
+            };
+            let hint = hint_for_missing(&target);
+            self.refuse(state, km, Some(SendErrorKind::Timeout), reason, hint);
             return;
         };
-        let public = entry.public;
-        let alive = entry.alive;
-        if !public && !is_exempt(source) {
+        if !public && !is_exempt(&source) {
             let needed = Capability::messaging(km.target.clone());
-            if !Kernel::holds(state, source, &needed) {
+            if !Kernel::holds(state, &source, &needed) {
                 self.print_kernel(
                     state,
                     0,
@@ -69,34 +88,29 @@ impl Kernel {
                     km.target
                 );
                 let hint = hint_for_blocked(&km);
-                self.refuse(state, km, SendErrorKind::Timeout, reason, Some(hint));
+                self.refuse(state, km, Some(SendErrorKind::Timeout), reason, Some(hint));
                 return;
             }
         }
-        if !alive {
-            let what = km.kind();
-            self.print_kernel(
-                state,
-                0,
-                format!(
-                    "event loop: got {what} from {source} for {target}, but target doesn't exist (perhaps it terminated): {km}"
-                ),
-            );
-            let reason = format!("{target} is registered but no longer running");
-            self.refuse(state, km, SendErrorKind::Timeout, reason, None);
+        if status == Status::Dead {
+            // The kernel sends into a channel nobody reads and ignores the
+            // failure: no print, no error for the sender.
+            let reason = format!("{target} never ran (its wasm did not load)");
+            self.refuse(state, km, None, reason, None);
             return;
         }
-        let target = target.clone();
+        self.print_kernel(state, 3, km.to_string());
         self.deliver(state, &target, Delivery::Message(km));
     }
 
     /// Records a message that was not delivered, and, for a request that
     /// expects a response, hands the sender its `SendError` at once.
+    /// `kind: None`: the sender gets no error, whatever it expected.
     fn refuse(
         &self,
         state: &mut KernelState,
         km: KernelMessage,
-        kind: SendErrorKind,
+        kind: Option<SendErrorKind>,
         reason: String,
         hint: Option<String>,
     ) {
@@ -111,10 +125,11 @@ impl Kernel {
             body,
             reason: reason.clone(),
         });
-        let consequence = if km.expects_response() {
-            "the sender got SendError { kind: Timeout } at once"
-        } else {
-            "it was dropped silently"
+        let error_kind = kind.filter(|_| km.expects_response());
+        let consequence = match error_kind {
+            Some(SendErrorKind::Timeout) => "the sender got SendError { kind: Timeout } at once",
+            Some(SendErrorKind::Offline) => "the sender got SendError { kind: Offline } at once",
+            None => "it was dropped silently",
         };
         self.diagnose(
             state,
@@ -127,7 +142,7 @@ impl Kernel {
             ),
             hint,
         );
-        if km.expects_response() {
+        if let Some(kind) = error_kind {
             let source = km.source.process.clone();
             let id = km.id;
             let error = SendError {

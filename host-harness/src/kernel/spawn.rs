@@ -11,7 +11,7 @@ use crate::report::{on_exit_name, CapRecord, DroppedCap, Level, ProcessRecord, S
 use crate::wasm::LoadedWasm;
 
 use super::message::{Delivery, KernelMessage};
-use super::{EntryKind, Kernel, KernelState};
+use super::{EntryKind, Kernel, KernelState, Status};
 
 pub struct SpawnRequest {
     pub parent: ProcessId,
@@ -28,6 +28,8 @@ pub struct SpawnRequest {
 pub enum SpawnResult {
     /// A new child, to be started by the caller.
     Started(ProcessId),
+    /// The name belongs to a process that never ran: `NoFileAtPath`.
+    Failed,
     /// The name was taken by a running process; the kernel poked it with
     /// `run` and `spawn` still returns its id.
     Existing(ProcessId),
@@ -45,7 +47,6 @@ impl Kernel {
             grant_caps,
             public,
         } = request;
-        let parent_address = self.address(&parent);
         let child = ProcessId::new(&name, &parent.package_name, &parent.publisher_node);
         let child_address = self.address(&child);
         let mut state = self.lock();
@@ -85,7 +86,7 @@ impl Kernel {
             );
         }
 
-        let taken = state.processes.get(&child).is_some_and(|e| e.alive);
+        let existing = state.processes.get(&child).map(|e| e.status);
         let mut record = SpawnRecord {
             parent: parent.to_string(),
             name: Some(name.clone()),
@@ -96,9 +97,9 @@ impl Kernel {
             detail: None,
         };
 
-        if taken {
+        if let Some(status) = existing {
             // Kinode 1.0: the kernel prints an error, ignores it, applies the
-            // grants and sends `run` to the *existing* process; spawn says Ok.
+            // grants and sends `run` to the *existing* process.
             self.print_kernel(
                 &mut state,
                 0,
@@ -107,6 +108,25 @@ impl Kernel {
                 ),
             );
             self.apply_grants(&mut state, &child, &grant_caps);
+            if status == Status::Dead {
+                // `run` to a process whose task is gone fails: NoFileAtPath.
+                let detail = format!(
+                    "the name {child} belongs to a process that never ran; the kernel could not \
+                     run it, so spawn returned NoFileAtPath"
+                );
+                self.diagnose(
+                    &mut state,
+                    Level::Error,
+                    Some(&parent),
+                    detail.clone(),
+                    None,
+                );
+                record.result = "NoFileAtPath".into();
+                record.child = None;
+                record.detail = Some(detail);
+                state.report.spawns.push(record);
+                return SpawnResult::Failed;
+            }
             let run = KernelMessage {
                 id: rand::random(),
                 source: self.address(&ProcessId::runtime("kernel")),
@@ -122,6 +142,7 @@ impl Kernel {
                 blob: None,
             };
             self.deliver(&mut state, &child, Delivery::Message(run));
+            self.link_parent_and_child(&mut state, &parent, &child);
             let detail = format!(
                 "a process named {child} is already running: no new process was started; the \
                  existing one received a `run` request from kernel:distro:sys, and spawn returned Ok"
@@ -139,12 +160,9 @@ impl Kernel {
         }
 
         kept.insert(Capability::messaging(child_address.clone()));
-        // Added before the child starts; on a real node they land a moment
-        // after its `run`, which in practice is still before `init` runs.
-        kept.insert(Capability::messaging(parent_address));
-        let (kind, alive, failure) = match wasm {
-            Ok(wasm) => (EntryKind::Wasm(Some(wasm)), true, None),
-            Err(reason) => (EntryKind::Wasm(None), false, Some(reason)),
+        let (kind, failure) = match wasm {
+            Ok(wasm) => (EntryKind::Wasm(Some(wasm)), None),
+            Err(reason) => (EntryKind::Wasm(None), Some(reason)),
         };
         self.register(
             &mut state,
@@ -154,11 +172,10 @@ impl Kernel {
             on_exit.clone(),
             kept,
         );
-        if let Some(entry) = state.processes.get_mut(&child) {
-            entry.alive = alive;
-        }
-        Kernel::add_cap(&mut state, &parent, Capability::messaging(child_address));
         self.apply_grants(&mut state, &child, &grant_caps);
+        // On a real node these land a moment after the child's `run`, which
+        // in practice is still before its `init` runs; here, just before.
+        self.link_parent_and_child(&mut state, &parent, &child);
         self.add_record(
             &mut state,
             ProcessRecord {
@@ -180,10 +197,22 @@ impl Kernel {
         if let Some(reason) = failure {
             self.mark_unloadable(&mut state, &child, &reason);
         }
-        let prefix = format!("{}:{}", parent.package_name, parent.publisher_node);
-        self.print_kernel(&mut state, 2, format!("{prefix}: spawned a new process"));
         state.report.spawns.push(record);
         SpawnResult::Started(child)
+    }
+
+    /// Spawn's last step: the child may message its parent and the parent
+    /// its child.
+    fn link_parent_and_child(
+        &self,
+        state: &mut KernelState,
+        parent: &ProcessId,
+        child: &ProcessId,
+    ) {
+        Kernel::add_cap(state, child, Capability::messaging(self.address(parent)));
+        Kernel::add_cap(state, parent, Capability::messaging(self.address(child)));
+        let prefix = format!("{}:{}", parent.package_name, parent.publisher_node);
+        self.print_kernel(state, 2, format!("{prefix}: spawned a new process"));
     }
 
     /// `grant_caps`: each named process gets a capability issued by

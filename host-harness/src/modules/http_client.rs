@@ -61,36 +61,88 @@ impl HttpClient {
     }
 }
 
+/// The body of an `{"Http": ...}` request, as the SDK writes it.
+#[derive(Debug, Deserialize)]
+struct OutgoingHttpRequest {
+    method: String,
+    version: Option<String>,
+    url: String,
+    #[allow(dead_code)]
+    headers: HashMap<String, String>,
+}
+
+const VERSIONS: [&str; 5] = ["HTTP/0.9", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0"];
+
+/// The checks the runtime makes before sending: a body it can parse, a
+/// method, a version it knows, a URL. `Err` is the error body.
+fn validate(body: &[u8]) -> Result<OutgoingHttpRequest, serde_json::Value> {
+    let action: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| json!({ "Err": "MalformedRequest" }))?;
+    let request: OutgoingHttpRequest = action
+        .get("Http")
+        .and_then(|http| serde_json::from_value(http.clone()).ok())
+        .ok_or_else(|| json!({ "Err": "MalformedRequest" }))?;
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if request.method.is_empty() || !request.method.chars().all(token) {
+        return Err(json!({ "Err": { "BadMethod": { "method": request.method } } }));
+    }
+    if let Some(version) = &request.version {
+        if !VERSIONS.contains(&version.as_str()) {
+            return Err(json!({ "Err": { "BadVersion": { "version": version } } }));
+        }
+    }
+    if url::Url::parse(&request.url).is_err() {
+        return Err(json!({ "Err": { "BadUrl": { "url": request.url } } }));
+    }
+    Ok(request)
+}
+
+/// Header names as the runtime returns them: each `-`-separated part
+/// capitalised (`content-type` → `Content-Type`).
+fn pascal_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+                }
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl Module for HttpClient {
     fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
         let Some(request) = km.request() else { return };
-        let action: serde_json::Value =
-            serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null);
-        let Some(http) = action.get("Http") else {
-            let error = json!({ "Err": "MalformedRequest" });
-            kernel.note(
-                Level::Warning,
-                &km.source.process,
-                format!(
-                    "http-client got a body it does not handle here ({}); answered MalformedRequest",
-                    String::from_utf8_lossy(&request.body)
-                ),
-                Some("host-harness emulates plain HTTP requests ({\"Http\": ...}), not WebSockets".into()),
-            );
-            if km.expects_response() {
-                respond(
-                    kernel,
-                    "http-client",
-                    &km,
-                    error.to_string().into_bytes(),
-                    None,
-                    false,
+        let outgoing = match validate(&request.body) {
+            Ok(outgoing) => outgoing,
+            Err(error) => {
+                kernel.note(
+                    Level::Warning,
+                    &km.source.process,
+                    format!(
+                        "http-client refused {} with {error}",
+                        String::from_utf8_lossy(&request.body)
+                    ),
+                    Some("send what kinode_process_lib::http::client builds; WebSockets are not emulated".into()),
                 );
+                if km.expects_response() {
+                    respond(
+                        kernel,
+                        "http-client",
+                        &km,
+                        error.to_string().into_bytes(),
+                        None,
+                        false,
+                    );
+                }
+                return;
             }
-            return;
         };
-        let method = http.get("method").and_then(|m| m.as_str()).unwrap_or("");
-        let url = http.get("url").and_then(|u| u.as_str()).unwrap_or("");
+        let (method, url) = (outgoing.method.as_str(), outgoing.url.as_str());
         let mock = self.find(method, url);
         {
             let mut state = kernel.lock();
@@ -115,8 +167,13 @@ impl Module for HttpClient {
         }
         match mock {
             Some(mock) => {
+                let headers: HashMap<String, String> = mock
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (pascal_case(name), value.clone()))
+                    .collect();
                 let body =
-                    json!({ "Ok": { "Http": { "status": mock.status, "headers": mock.headers } } });
+                    json!({ "Ok": { "Http": { "status": mock.status, "headers": headers } } });
                 let blob = LazyLoadBlob {
                     mime: None,
                     bytes: mock.body.clone().into_bytes(),
@@ -143,5 +200,48 @@ impl Module for HttpClient {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: serde_json::Value) -> Result<String, String> {
+        validate(body.to_string().as_bytes())
+            .map(|r| r.url)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn requests_are_checked_as_the_runtime_does() {
+        let ok = json!({"Http": {"method": "GET", "version": null, "url": "https://a.b/c", "headers": {}}});
+        assert_eq!(check(ok), Ok("https://a.b/c".into()));
+        let bad_url =
+            json!({"Http": {"method": "GET", "version": null, "url": "nope", "headers": {}}});
+        assert_eq!(
+            check(bad_url),
+            Err(r#"{"Err":{"BadUrl":{"url":"nope"}}}"#.into())
+        );
+        let bad_method = json!({"Http": {"method": "GE T", "version": null, "url": "https://a.b", "headers": {}}});
+        assert_eq!(
+            check(bad_method),
+            Err(r#"{"Err":{"BadMethod":{"method":"GE T"}}}"#.into())
+        );
+        let bad_version = json!({"Http": {"method": "GET", "version": "HTTP/4", "url": "https://a.b", "headers": {}}});
+        assert_eq!(
+            check(bad_version),
+            Err(r#"{"Err":{"BadVersion":{"version":"HTTP/4"}}}"#.into())
+        );
+        assert_eq!(
+            check(json!({"WebSocketClose": {"channel_id": 1}})),
+            Err(r#"{"Err":"MalformedRequest"}"#.into())
+        );
+    }
+
+    #[test]
+    fn header_names_are_pascal_cased() {
+        assert_eq!(pascal_case("content-type"), "Content-Type");
+        assert_eq!(pascal_case("X-REQUEST-ID"), "X-Request-Id");
     }
 }

@@ -84,7 +84,7 @@ pub fn register_all(kernel: &Arc<Kernel>, config: &ModuleConfig) {
 
 /// Sends a module's response to `km`: to its rsvp, else to its source.
 /// `always`: send even if the request did not expect a response (some
-/// modules do).
+/// modules do). Only vfs echoes the request's metadata.
 pub fn respond(
     kernel: &Kernel,
     module: &str,
@@ -98,7 +98,10 @@ pub fn respond(
         (None, true) => km.source.clone(),
         (None, false) => return,
     };
-    let metadata = km.request().and_then(|r| r.metadata.clone());
+    let metadata = km
+        .request()
+        .and_then(|r| r.metadata.clone())
+        .filter(|_| module == "vfs");
     kernel.send(KernelMessage {
         id: km.id,
         source: kernel.address(&ProcessId::runtime(module)),

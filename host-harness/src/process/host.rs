@@ -105,18 +105,38 @@ impl ProcessHost {
         self.kernel.note(level, &self.id, message, hint);
     }
 
+    /// Capabilities attached to an outgoing message: the kernel keeps those
+    /// this process issued or holds and silently drops the rest.
+    fn filter_attached(&self, caps: Vec<Capability>) -> Vec<Capability> {
+        let mut state = self.kernel.lock();
+        let (kept, dropped): (Vec<_>, Vec<_>) = caps
+            .into_iter()
+            .partition(|cap| cap.issuer.process == self.id || Kernel::holds(&state, &self.id, cap));
+        for cap in dropped {
+            self.kernel.diagnose(
+                &mut state,
+                Level::Warning,
+                Some(&self.id),
+                format!("capability {cap} attached to a message was dropped: this process neither holds nor issued it"),
+                Some("a real node drops it without a word; attach only capabilities you hold".into()),
+            );
+        }
+        kept
+    }
+
     /// Sends a request as this process and returns its id. With
     /// `expects_response`, registers the context and arms the timeout.
     fn send_one(
         &mut self,
         mut target: Address,
-        request: Request,
+        mut request: Request,
         context: Option<Vec<u8>>,
         blob: Option<LazyLoadBlob>,
     ) -> u64 {
         if target.node == "our" {
             target.node = self.kernel.node.clone();
         }
+        request.capabilities = self.filter_attached(std::mem::take(&mut request.capabilities));
         let id = match (&self.prompting, request.inherit) {
             (Some(prompting), true) => prompting.id,
             _ => loop {
@@ -215,6 +235,7 @@ impl ProcessHost {
             },
             Delivery::Failed { id, error } => {
                 let outstanding = self.contexts.remove(&id)?;
+                self.last_message_blobbed = false;
                 outstanding.timeout.abort();
                 self.prompting = outstanding.prompting;
                 Some(Err((error, outstanding.context)))
@@ -370,17 +391,30 @@ impl Host for ProcessHost {
         Ok(())
     }
 
+    // The state calls are round trips to `state:distro:sys` on a node, whose
+    // answer (a blob only for get-state with data) becomes the current
+    // message's blob.
     async fn get_state(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(self.kernel.lock().states.get(&self.id).cloned())
+        let state = self.kernel.lock().states.get(&self.id).cloned();
+        self.last_message_blobbed = state.is_some();
+        if let Some(bytes) = &state {
+            self.last_blob = Some(LazyLoadBlob {
+                mime: None,
+                bytes: bytes.clone(),
+            });
+        }
+        Ok(state)
     }
 
     async fn set_state(&mut self, bytes: Vec<u8>) -> wasmtime::Result<()> {
+        self.last_message_blobbed = false;
         self.kernel.lock().states.insert(self.id.clone(), bytes);
         self.print_debug("persisted state");
         Ok(())
     }
 
     async fn clear_state(&mut self) -> wasmtime::Result<()> {
+        self.last_message_blobbed = false;
         self.kernel.lock().states.remove(&self.id);
         self.print_debug("cleared persisted state");
         Ok(())
@@ -446,13 +480,14 @@ impl Host for ProcessHost {
         });
         self.last_blob = old_last_blob;
         self.last_message_blobbed = false;
-        Ok(Ok(match result {
+        Ok(match result {
             SpawnResult::Started(child) => {
                 crate::process::start(&self.kernel, child.clone());
-                child
+                Ok(child)
             }
-            SpawnResult::Existing(child) => child,
-        }))
+            SpawnResult::Existing(child) => Ok(child),
+            SpawnResult::Failed => Err(SpawnError::NoFileAtPath),
+        })
     }
 
     async fn save_capabilities(&mut self, caps: Vec<Capability>) -> wasmtime::Result<()> {
@@ -546,7 +581,7 @@ impl Host for ProcessHost {
 
     async fn send_response(
         &mut self,
-        response: Response,
+        mut response: Response,
         lazy_load_blob: Option<LazyLoadBlob>,
     ) -> wasmtime::Result<()> {
         let Some(prompting) = self.prompting.clone() else {
@@ -570,6 +605,7 @@ impl Host for ProcessHost {
         } else {
             lazy_load_blob
         };
+        response.capabilities = self.filter_attached(std::mem::take(&mut response.capabilities));
         self.kernel.send(KernelMessage {
             id: prompting.id,
             source: self.our.clone(),

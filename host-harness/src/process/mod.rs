@@ -75,8 +75,9 @@ async fn run(kernel: Arc<Kernel>, id: ProcessId, mut busy: InFlight) {
         let (stdout, stderr) = host.take_output();
         let outcome = match result {
             Ok(()) => Outcome::Returned,
-            Err(trap) => Outcome::Trapped(if stderr.trim().is_empty() {
-                format!("{:?}", trap.root_cause())
+            // What the kernel prints: stderr if any, else the trap's cause.
+            Err(trap) => Outcome::Trapped(if stderr.is_empty() {
+                trap.root_cause().to_string()
             } else {
                 stderr.clone()
             }),

@@ -60,6 +60,7 @@ pub struct Probe {
     pub grant: Vec<serde_json::Value>,
     pub on_exit: serde_json::Value,
     pub public: bool,
+    pub networking: bool,
 }
 
 pub fn probe(name: &'static str) -> Probe {
@@ -69,6 +70,7 @@ pub fn probe(name: &'static str) -> Probe {
         grant: vec![],
         on_exit: "None".into(),
         public: false,
+        networking: false,
     }
 }
 
@@ -82,6 +84,10 @@ impl Probe {
     pub fn grants(mut self, ids: &[&str]) -> Self {
         self.grant
             .extend(ids.iter().map(|id| serde_json::json!(id)));
+        self
+    }
+    pub fn networking(mut self) -> Self {
+        self.networking = true;
         self
     }
     pub fn on_exit(mut self, on_exit: &str) -> Self {
@@ -114,7 +120,7 @@ pub fn probe_package(processes: &[Probe]) -> PathBuf {
                 "process_name": p.name,
                 "process_wasm_path": "/probe.wasm",
                 "on_exit": p.on_exit,
-                "request_networking": false,
+                "request_networking": p.networking,
                 "request_capabilities": p.request,
                 "grant_capabilities": p.grant,
                 "public": p.public,

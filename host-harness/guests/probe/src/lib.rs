@@ -34,6 +34,7 @@ fn init(our: Address) {
         "misnamed" => misnamed(),
         "remote" => remote(),
         "early-leaver" => early_leaver(our.clone()),
+        "cap-giver" => cap_giver(&our),
         _ => println!("started as {our}"),
     }
 }
@@ -145,10 +146,14 @@ fn listener() {
     loop {
         match await_message() {
             Ok(m) => println!(
-                "listener got {} from {} expecting {:?}",
+                "listener got {} from {} expecting {:?} caps {:?}",
                 text(m.body()),
                 m.source().process(),
-                matches!(&m, Message::Request { expects_response, .. } if expects_response.is_some())
+                matches!(&m, Message::Request { expects_response, .. } if expects_response.is_some()),
+                m.capabilities()
+                    .iter()
+                    .map(|c| c.issuer().process().to_string())
+                    .collect::<Vec<_>>(),
             ),
             Err(e) => println!("listener error {:?}", e.kind()),
         }
@@ -291,4 +296,19 @@ fn early_leaver(our: Address) {
         .send()
         .unwrap();
     println!("leaving");
+}
+
+/// Attaches one capability it holds and one it does not.
+fn cap_giver(our: &Address) {
+    let listener = peer(our, "listener");
+    let held = Capability::new(listener.clone(), "\"messaging\"");
+    let not_held = Capability::new(
+        Address::new(our.node(), ("http-client", "distro", "sys")),
+        "\"messaging\"",
+    );
+    Request::to(listener)
+        .body("gift")
+        .capabilities(vec![held, not_held])
+        .send()
+        .unwrap();
 }
