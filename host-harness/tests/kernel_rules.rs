@@ -393,3 +393,27 @@ async fn a_process_that_ends_stops_waiting_for_its_responses() {
     // run timeout.
     assert_eq!(report.ended, "idle");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rest_of_the_standard_interface() {
+    let dir = probe_package(&[
+        probe("echo"),
+        probe("api-tour")
+            .requests(&[ECHO, "timer:distro:sys"])
+            .grants(&[ECHO]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("api-tour")),
+        [
+            "on-exit none true",
+            "on-exit restart true",
+            "state after clear None",
+            "holds timer true",
+            "holds timer after drop false",
+            "got echo:one context Some(\"c1\") has_blob false",
+            "got echo:two context Some(\"c2\") has_blob true",
+        ]
+    );
+    assert_eq!(exit_kind(&report, &id("api-tour")), ExitKind::Returned);
+}

@@ -35,6 +35,7 @@ fn init(our: Address) {
         "remote" => remote(),
         "early-leaver" => early_leaver(our.clone()),
         "cap-giver" => cap_giver(&our),
+        "api-tour" => api_tour(&our),
         _ => println!("started as {our}"),
     }
 }
@@ -311,4 +312,55 @@ fn cap_giver(our: &Address) {
         .capabilities(vec![held, not_held])
         .send()
         .unwrap();
+}
+
+/// The standard functions no other scenario calls.
+fn api_tour(our: &Address) {
+    use kinode_process_lib::kinode::process::standard as wit;
+
+    println!("on-exit none {}", OnExit::get().is_none());
+    OnExit::Restart.set().unwrap();
+    println!("on-exit restart {}", OnExit::get().is_restart());
+    OnExit::None.set().unwrap();
+
+    set_state(b"x");
+    wit::clear_state();
+    println!("state after clear {:?}", get_state());
+
+    let timer = Capability::new(
+        Address::new(our.node(), ("timer", "distro", "sys")),
+        "\"messaging\"",
+    );
+    println!("holds timer {}", wit::our_capabilities().contains(&timer));
+    wit::drop_capabilities(&[timer.clone()]);
+    println!(
+        "holds timer after drop {}",
+        wit::our_capabilities().contains(&timer)
+    );
+
+    let echo = peer(our, "echo");
+    let request = |body: &str| wit::Request {
+        inherit: false,
+        expects_response: Some(5),
+        body: body.as_bytes().to_vec(),
+        metadata: None,
+        capabilities: vec![],
+    };
+    let blob = wit::LazyLoadBlob {
+        mime: None,
+        bytes: b"blob2".to_vec(),
+    };
+    wit::send_requests(&[
+        (echo.clone(), request("one"), Some(b"c1".to_vec()), None),
+        (echo, request("two"), Some(b"c2".to_vec()), Some(blob)),
+    ]);
+    for _ in 0..2 {
+        let m = await_message().unwrap();
+        println!(
+            "got {} context {:?} has_blob {}",
+            text(m.body()),
+            m.context().map(text),
+            wit::has_blob()
+        );
+    }
 }
