@@ -10,7 +10,7 @@ WASM_OUT     := target/$(WASM_TARGET)/$(WASM_PROFILE)
 COMPONENTIZE := target/debug/componentize
 HARNESS_ARGS ?=
 
-.PHONY: help build run test test-guests lint fmt clean toolchain
+.PHONY: help build run test test-guests bench lint fmt clean toolchain
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test-guests: toolchain ## Build the harness's test processes into target/test-gu
 
 test: build test-guests ## Build the package and test guests, then run every test (unit, WIT, components, end to end)
 	cargo test
+
+bench: ## Measure sizes, rebuild time and a harness run; writes bench/results.md
+	bench/run.sh
 
 lint: ## rustfmt check and clippy on the whole workspace, warnings as errors
 	cargo fmt --all -- --check
