@@ -417,3 +417,18 @@ async fn the_rest_of_the_standard_interface() {
     );
     assert_eq!(exit_kind(&report, &id("api-tour")), ExitKind::Returned);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wasi_is_linked_as_on_a_node() {
+    let report = run_dir(&probe_package(&[probe("wasi-user")])).await;
+    assert_eq!(
+        prints_of(&report, &id("wasi-user")),
+        ["tmp read back hi", "stdin gave 0 bytes"]
+    );
+    let record = report.process(&id("wasi-user")).unwrap();
+    assert_eq!(
+        record.stdout, "to stdout\n",
+        "kept for the report, never printed"
+    );
+    assert_eq!(record.exit.kind, ExitKind::Returned);
+}

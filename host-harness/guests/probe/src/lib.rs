@@ -36,6 +36,7 @@ fn init(our: Address) {
         "early-leaver" => early_leaver(our.clone()),
         "cap-giver" => cap_giver(&our),
         "api-tour" => api_tour(&our),
+        "wasi-user" => wasi_user(),
         _ => println!("started as {our}"),
     }
 }
@@ -363,4 +364,17 @@ fn api_tour(our: &Address) {
             wit::has_blob()
         );
     }
+}
+
+/// WASI as a node links it: a writable tmp dir named by TEMP_DIR, stdin
+/// closed, stdout not shown.
+fn wasi_user() {
+    let dir = std::env::var("TEMP_DIR").unwrap();
+    let path = format!("{dir}/note.txt");
+    std::fs::write(&path, "hi").unwrap();
+    println!("tmp read back {}", std::fs::read_to_string(&path).unwrap());
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line).unwrap_or(0);
+    println!("stdin gave {read} bytes");
+    std::println!("to stdout");
 }
