@@ -333,7 +333,7 @@ fn api_tour(our: &Address) {
         "\"messaging\"",
     );
     println!("holds timer {}", wit::our_capabilities().contains(&timer));
-    wit::drop_capabilities(&[timer.clone()]);
+    wit::drop_capabilities(std::slice::from_ref(&timer));
     println!(
         "holds timer after drop {}",
         wit::our_capabilities().contains(&timer)
