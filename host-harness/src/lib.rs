@@ -104,13 +104,14 @@ fn finish(kernel: &Kernel, idle: bool) -> Report {
     let mut state = kernel.lock();
     let mut report = state.report.clone();
     report.ended = if idle { "idle" } else { "timeout" }.into();
-    for record in &mut report.processes {
+    for (id, index) in Kernel::records(&state) {
+        let record = &mut report.processes[index];
         if record.exit.kind != ExitKind::Running {
             continue;
         }
-        let waiting = bindings::ProcessId::parse(&record.id)
-            .ok()
-            .and_then(|id| state.processes.get(&id))
+        let waiting = state
+            .processes
+            .get(id)
             .is_some_and(|e| e.mailbox.is_waiting() && e.mailbox.is_empty());
         record.exit = if idle || waiting {
             ExitRecord {

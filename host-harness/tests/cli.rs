@@ -119,19 +119,26 @@ fn a_dropped_capability_fails_the_run_with_the_fix() {
     );
 }
 
+/// Runs the harness expecting a bad-input exit (2, no panic) and returns
+/// what it printed on stderr.
+fn input_error(args: &[&str]) -> String {
+    let output = harness(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
 #[test]
 fn bad_input_exits_2_naming_the_file() {
-    let output = harness(&["run", "/no/such/dir"]);
-    assert_eq!(output.status.code(), Some(2));
+    let err = input_error(&["run", "/no/such/dir"]);
     assert_eq!(
-        stderr(&output).lines().next().unwrap(),
+        err.lines().next().unwrap(),
         "error: /no/such/dir/metadata.json: cannot read: No such file or directory (os error 2)"
     );
 
     let dir = our_package_with(|m| m[0]["on_exit"] = serde_json::json!("Never"));
-    let output = harness(&["run", dir.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    let err = stderr(&output);
+    let err = input_error(&["run", dir.to_str().unwrap()]);
     assert!(
         err.contains("pkg/manifest.json: invalid JSON: unknown variant `Never`"),
         "{err}"
@@ -139,15 +146,12 @@ fn bad_input_exits_2_naming_the_file() {
 
     let dir = our_package_with(|_| {});
     std::fs::remove_file(dir.join("pkg/parent.wasm")).unwrap();
-    let output = harness(&["run", dir.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("pkg/parent.wasm: cannot read"));
+    let err = input_error(&["run", dir.to_str().unwrap()]);
+    assert!(err.contains("pkg/parent.wasm: cannot read"), "{err}");
 
     let dir = our_package_with(|_| {});
     std::fs::write(dir.join("pkg/parent.wasm"), b"not wasm").unwrap();
-    let output = harness(&["run", dir.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    let err = stderr(&output);
+    let err = input_error(&["run", dir.to_str().unwrap()]);
     assert!(
         err.contains("pkg/parent.wasm: process `parent:spawn:template.os`: not a loadable"),
         "{err}"
@@ -155,22 +159,17 @@ fn bad_input_exits_2_naming_the_file() {
 
     let mocks = dir.join("mocks.json");
     std::fs::write(&mocks, "{}").unwrap();
-    let output = harness(&[
-        "run",
-        dir.to_str().unwrap(),
-        "--http-mocks",
-        mocks.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("mocks.json: not a list of HTTP mocks"));
+    let mocks = mocks.to_str().unwrap();
+    let err = input_error(&["run", dir.to_str().unwrap(), "--http-mocks", mocks]);
+    assert!(
+        err.contains("mocks.json: not a list of HTTP mocks"),
+        "{err}"
+    );
 
     for timeout in ["0", "-1", "1e20", "NaN"] {
-        let output = harness(&["run", ".", &format!("--timeout={timeout}")]);
-        assert_eq!(output.status.code(), Some(2), "--timeout {timeout}");
-        assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+        let err = input_error(&["run", ".", &format!("--timeout={timeout}")]);
+        assert!(err.contains("--timeout"), "{err}");
     }
 
-    let output = harness(&["run", ".", "-v", "9"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(!stderr(&output).contains("panicked"));
+    input_error(&["run", ".", "-v", "9"]);
 }

@@ -158,6 +158,13 @@ impl Kernel {
             .is_some_and(|entry| entry.caps.contains(cap))
     }
 
+    /// Whether `holder` may pass `cap` on (in a spawn or attached to a
+    /// message): it issued it (the kernel compares the issuer's process, not
+    /// its node) or holds it.
+    pub fn may_pass_on(state: &KernelState, holder: &ProcessId, cap: &Capability) -> bool {
+        cap.issuer.process == *holder || Kernel::holds(state, holder, cap)
+    }
+
     pub fn add_cap(state: &mut KernelState, holder: &ProcessId, cap: Capability) -> bool {
         match state.processes.get_mut(holder) {
             Some(entry) => {
@@ -217,6 +224,11 @@ impl Kernel {
             );
         }
         true
+    }
+
+    /// Each registered-or-ended process id with its report record index.
+    pub fn records(state: &KernelState) -> impl Iterator<Item = (&ProcessId, usize)> {
+        state.records.iter().map(|(id, index)| (id, *index))
     }
 
     pub fn record_index(state: &KernelState, id: &ProcessId) -> Option<usize> {

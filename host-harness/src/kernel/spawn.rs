@@ -51,12 +51,11 @@ impl Kernel {
         let child_address = self.address(&child);
         let mut state = self.lock();
 
-        // The caps the parent passes: kept if the parent issued them (the
-        // kernel compares the issuer's process, not its node) or holds them.
+        // The caps the parent passes: kept if the parent may pass them on.
         let mut kept = CapSet::default();
         let mut dropped = Vec::new();
         for cap in request_caps {
-            if cap.issuer.process == parent || Kernel::holds(&state, &parent, &cap) {
+            if Kernel::may_pass_on(&state, &parent, &cap) {
                 kept.insert(cap);
             } else {
                 let reason = format!(

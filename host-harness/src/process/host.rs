@@ -108,10 +108,13 @@ impl ProcessHost {
     /// Capabilities attached to an outgoing message: the kernel keeps those
     /// this process issued or holds and silently drops the rest.
     fn filter_attached(&self, caps: Vec<Capability>) -> Vec<Capability> {
+        if caps.is_empty() {
+            return caps;
+        }
         let mut state = self.kernel.lock();
         let (kept, dropped): (Vec<_>, Vec<_>) = caps
             .into_iter()
-            .partition(|cap| cap.issuer.process == self.id || Kernel::holds(&state, &self.id, cap));
+            .partition(|cap| Kernel::may_pass_on(&state, &self.id, cap));
         for cap in dropped {
             self.kernel.diagnose(
                 &mut state,

@@ -14,13 +14,14 @@ use wasmtime::{Config, Engine, Store};
 use crate::bindings::{ProcessId, ProcessV1};
 use crate::kernel::activity::InFlight;
 use crate::kernel::{Kernel, Outcome};
-use crate::wasm::{load_component, LoadedWasm};
+use crate::wasm::{ComponentCache, LoadedWasm};
 pub use host::ProcessHost;
 
-/// The engine and linker every process shares.
+/// The engine, linker and compiled components every process shares.
 pub struct Runtime {
     pub engine: Engine,
     linker: Linker<ProcessHost>,
+    components: ComponentCache,
 }
 
 impl Runtime {
@@ -32,11 +33,15 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         ProcessV1::add_to_linker::<ProcessHost, HasSelf<ProcessHost>>(&mut linker, |host| host)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Ok(Runtime { engine, linker })
+        Ok(Runtime {
+            engine,
+            linker,
+            components: ComponentCache::default(),
+        })
     }
 
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedWasm>, String> {
-        load_component(&self.engine, bytes)
+        self.components.load(&self.engine, bytes)
     }
 }
 
