@@ -4,33 +4,42 @@
 //! export, the interface a real node expects.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use wit_component::WitPrinter;
 use wit_parser::Resolve;
 
-/// The SDK's WIT directory, found through `cargo metadata` (no network).
+/// The SDK's WIT directory: the `kinode_process_lib` version in
+/// `Cargo.lock`, unpacked by cargo under `$CARGO_HOME/registry/src/` when
+/// `make build` compiled the guests. Not `cargo metadata`: that wants every
+/// package of the lock file, Windows-only ones included, which a Linux
+/// build never downloads, so it fails offline on a fresh machine.
 fn sdk_wit_dir() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .current_dir(&workspace)
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let sdk = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "kinode_process_lib")
-        .expect("kinode_process_lib is a dependency of the workspace");
-    let manifest = PathBuf::from(sdk["manifest_path"].as_str().unwrap());
-    manifest.parent().unwrap().join("kinode-wit")
+    let lock = std::fs::read_to_string(workspace.join("Cargo.lock")).expect("read Cargo.lock");
+    let mut lines = lock.lines();
+    lines
+        .find(|line| *line == r#"name = "kinode_process_lib""#)
+        .expect("Cargo.lock lists kinode_process_lib");
+    let version = lines
+        .next()
+        .and_then(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("a version line follows the name in Cargo.lock");
+    let crate_dir = format!("kinode_process_lib-{version}");
+    let sources = home::cargo_home()
+        .expect("find CARGO_HOME")
+        .join("registry/src");
+    let registries = std::fs::read_dir(&sources)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `make build` first", sources.display()));
+    registries
+        .filter_map(|entry| Some(entry.ok()?.path().join(&crate_dir).join("kinode-wit")))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "{crate_dir} is not unpacked under {}; run `make build` first",
+                sources.display()
+            )
+        })
 }
 
 /// The package at `dir`, printed back as WIT without doc comments: two

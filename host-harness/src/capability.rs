@@ -58,43 +58,62 @@ impl fmt::Display for Capability {
     }
 }
 
+/// How a capability reached its holder, which decides whether it dies with
+/// its issuer. The kernel's capabilities oracle keeps a reverse index
+/// (issuer to holders) only for capabilities added with its `Add` command
+/// (grants, `save-capabilities`, the parent/child messaging links); those
+/// a process was created with (`InitializeProcess`: a manifest's requests,
+/// a spawn's request capabilities) are not indexed and outlive the issuer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// Created with the process: survives the issuer's death.
+    AtCreation,
+    /// Added through the oracle: revoked when the issuer is killed.
+    Added,
+}
+
 /// The capabilities one process holds, in the order it got them.
 #[derive(Clone, Debug, Default)]
-pub struct CapSet(Vec<Capability>);
+pub struct CapSet(Vec<(Capability, Grant)>);
 
 impl CapSet {
     pub fn contains(&self, cap: &Capability) -> bool {
-        self.0.contains(cap)
+        self.0.iter().any(|(held, _)| held == cap)
     }
 
-    /// Adds `cap` unless an equal one is held; true if it was added.
-    pub fn insert(&mut self, cap: Capability) -> bool {
-        if self.contains(&cap) {
+    /// Adds `cap` unless an equal one is held; true if it was added. An
+    /// `Added` capability already held is indexed from now on.
+    pub fn insert(&mut self, cap: Capability, how: Grant) -> bool {
+        if let Some((_, held)) = self.0.iter_mut().find(|(held, _)| *held == cap) {
+            if how == Grant::Added {
+                *held = Grant::Added;
+            }
             return false;
         }
-        self.0.push(cap);
+        self.0.push((cap, how));
         true
     }
 
     pub fn remove(&mut self, cap: &Capability) -> bool {
         let before = self.0.len();
-        self.0.retain(|held| held != cap);
+        self.0.retain(|(held, _)| held != cap);
         self.0.len() != before
     }
 
-    /// Drops every capability `issuer` issued; returns how many.
+    /// Drops every indexed capability `issuer` issued; returns how many.
     pub fn revoke_issued_by(&mut self, issuer: &Address) -> usize {
         let before = self.0.len();
-        self.0.retain(|held| &held.issuer != issuer);
+        self.0
+            .retain(|(held, how)| !(&held.issuer == issuer && *how == Grant::Added));
         before - self.0.len()
     }
 
     pub fn to_vec(&self) -> Vec<Capability> {
-        self.0.clone()
+        self.iter().cloned().collect()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Capability> {
-        self.0.iter()
+        self.0.iter().map(|(cap, _)| cap)
     }
 }
 
@@ -113,8 +132,11 @@ mod tests {
         let b = Capability::new(vfs(), r#"{ "drive": "/a:b/pkg", "kind": "read" }"#);
         assert_eq!(a, b);
         let mut set = CapSet::default();
-        assert!(set.insert(a));
-        assert!(!set.insert(b), "an equal capability is not added twice");
+        assert!(set.insert(a, Grant::Added));
+        assert!(
+            !set.insert(b, Grant::Added),
+            "an equal capability is not added twice"
+        );
         assert!(Capability::new(vfs(), " \"messaging\" ").is_messaging());
     }
 
@@ -142,13 +164,21 @@ mod tests {
     }
 
     #[test]
-    fn revoking_drops_only_that_issuers_caps() {
+    fn revoking_drops_only_that_issuers_indexed_caps() {
         let timer = Address::new("fake.os", ProcessId::runtime("timer"));
+        let created = Capability::new(vfs(), "{\"kind\":\"read\"}");
         let mut set = CapSet::default();
-        set.insert(Capability::messaging(vfs()));
-        set.insert(Capability::new(vfs(), "{\"root\":true}"));
-        set.insert(Capability::messaging(timer.clone()));
+        set.insert(Capability::messaging(vfs()), Grant::Added);
+        set.insert(Capability::new(vfs(), "{\"root\":true}"), Grant::Added);
+        set.insert(Capability::messaging(timer.clone()), Grant::Added);
+        set.insert(created.clone(), Grant::AtCreation);
         assert_eq!(set.revoke_issued_by(&vfs()), 2);
-        assert_eq!(set.to_vec(), vec![Capability::messaging(timer)]);
+        assert_eq!(
+            set.to_vec(),
+            vec![Capability::messaging(timer), created.clone()]
+        );
+        // Added again through the oracle, it is indexed and goes too.
+        set.insert(created, Grant::Added);
+        assert_eq!(set.revoke_issued_by(&vfs()), 1);
     }
 }

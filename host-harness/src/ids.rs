@@ -138,6 +138,19 @@ impl PartialEq for PackageId {
     }
 }
 impl Eq for PackageId {}
+impl Hash for PackageId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.package_name.hash(state);
+        self.publisher_node.hash(state);
+    }
+}
+
+impl PartialEq for crate::bindings::LazyLoadBlob {
+    fn eq(&self, other: &Self) -> bool {
+        self.mime == other.mime && self.bytes == other.bytes
+    }
+}
+impl Eq for crate::bindings::LazyLoadBlob {}
 
 impl PartialEq for Address {
     fn eq(&self, other: &Self) -> bool {

@@ -2,11 +2,13 @@
 //! kernel would, and reports what happened.
 //!
 //! - [`package`]: reads `metadata.json` and `pkg/manifest.json`.
-//! - [`kernel`]: the process table, capabilities, routing, spawn, on-exit.
+//! - [`kernel`]: the kernel's rules alone (process table, capabilities,
+//!   routing, spawn, on-exit), as calls that return effects and events.
+//! - [`node`]: the one owner of a run: kernel, mailboxes, tasks, report.
 //! - [`process`]: one wasm process in a wasmtime store, and the
 //!   `kinode:process/standard` host functions it calls.
-//! - [`modules`]: stand-ins for vfs, http-client, timer and the other
-//!   runtime modules.
+//! - [`modules`]: runtime modules as plug-ins (vfs, http-client, timer and
+//!   stand-ins for the rest).
 //! - [`report`]: what the run did, for people and as JSON.
 
 pub mod bindings;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod kernel;
 pub mod modules;
+pub mod node;
 pub mod package;
 pub mod process;
 pub mod report;
@@ -27,9 +30,9 @@ pub use error::InputError;
 pub use modules::HttpMock;
 pub use report::Report;
 
-use kernel::Kernel;
+use kernel::InstallPlan;
+use node::Node;
 use report::terminal::Terminal;
-use report::{ExitKind, ExitRecord};
 
 /// How to run a package.
 #[derive(Debug, Clone)]
@@ -64,77 +67,58 @@ pub enum RunError {
     /// Bad input: exit code 2.
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("host-harness could not start wasmtime: {0:?}")]
-    Engine(wasmtime::Error),
+    #[error("host-harness could not start wasmtime: {0}")]
+    Engine(String),
 }
 
 /// Installs the package, starts its processes in manifest order, and runs
 /// until nothing is in flight (every process ended or waits for a message
-/// that nobody will send) or the timeout passes.
+/// that nobody will send) or the timeout passes. Every task of the run is
+/// gone when this returns.
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let package = package::Package::load(&options.package_dir)?;
-    let runtime = process::Runtime::new().map_err(RunError::Engine)?;
-    let tmp_root = tmp_root();
+    let runtime = process::Runtime::shared().map_err(RunError::Engine)?;
+    // Read and compile first: a missing or broken file is the user's
+    // input error, reported before anything runs.
+    let mut plans = Vec::new();
+    for plan in &package.processes {
+        let bytes = std::fs::read(&plan.wasm_file).map_err(|source| InputError::Read {
+            path: plan.wasm_file.clone(),
+            source,
+        })?;
+        let wasm = runtime.load(&bytes).map_err(|reason| {
+            InputError::invalid(&plan.wasm_file, format!("process `{}`: {reason}", plan.id))
+        })?;
+        let pairs = |entries: &[package::CapabilityEntry]| {
+            entries
+                .iter()
+                .map(|e| (e.process.clone(), e.params.clone()))
+                .collect()
+        };
+        plans.push(InstallPlan {
+            id: plan.id.clone(),
+            wasm_path: plan.wasm_path.clone(),
+            wasm,
+            on_exit: plan.on_exit.clone(),
+            public: plan.public,
+            request_networking: plan.request_networking,
+            request_capabilities: pairs(&plan.request_capabilities),
+            grant_capabilities: pairs(&plan.grant_capabilities),
+        });
+    }
     let terminal = Terminal {
         verbosity: options.verbosity,
         quiet: options.quiet,
     };
+    let node = Node::new(&options.node, runtime, terminal);
     let config = modules::ModuleConfig {
         http_mocks: options.http_mocks.clone(),
+        drives: [(package.id.clone(), package.pkg_dir())].into(),
     };
-    let kernel = Kernel::new(
-        &options.node,
-        terminal,
-        runtime,
-        Some(tmp_root.clone()),
-        &config,
-    );
-    let ids = kernel.install(&package)?;
-    for id in ids {
-        process::start(&kernel, id);
-    }
-    let idle = kernel.activity.wait_idle(options.timeout).await;
-    let report = finish(&kernel, idle);
-    let _ = std::fs::remove_dir_all(&tmp_root);
+    modules::add_all(&node, &config);
+    node.kernel(|k| k.install(&package.id, plans));
+    let idle = node.activity.wait_idle(options.timeout).await;
+    let report = node.finish(idle);
+    node.shutdown().await;
     Ok(report)
-}
-
-/// Marks how each still-registered process stands, and returns the report.
-fn finish(kernel: &Kernel, idle: bool) -> Report {
-    let mut state = kernel.lock();
-    let mut report = state.report.clone();
-    report.ended = if idle { "idle" } else { "timeout" }.into();
-    for (id, index) in Kernel::records(&state) {
-        let record = &mut report.processes[index];
-        if record.exit.kind != ExitKind::Running {
-            continue;
-        }
-        let waiting = state
-            .processes
-            .get(id)
-            .is_some_and(|e| e.mailbox.is_waiting() && e.mailbox.is_empty());
-        record.exit = if idle || waiting {
-            ExitRecord {
-                kind: ExitKind::Running,
-                detail: "waiting in receive with nothing in flight".into(),
-            }
-        } else {
-            ExitRecord {
-                kind: ExitKind::TimedOut,
-                detail: "still executing or waiting for a response when the timeout passed".into(),
-            }
-        };
-    }
-    state.report = report.clone();
-    report
-}
-
-fn tmp_root() -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "host-harness-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ))
 }

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
+
+use crate::node::lock;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -43,20 +45,21 @@ pub struct ComponentCache {
 }
 
 impl ComponentCache {
-    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<Arc<LoadedWasm>, String> {
+    /// Compiles `bytes` unless the same bytes were compiled before; returns
+    /// their key.
+    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<[u8; 32], String> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(hit) = self.compiled.lock().unwrap().get(&key) {
-            return Ok(hit.clone());
+        if self.get(&key).is_some() {
+            return Ok(key);
         }
         // Compiled outside the lock: other loads need not wait for it.
         let loaded = load_component(engine, bytes)?;
-        Ok(self
-            .compiled
-            .lock()
-            .unwrap()
-            .entry(key)
-            .or_insert(loaded)
-            .clone())
+        lock(&self.compiled).entry(key).or_insert(loaded);
+        Ok(key)
+    }
+
+    pub fn get(&self, key: &[u8; 32]) -> Option<Arc<LoadedWasm>> {
+        lock(&self.compiled).get(key).cloned()
     }
 }
 
@@ -71,13 +74,10 @@ mod tests {
     fn the_same_bytes_compile_once() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
-        let first = cache.load(&engine, EMPTY_COMPONENT).unwrap();
-        let again = cache.load(&engine, EMPTY_COMPONENT).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        assert!(!Arc::ptr_eq(
-            &first,
-            &load_component(&engine, EMPTY_COMPONENT).unwrap()
-        ));
+        let key = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let first = cache.get(&key).unwrap();
+        assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap(), key);
+        assert!(Arc::ptr_eq(&first, &cache.get(&key).unwrap()));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use host_harness::report::ExitKind;
+use host_harness::report::{Ended, ExitKind, MessageKind, SpawnResult};
 
 const ECHO: &str = "echo:probe:test.os";
 
@@ -53,7 +53,7 @@ async fn a_response_needs_a_capability_too() {
     let dir = probe_package(&[probe("echo"), probe("pinger").requests(&[ECHO])]);
     let report = run_dir(&dir).await;
     let blocked = &report.blocked_messages[0];
-    assert_eq!(blocked.kind, "response");
+    assert_eq!(blocked.kind, MessageKind::Response);
     assert_eq!(blocked.source, format!("fake.os@{ECHO}"));
     assert_eq!(exit_kind(&report, &id("pinger")), ExitKind::Trapped);
     assert!(report.diagnostics.iter().any(|d| d
@@ -169,19 +169,19 @@ async fn spawn_edge_cases() {
     assert!(report.prints.iter().any(|p| p.text.starts_with(
         "kernel: error initializing process: process with ID echo:probe:test.os already exists"
     )));
-    let results: Vec<(&str, &str)> = report
+    let results: Vec<(&str, SpawnResult)> = report
         .spawns
         .iter()
-        .map(|s| (s.name.as_deref().unwrap_or("?"), s.result.as_str()))
+        .map(|s| (s.name.as_deref().unwrap_or("?"), s.result))
         .filter(|(name, _)| !name.chars().all(|c| c.is_ascii_digit()))
         .collect();
     assert_eq!(
         results,
         [
-            ("ghost", "NoFileAtPath"),
-            ("echo", "ok"),
-            ("capped", "ok"),
-            ("Bad_Name", "trapped")
+            ("ghost", SpawnResult::NoFileAtPath),
+            ("echo", SpawnResult::Ok),
+            ("capped", SpawnResult::Ok),
+            ("Bad_Name", SpawnResult::Trapped)
         ]
     );
     // The capability the spawner does not hold was dropped; the one it
@@ -244,7 +244,7 @@ async fn timer_answers_are_blocked_without_a_grant() {
         report.blocked_messages[0].source,
         "fake.os@timer:distro:sys"
     );
-    assert_eq!(report.blocked_messages[0].kind, "response");
+    assert_eq!(report.blocked_messages[0].kind, MessageKind::Response);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -391,7 +391,7 @@ async fn a_process_that_ends_stops_waiting_for_its_responses() {
     );
     // Its 10 s timeout died with it: the run ends idle, not at the 5 s
     // run timeout.
-    assert_eq!(report.ended, "idle");
+    assert_eq!(report.ended, Ended::Idle);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use host_harness::report::{CapRecord, ExitKind};
+use host_harness::report::{CapRecord, Ended, ExitKind, SpawnResult};
 
 const PARENT: &str = "parent:spawn:template.os";
 const CHILD: &str = "spawned-child-process:spawn:template.os";
@@ -22,13 +22,13 @@ async fn parent_spawns_the_child_with_the_http_client_capability() {
     let report = run_dir(&workspace()).await;
 
     assert_eq!(report.package, "spawn:template.os");
-    assert_eq!(report.ended, "idle");
+    assert_eq!(report.ended, Ended::Idle);
     assert_eq!(exit_kind(&report, PARENT), ExitKind::Returned);
     let [spawn] = report.spawns.as_slice() else {
         panic!("one spawn expected: {:?}", report.spawns)
     };
     assert_eq!(spawn.parent, PARENT);
-    assert_eq!(spawn.result, "ok");
+    assert_eq!(spawn.result, SpawnResult::Ok);
     assert_eq!(spawn.child.as_deref(), Some(CHILD));
     assert_eq!(spawn.wasm_path, "spawn:template.os/pkg/child.wasm");
     assert!(spawn.dropped_capabilities.is_empty());
@@ -93,7 +93,7 @@ async fn without_vfs_the_spawn_fails_with_no_file_at_path() {
     });
     let report = run_dir(&dir).await;
 
-    assert_eq!(report.spawns[0].result, "NoFileAtPath");
+    assert_eq!(report.spawns[0].result, SpawnResult::NoFileAtPath);
     assert!(report.process(CHILD).is_none());
     assert_eq!(
         prints_of(&report, PARENT).last().unwrap(),
@@ -118,7 +118,7 @@ async fn without_http_client_the_child_starts_without_it_and_we_say_so() {
     let report = run_dir(&dir).await;
 
     // A real node spawns the child silently without the capability.
-    assert_eq!(report.spawns[0].result, "ok");
+    assert_eq!(report.spawns[0].result, SpawnResult::Ok);
     let child = report.process(CHILD).unwrap();
     assert!(!child
         .capabilities_at_start

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::bindings::{Address, LazyLoadBlob, Message, Request, SendError};
+use crate::bindings::{Address, Capability, LazyLoadBlob, Message, Request, SendError};
 
 /// A message on its way, as the kernel routes it.
 #[derive(Clone, Debug)]
@@ -57,24 +57,72 @@ impl KernelMessage {
     }
 }
 
+/// The kernel's own rendering (`{ id: .., source: .., message: Request(..) }`),
+/// as it prints a message at verbosity 3 and in its "doesn't exist" line.
 impl fmt::Display for KernelMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let body = match &self.message {
-            Message::Request(r) => &r.body,
-            Message::Response((r, _)) => &r.body,
-        };
+        let rsvp = self
+            .rsvp
+            .as_ref()
+            .map_or("None".to_string(), ToString::to_string);
         write!(
             f,
-            "{} {} from {} to {}: {}",
-            self.kind(),
+            "{{\n    id: {},\n    source: {},\n    target: {},\n    rsvp: {rsvp},\n    message: {},\n    blob: {},\n}}",
             self.id,
             self.source,
             self.target,
-            String::from_utf8_lossy(body)
-        )?;
-        if let Some(rsvp) = &self.rsvp {
-            write!(f, " (rsvp {rsvp})")?;
-        }
-        Ok(())
+            render_message(&self.message, "\n        "),
+            self.blob.is_some()
+        )
     }
+}
+
+/// A message's fields one per line, each line starting with `indent`.
+fn render_message(message: &Message, indent: &str) -> String {
+    let or_none = |m: &Option<String>| m.clone().unwrap_or_else(|| "None".into());
+    let json_or_bytes = |bytes: &[u8]| match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(json) => json.to_string(),
+        Err(_) => format!("{bytes:?}"),
+    };
+    let lines = match message {
+        Message::Request(r) => vec![
+            "Request(".to_string(),
+            format!("inherit: {},", r.inherit),
+            format!("expects_response: {:?},", r.expects_response),
+            format!(
+                "body: {},",
+                match std::str::from_utf8(&r.body) {
+                    Ok(text) => text.to_string(),
+                    Err(_) => format!("{:?}", r.body),
+                }
+            ),
+            format!("metadata: {},", or_none(&r.metadata)),
+            format!("capabilities: {}", render_caps(&r.capabilities, indent)),
+        ],
+        Message::Response((r, context)) => vec![
+            "Response(".to_string(),
+            format!("inherit: {},", r.inherit),
+            format!("body: {},", json_or_bytes(&r.body)),
+            format!("metadata: {},", or_none(&r.metadata)),
+            format!(
+                "context: {},",
+                context.as_deref().map_or("None".into(), json_or_bytes)
+            ),
+            format!("capabilities: {}", render_caps(&r.capabilities, indent)),
+        ],
+    };
+    lines.join(indent) + &indent[..indent.len() - 4] + ")"
+}
+
+fn render_caps(caps: &[Capability], indent: &str) -> String {
+    if caps.is_empty() {
+        return "[],".into();
+    }
+    let mut out = "[".to_string();
+    for cap in caps {
+        let params = serde_json::from_str::<serde_json::Value>(&cap.params)
+            .unwrap_or_else(|_| "invalid JSON in capability".into());
+        out += &format!("{indent}    {}({params})", cap.issuer);
+    }
+    out + indent + "]"
 }

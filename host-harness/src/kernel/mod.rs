@@ -1,115 +1,110 @@
-//! The emulated Kinode kernel: the process table, capabilities, routing,
-//! spawning, and what happens when a process ends.
-//!
-//! One [`Kernel`] runs one node. Its state sits behind one mutex that is
-//! never held across an `.await`, so every kernel operation is atomic, as
-//! in the real kernel's single event loop. Each file holds one of its
-//! rules: `routing.rs` (who may message whom), `spawn.rs`, `exit.rs`
-//! (on-exit and restarts), `install.rs` (a package's manifest).
+//! The Kinode 1.0 kernel's rules, and nothing else: no wasmtime, no tokio,
+//! no clock of its own. Each call takes what happened (a message sent, a
+//! spawn asked for, an `init` that ended, with `now` where time matters)
+//! and leaves behind [`Effect`]s for the node to carry out (deliver this,
+//! start that process, restart it after a while) and [`Event`]s saying
+//! what it decided, which the report folds in. One rule per file:
+//! `routing.rs` (who may message whom), `spawn.rs`, `exit.rs` (on-exit and
+//! restarts), `install.rs` (a package's manifest), `caps.rs` (the
+//! capability calls a process makes).
 
-pub mod activity;
+mod caps;
+pub mod event;
 mod exit;
 mod install;
-pub mod mailbox;
 pub mod message;
 mod routing;
 mod spawn;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+#[cfg(test)]
+mod tests;
 
-pub use exit::Outcome;
-pub use spawn::{SpawnRequest, SpawnResult};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use event::Event;
+pub use exit::Backoff;
+pub use install::{network_capability, InstallPlan};
+pub use routing::debug_address;
+pub use spawn::{SpawnRead, SpawnRequest};
 
 use crate::bindings::{Address, Capability, OnExit, ProcessId};
-use crate::capability::CapSet;
-use crate::modules::Module;
-use crate::process::Runtime;
-use crate::report::terminal::Terminal;
-use crate::report::{Diagnostic, Level, Report};
-use crate::wasm::LoadedWasm;
-use activity::{Activity, InFlight};
-use mailbox::Mailbox;
-use message::Delivery;
+use crate::capability::{CapSet, Grant};
+use message::{Delivery, KernelMessage};
 
 /// Processes that may message anyone without a capability.
 const EXEMPT_SENDERS: [&str; 3] = ["kernel", "vfs", "state"];
 
+/// A compiled component, named by the SHA-256 of its bytes; the node keeps
+/// the compilation, the kernel only the name.
+pub type WasmKey = [u8; 32];
+
+/// What the node must do after a kernel call, in order.
+#[derive(Debug)]
+pub enum Effect {
+    /// Put this in the process's mailbox.
+    Deliver(ProcessId, Delivery),
+    /// Run the process's `init` (its first start, or a restart).
+    Start(ProcessId),
+    /// Call [`Kernel::restart_due`] for it after this long.
+    RestartAfter(ProcessId, Duration),
+    /// The process is gone: drop its mailbox and what waits in it.
+    Close(ProcessId),
+}
+
 pub struct Kernel {
-    pub node: String,
-    pub terminal: Terminal,
-    pub activity: Arc<Activity>,
-    pub runtime: Runtime,
-    /// Where package `tmp` drives live for this run (removed at the end).
-    tmp_root: Option<std::path::PathBuf>,
-    state: Mutex<KernelState>,
+    node: String,
+    processes: HashMap<ProcessId, Entry>,
+    /// Processes waiting out the restart backoff. The kernel has removed
+    /// them: messages fail as to a missing process, the name is free.
+    restarting: HashMap<ProcessId, Entry>,
+    /// Persisted `set-state` bytes; they outlive restarts and kills.
+    states: HashMap<ProcessId, Vec<u8>>,
+    /// Restart backoff, per process id; only processes created with
+    /// `OnExit::Restart` have one.
+    backoff: HashMap<ProcessId, Backoff>,
+    effects: Vec<Effect>,
+    events: Vec<Event>,
 }
 
-#[derive(Default)]
-pub struct KernelState {
-    pub processes: HashMap<ProcessId, ProcessEntry>,
-    pub report: Report,
-    /// Index into `report.processes` of each id's record.
-    records: HashMap<ProcessId, usize>,
-    /// Persisted `set-state` bytes; they outlive restarts.
-    pub states: HashMap<ProcessId, Vec<u8>>,
-    backoff: HashMap<ProcessId, exit::Backoff>,
-    /// Which package drives (`package:publisher`) exist, and where.
-    pub drives: HashMap<String, std::path::PathBuf>,
+struct Entry {
+    caps: CapSet,
+    public: bool,
+    on_exit: OnExit,
+    program: Program,
+    /// Created with `OnExit::Restart`: only then does the 1.0 kernel give
+    /// it a restart backoff, and only then can it restart.
+    restartable: bool,
+    /// False once its task is gone (it never loaded, or its exit
+    /// panicked): it stays registered and messages to it vanish.
+    alive: bool,
 }
 
-pub struct ProcessEntry {
-    pub caps: CapSet,
-    pub public: bool,
-    pub on_exit: OnExit,
-    pub mailbox: Arc<Mailbox>,
-    pub kind: EntryKind,
-    pub status: Status,
-}
-
-/// Where a registered process stands.
+/// What runs behind a process id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Its mailbox is read (or will be, once it starts).
-    Running,
-    /// Waiting out the restart backoff: the kernel has removed it, so
-    /// messages to it fail as to a missing process.
-    Restarting,
-    /// Its wasm never loaded or instantiated: the kernel keeps it
-    /// registered, and messages to it vanish.
-    Dead,
-}
-
-pub enum EntryKind {
-    /// `None`: the bytes were not a loadable component.
-    Wasm(Option<Arc<LoadedWasm>>),
-    Module(Arc<dyn Module>),
+pub enum Program {
+    Wasm(WasmKey),
+    /// The bytes were not a loadable component.
+    Unloadable,
+    /// A runtime module, run by the node.
+    Module,
 }
 
 impl Kernel {
-    pub fn new(
-        node: &str,
-        terminal: Terminal,
-        runtime: Runtime,
-        tmp_root: Option<std::path::PathBuf>,
-        modules: &crate::modules::ModuleConfig,
-    ) -> Arc<Kernel> {
-        let kernel = Arc::new(Kernel {
+    pub fn new(node: &str) -> Kernel {
+        Kernel {
             node: node.into(),
-            terminal,
-            activity: Arc::new(Activity::default()),
-            runtime,
-            tmp_root,
-            state: Mutex::new(KernelState::default()),
-        });
-        crate::modules::register_all(&kernel, modules);
-        kernel
+            processes: HashMap::new(),
+            restarting: HashMap::new(),
+            states: HashMap::new(),
+            backoff: HashMap::new(),
+            effects: Vec::new(),
+            events: Vec::new(),
+        }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, KernelState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// `node@process`.
@@ -117,43 +112,83 @@ impl Kernel {
         Address::new(&self.node, process.clone())
     }
 
+    /// What the last calls decided: effects to carry out, events to report.
+    pub fn drain(&mut self) -> (Vec<Effect>, Vec<Event>) {
+        (
+            std::mem::take(&mut self.effects),
+            std::mem::take(&mut self.events),
+        )
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
     /// A line from the kernel itself (no package prefix).
-    pub fn print_kernel(&self, state: &mut KernelState, verbosity: u8, text: String) {
-        self.terminal.print(verbosity, &text);
-        state.report.prints.push(crate::report::PrintRecord {
-            process: "kernel:distro:sys".into(),
+    fn print(&mut self, verbosity: u8, text: String) {
+        self.print_as(&ProcessId::runtime("kernel"), verbosity, text);
+    }
+
+    /// A line a runtime module prints (bare, like the kernel's).
+    pub fn print_as(&mut self, module: &ProcessId, verbosity: u8, text: String) {
+        self.emit(Event::Print {
+            source: module.clone(),
             verbosity,
             text,
+            prefixed: false,
         });
     }
 
-    /// Records something a real node would do silently, with a hint.
-    pub fn diagnose(
-        &self,
-        state: &mut KernelState,
-        level: Level,
-        process: Option<&ProcessId>,
-        message: String,
-        hint: Option<String>,
+    /// Registers a runtime module (the node runs it).
+    pub fn register_module(&mut self, name: &str, public: bool) -> ProcessId {
+        let id = ProcessId::runtime(name);
+        self.register(
+            id.clone(),
+            Program::Module,
+            public,
+            OnExit::None,
+            CapSet::default(),
+        );
+        id
+    }
+
+    fn register(
+        &mut self,
+        id: ProcessId,
+        program: Program,
+        public: bool,
+        on_exit: OnExit,
+        caps: CapSet,
     ) {
-        state.report.diagnostics.push(Diagnostic {
-            level,
-            process: process.map(|p| p.to_string()),
-            message,
-            hint,
-        });
+        let restartable = matches!(on_exit, OnExit::Restart);
+        if restartable {
+            self.backoff.entry(id.clone()).or_default();
+        }
+        self.processes.insert(
+            id,
+            Entry {
+                caps,
+                public,
+                on_exit,
+                program,
+                restartable,
+                alive: program != Program::Unloadable,
+            },
+        );
     }
 
-    /// [`Kernel::diagnose`] for a caller that does not hold the state lock.
-    pub fn note(&self, level: Level, process: &ProcessId, message: String, hint: Option<String>) {
-        let mut state = self.lock();
-        self.diagnose(&mut state, level, Some(process), message, hint);
+    /// The compiled component behind `id`, to start it.
+    pub fn program(&self, id: &ProcessId) -> Option<Program> {
+        self.processes.get(id).map(|e| e.program)
+    }
+
+    pub fn exists(&self, id: &ProcessId) -> bool {
+        self.processes.contains_key(id)
     }
 
     /// Whether `holder` holds `cap`.
-    pub fn holds(state: &KernelState, holder: &ProcessId, cap: &Capability) -> bool {
-        state
-            .processes
+    pub fn holds(&self, holder: &ProcessId, cap: &Capability) -> bool {
+        self.processes
             .get(holder)
             .is_some_and(|entry| entry.caps.contains(cap))
     }
@@ -161,82 +196,126 @@ impl Kernel {
     /// Whether `holder` may pass `cap` on (in a spawn or attached to a
     /// message): it issued it (the kernel compares the issuer's process, not
     /// its node) or holds it.
-    pub fn may_pass_on(state: &KernelState, holder: &ProcessId, cap: &Capability) -> bool {
-        cap.issuer.process == *holder || Kernel::holds(state, holder, cap)
+    pub fn may_pass_on(&self, holder: &ProcessId, cap: &Capability) -> bool {
+        cap.issuer.process == *holder || self.holds(holder, cap)
     }
 
-    pub fn add_cap(state: &mut KernelState, holder: &ProcessId, cap: Capability) -> bool {
-        match state.processes.get_mut(holder) {
+    /// Gives `holder` `cap`; false if there is no such process.
+    fn add_cap(&mut self, holder: &ProcessId, cap: Capability, how: Grant) -> bool {
+        match self.processes.get_mut(holder) {
             Some(entry) => {
-                entry.caps.insert(cap);
+                entry.caps.insert(cap, how);
                 true
             }
             None => false,
         }
     }
 
-    /// Registers a process (wasm or runtime module) without starting it.
-    pub fn register(
-        &self,
-        state: &mut KernelState,
-        id: ProcessId,
-        kind: EntryKind,
-        public: bool,
-        on_exit: OnExit,
-        caps: CapSet,
-    ) {
-        state.processes.insert(
-            id,
-            ProcessEntry {
-                caps,
-                public,
-                on_exit,
-                mailbox: Arc::new(Mailbox::default()),
-                kind,
-                status: Status::Running,
-            },
-        );
-    }
-
-    /// Puts `delivery` in `target`'s mailbox, if it has a live one.
-    fn deliver(&self, state: &mut KernelState, target: &ProcessId, delivery: Delivery) -> bool {
-        let Some(entry) = state.processes.get(target) else {
-            return false;
-        };
-        if entry.status != Status::Running {
+    /// Queues `delivery` for `target` if it is registered and alive.
+    fn deliver(&mut self, target: &ProcessId, delivery: Delivery) -> bool {
+        if !self.processes.get(target).is_some_and(|e| e.alive) {
             return false;
         }
-        let queued = entry.mailbox.push(delivery, self.activity.enter());
-        if queued == mailbox::CAPACITY + 1 {
-            self.diagnose(
-                state,
-                Level::Warning,
-                Some(target),
-                format!(
-                    "more than {} messages wait in this process's mailbox",
-                    mailbox::CAPACITY
-                ),
-                Some(
-                    "a real node's kernel stops routing every message until this process \
-                     reads its mailbox: read messages promptly"
-                        .into(),
-                ),
-            );
-        }
+        self.effects.push(Effect::Deliver(target.clone(), delivery));
         true
     }
 
-    /// Each registered-or-ended process id with its report record index.
-    pub fn records(state: &KernelState) -> impl Iterator<Item = (&ProcessId, usize)> {
-        state.records.iter().map(|(id, index)| (id, *index))
+    /// `init` is about to run for the first time.
+    pub fn started(&mut self, id: &ProcessId) {
+        let capabilities = self
+            .processes
+            .get(id)
+            .map(|e| e.caps.to_vec())
+            .unwrap_or_default();
+        self.emit(Event::Started {
+            id: id.clone(),
+            capabilities,
+        });
     }
 
-    pub fn record_index(state: &KernelState, id: &ProcessId) -> Option<usize> {
-        state.records.get(id).copied()
+    pub fn on_exit(&self, id: &ProcessId) -> OnExit {
+        self.processes
+            .get(id)
+            .map_or(OnExit::None, |e| e.on_exit.clone())
     }
 
-    pub fn busy(&self) -> InFlight {
-        self.activity.enter()
+    pub fn set_on_exit(&mut self, id: &ProcessId, on_exit: OnExit) {
+        if let Some(entry) = self.processes.get_mut(id) {
+            entry.on_exit = on_exit.clone();
+        }
+        self.print_for(id, 2, "set new on-exit behavior");
+        self.emit(Event::OnExitChanged {
+            id: id.clone(),
+            on_exit,
+        });
+    }
+
+    /// `get-state`: what `set-state` saved, if anything.
+    pub fn get_state(&self, id: &ProcessId) -> Option<Vec<u8>> {
+        self.states.get(id).cloned()
+    }
+
+    pub fn set_state(&mut self, id: &ProcessId, bytes: Vec<u8>) {
+        self.states.insert(id.clone(), bytes);
+        self.print_for(id, 2, "persisted state");
+    }
+
+    pub fn clear_state(&mut self, id: &ProcessId) {
+        self.states.remove(id);
+        self.print_for(id, 2, "cleared persisted state");
+    }
+
+    /// A kernel line attributed to `id`'s package, as the kernel prints for
+    /// `set-on-exit`, `set-state` and spawn.
+    fn print_for(&mut self, id: &ProcessId, verbosity: u8, text: &str) {
+        let line = format!("{}:{}: {text}", id.package_name, id.publisher_node);
+        self.print(verbosity, line);
+    }
+
+    /// A process's `print-to-terminal`.
+    pub fn print_from(&mut self, id: &ProcessId, verbosity: u8, text: String) {
+        self.emit(Event::Print {
+            source: id.clone(),
+            verbosity,
+            text,
+            prefixed: true,
+        });
+    }
+
+    /// A request's own timeout ran out: its sender gets the error (it
+    /// counts against the sender's channel, as on a node).
+    pub fn deliver_failure(&mut self, to: &ProcessId, id: u64, error: crate::bindings::SendError) {
+        self.deliver(to, Delivery::Failed { id, error });
+    }
+
+    /// `send-response` with no request to answer: the kernel prints and
+    /// drops it.
+    pub fn response_without_request(
+        &mut self,
+        id: &ProcessId,
+        response: &crate::bindings::Response,
+    ) {
+        self.print(
+            0,
+            format!("kernel: need non-None prompting_message to handle Response {response:?}"),
+        );
+        self.emit(Event::ResponseWithoutRequest {
+            process: id.clone(),
+        });
+    }
+
+    /// Reports what a module or process noticed (it decides nothing).
+    pub fn note(&mut self, event: Event) {
+        self.emit(event);
+    }
+}
+
+/// How the kernel prints an on-exit behaviour.
+pub fn on_exit_name(on_exit: &OnExit) -> &'static str {
+    match on_exit {
+        OnExit::None => "None",
+        OnExit::Restart => "Restart",
+        OnExit::Requests(_) => "Requests",
     }
 }
 
@@ -247,41 +326,25 @@ fn is_exempt(source: &ProcessId) -> bool {
         && EXEMPT_SENDERS.contains(&source.process_name.as_str())
 }
 
-impl Kernel {
-    pub fn mailbox_of(&self, id: &ProcessId) -> Option<Arc<Mailbox>> {
-        self.lock().processes.get(id).map(|e| e.mailbox.clone())
-    }
+/// A fresh message id.
+fn fresh_id() -> u64 {
+    rand::random()
+}
 
-    /// Snapshot of what `id` holds as its `init` begins, for the report.
-    pub fn record_start_capabilities(&self, id: &ProcessId) {
-        let mut state = self.lock();
-        let caps: Vec<crate::report::CapRecord> = state
-            .processes
-            .get(id)
-            .map(|e| e.caps.iter().map(Into::into).collect())
-            .unwrap_or_default();
-        if let Some(index) = Kernel::record_index(&state, id) {
-            state.report.processes[index].capabilities_at_start = caps;
-        }
-    }
-
-    /// The backoff is over: the process is back and reads its mailbox.
-    pub fn restarting(&self, id: &ProcessId) {
-        let mut state = self.lock();
-        if let Some(entry) = state.processes.get_mut(id) {
-            entry.status = Status::Running;
-        }
-    }
-
-    /// The package's `tmp` drive on the host, preopened for its processes.
-    pub fn tmp_dir(&self, package: &crate::bindings::PackageId) -> Option<std::path::PathBuf> {
-        let dir = self
-            .tmp_root
-            .as_ref()?
-            .join("vfs")
-            .join(package.to_string())
-            .join("tmp");
-        std::fs::create_dir_all(&dir).ok()?;
-        Some(dir)
+/// The kernel's `run` request that starts (or pokes) a process.
+fn run_request(kernel: &Kernel, target: &ProcessId) -> KernelMessage {
+    KernelMessage {
+        id: fresh_id(),
+        source: kernel.address(&ProcessId::runtime("kernel")),
+        target: kernel.address(target),
+        rsvp: None,
+        message: crate::bindings::Message::Request(crate::bindings::Request {
+            inherit: false,
+            expects_response: None,
+            body: b"run".to_vec(),
+            metadata: None,
+            capabilities: vec![],
+        }),
+        blob: None,
     }
 }

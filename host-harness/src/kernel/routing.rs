@@ -2,191 +2,183 @@
 //! the target must exist and be public, or the sender must hold
 //! `messaging` issued by the target (`kernel`, `vfs` and `state` are
 //! exempt). A blocked request that expects a response comes back to its
-//! sender at once as a `Timeout`; anything else blocked just vanishes. The
-//! harness records each block with its reason and a hint.
+//! sender at once as a `Timeout`; anything else blocked just vanishes.
 
-use crate::bindings::Capability;
-use crate::bindings::{Message, SendError, SendErrorKind};
-use crate::report::{BlockedRecord, Level};
+use crate::bindings::{Address, Capability, Message, SendError, SendErrorKind};
 
+use super::event::{BlockReason, Consequence, Event};
 use super::install::network_capability;
 use super::message::{Delivery, KernelMessage};
-use super::{is_exempt, Kernel, KernelState, Status};
+use super::{is_exempt, Kernel};
 
 impl Kernel {
-    /// Sends `km` through the kernel's checks.
-    pub fn send(&self, km: KernelMessage) {
-        let mut state = self.lock();
-        self.route(&mut state, km);
+    /// A message a process sends: capabilities attached to it that the
+    /// sender neither holds nor issued are removed, then it is routed.
+    pub fn send_from_process(&mut self, mut km: KernelMessage) {
+        let holder = km.source.process.clone();
+        let caps = match &mut km.message {
+            Message::Request(request) => &mut request.capabilities,
+            Message::Response((response, _)) => &mut response.capabilities,
+        };
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(caps)
+            .into_iter()
+            .partition(|cap| self.may_pass_on(&holder, cap));
+        *caps = kept;
+        for capability in dropped {
+            self.emit(Event::AttachedCapDropped {
+                holder: holder.clone(),
+                capability,
+            });
+        }
+        self.send(km);
     }
 
-    pub(super) fn route(&self, state: &mut KernelState, mut km: KernelMessage) {
-        // `our` in a target means this node (the SDK writes it that way).
-        if km.target.node == "our" {
-            km.target.node = self.node.clone();
-        }
-        if let Some(rsvp) = km.rsvp.as_mut().filter(|a| a.node == "our") {
-            rsvp.node = self.node.clone();
+    /// Routes `km` through the kernel's checks.
+    pub fn send(&mut self, mut km: KernelMessage) {
+        // `our` in an address means this node (the SDK writes it so).
+        for address in [Some(&mut km.source), Some(&mut km.target), km.rsvp.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if address.node == "our" {
+                address.node = self.node.clone();
+            }
         }
         let source = km.source.process.clone();
         let target = km.target.process.clone();
 
         if km.target.node != self.node {
-            if !Kernel::holds(state, &source, &network_capability(&self.node)) {
-                self.print_kernel(
-                    state,
+            if !self.holds(&source, &network_capability(&self.node)) {
+                self.print(
                     0,
                     format!(
                         "event loop: process {source} doesn't have capability to send networked messages"
                     ),
                 );
-                let reason = format!(
-                    "{source} may not send to other nodes (`{}`): it lacks the network capability",
-                    km.target.node
-                );
-                let hint = Some("set request_networking: true in pkg/manifest.json".into());
-                self.refuse(state, km, Some(SendErrorKind::Timeout), reason, hint);
+                let held = self.capabilities_debug(&source);
+                self.print(0, format!("their capabilities: {held}"));
+                self.refuse(km, BlockReason::NoNetworkCapability, Consequence::Timeout);
             } else {
-                let reason = format!(
-                    "the target is on node `{}`; the harness runs one node ({}) and has no network",
-                    km.target.node, self.node
-                );
-                self.refuse(state, km, Some(SendErrorKind::Offline), reason, None);
+                self.refuse(km, BlockReason::Offline, Consequence::Offline);
             }
             return;
         }
-        let registered = state.processes.get(&target).map(|e| (e.public, e.status));
-        let Some((public, status)) = registered.filter(|(_, s)| *s != Status::Restarting) else {
-            self.print_kernel(
-                state,
-                2,
-                format!(
-                    "event loop: process {source} sent message to non-existing {target}; dropping message"
-                ),
-            );
-            let reason = if registered.is_some() {
-                format!("{target} is waiting out its restart backoff: the kernel has removed it until then")
+        let Some(entry) = self.processes.get(&target) else {
+            let reason = if self.restarting.contains_key(&target) {
+                BlockReason::Restarting
             } else {
-                format!("no process {target} exists on this node")
+                BlockReason::NoSuchProcess
             };
-            let hint = hint_for_missing(&target);
-            self.refuse(state, km, Some(SendErrorKind::Timeout), reason, hint);
+            if is_exempt(&source) {
+                // kernel, vfs and state skip the table check and find no
+                // channel: the louder line.
+                self.print(
+                    0,
+                    format!(
+                        "event loop: got {} from {} for {}, but target doesn't exist (perhaps it terminated): {km}",
+                        if km.request().is_some() { "Request" } else { "Response" },
+                        debug_process(&source),
+                        debug_process(&target),
+                    ),
+                );
+            } else {
+                self.print(
+                    2,
+                    format!(
+                        "event loop: process {source} sent message to non-existing {target}; dropping message"
+                    ),
+                );
+            }
+            self.refuse(km, reason, Consequence::Timeout);
             return;
         };
+        let (public, alive) = (entry.public, entry.alive);
         if !public && !is_exempt(&source) {
             let needed = Capability::messaging(km.target.clone());
-            if !Kernel::holds(state, &source, &needed) {
-                self.print_kernel(
-                    state,
+            if !self.holds(&source, &needed) {
+                self.print(
                     0,
                     format!(
                         "event loop: process {source} doesn't have capability to message process {target}"
                     ),
                 );
-                let reason = format!(
-                    "{target} is not public and {source} does not hold {{issuer: {}, params: \"messaging\"}}",
-                    km.target
-                );
-                let hint = hint_for_blocked(&km);
-                self.refuse(state, km, Some(SendErrorKind::Timeout), reason, Some(hint));
+                self.refuse(km, BlockReason::NoMessagingCapability, Consequence::Timeout);
                 return;
             }
         }
-        if status == Status::Dead {
+        if !alive {
             // The kernel sends into a channel nobody reads and ignores the
             // failure: no print, no error for the sender.
-            let reason = format!("{target} never ran (its wasm did not load)");
-            self.refuse(state, km, None, reason, None);
+            self.refuse(km, BlockReason::TargetNotRunning, Consequence::Dropped);
             return;
         }
-        self.print_kernel(state, 3, km.to_string());
-        self.deliver(state, &target, Delivery::Message(km));
+        self.print(3, km.to_string());
+        self.deliver(&target, Delivery::Message(km));
     }
 
-    /// Records a message that was not delivered, and, for a request that
+    /// Records a message that was not delivered and, for a request that
     /// expects a response, hands the sender its `SendError` at once.
-    /// `kind: None`: the sender gets no error, whatever it expected.
-    fn refuse(
-        &self,
-        state: &mut KernelState,
-        km: KernelMessage,
-        kind: Option<SendErrorKind>,
-        reason: String,
-        hint: Option<String>,
-    ) {
-        let body = match &km.message {
-            Message::Request(r) => String::from_utf8_lossy(&r.body).into_owned(),
-            Message::Response((r, _)) => String::from_utf8_lossy(&r.body).into_owned(),
+    fn refuse(&mut self, km: KernelMessage, reason: BlockReason, kind: Consequence) {
+        let consequence = if km.expects_response() {
+            kind
+        } else {
+            Consequence::Dropped
         };
-        state.report.blocked_messages.push(BlockedRecord {
-            source: km.source.to_string(),
-            target: km.target.to_string(),
-            kind: km.kind().into(),
-            body,
-            reason: reason.clone(),
+        self.emit(Event::Blocked {
+            message: km.clone(),
+            reason,
+            consequence,
         });
-        let error_kind = kind.filter(|_| km.expects_response());
-        let consequence = match error_kind {
-            Some(SendErrorKind::Timeout) => "the sender got SendError { kind: Timeout } at once",
-            Some(SendErrorKind::Offline) => "the sender got SendError { kind: Offline } at once",
-            None => "it was dropped silently",
+        let kind = match consequence {
+            Consequence::Timeout => SendErrorKind::Timeout,
+            Consequence::Offline => SendErrorKind::Offline,
+            Consequence::Dropped => return,
         };
-        self.diagnose(
-            state,
-            Level::Warning,
-            Some(&km.source.process),
-            format!(
-                "{} to {} was not delivered ({consequence}): {reason}",
-                km.kind(),
-                km.target
-            ),
-            hint,
-        );
-        if let Some(kind) = error_kind {
-            let source = km.source.process.clone();
-            let id = km.id;
-            let error = SendError {
-                kind,
-                target: km.target,
-                message: km.message,
-                lazy_load_blob: km.blob,
-            };
-            self.deliver(state, &source, Delivery::Failed { id, error });
-        }
+        let source = km.source.process.clone();
+        let error = SendError {
+            kind,
+            target: km.target,
+            message: km.message,
+            lazy_load_blob: km.blob,
+        };
+        self.deliver(&source, Delivery::Failed { id: km.id, error });
+    }
+
+    /// What the kernel prints for "their capabilities": each capability in
+    /// Rust's debug form. A node also prints each one's signature bytes,
+    /// which the harness does not have.
+    fn capabilities_debug(&self, id: &crate::bindings::ProcessId) -> String {
+        let caps: Vec<String> = self
+            .processes
+            .get(id)
+            .map(|e| e.caps.iter().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+            .iter()
+            .map(|cap| {
+                format!(
+                    "Capability {{ issuer: {}, params: {:?} }}: []",
+                    debug_address(&cap.issuer),
+                    cap.params
+                )
+            })
+            .collect();
+        format!("{{{}}}", caps.join(", "))
     }
 }
 
-fn hint_for_blocked(km: &KernelMessage) -> String {
-    let source = &km.source.process;
-    let target = &km.target.process;
-    let is_module = target.package_name == "distro" && target.publisher_node == "sys";
-    if km.kind() == "response" {
-        format!(
-            "{source} may answer {target} only if {target} is public or gave {source} messaging: \
-             add \"{source}\" to grant_capabilities of {} in pkg/manifest.json (or to a spawn's \
-             grant_capabilities), or make it public",
-            target.process_name
-        )
-    } else if is_module {
-        format!(
-            "add \"{target}\" to request_capabilities of {} in pkg/manifest.json (a spawned \
-             process gets it only through its parent's spawn request_capabilities)",
-            source.process_name
-        )
-    } else {
-        format!(
-            "give {source} the capability {{issuer: {}, params: \"messaging\"}} (manifest \
-             request_capabilities, spawn request_capabilities, or a grant), or make {target} public",
-            km.target
-        )
-    }
+/// A process id in Rust's derived debug form, as the kernel prints it.
+pub fn debug_process(id: &crate::bindings::ProcessId) -> String {
+    format!(
+        "ProcessId {{ process_name: {:?}, package_name: {:?}, publisher_node: {:?} }}",
+        id.process_name, id.package_name, id.publisher_node
+    )
 }
 
-fn hint_for_missing(target: &crate::bindings::ProcessId) -> Option<String> {
-    target.process_name.contains('_').then(|| {
-        format!(
-            "Kinode 1.0 names runtime modules with hyphens: did you mean {}?",
-            target.to_string().replace('_', "-")
-        )
-    })
+/// An address in Rust's derived debug form, as the kernel prints it.
+pub fn debug_address(address: &Address) -> String {
+    format!(
+        "Address {{ node: {:?}, process: {} }}",
+        address.node,
+        debug_process(&address.process)
+    )
 }

@@ -1,246 +1,148 @@
-//! The kernel's half of `spawn`, after the host has read the wasm through
-//! vfs (as the parent) and checked the name: filter the capabilities the
-//! parent passes, create the child, apply grants, start it, and link parent
-//! and child with messaging capabilities.
+//! `spawn`, after the parent has read the wasm through vfs (as itself; the
+//! process side does that, since it is a message round trip): check the
+//! name, keep only the capabilities the parent may pass on, create the
+//! child, apply grants, start it, and link parent and child with
+//! `messaging`.
 
-use std::sync::Arc;
+use crate::bindings::{Capability, OnExit, ProcessId, SpawnError};
+use crate::capability::{CapSet, Grant};
+use crate::ids::check_process_name;
 
-use crate::bindings::{Capability, OnExit, ProcessId, Request};
-use crate::capability::CapSet;
-use crate::report::{on_exit_name, CapRecord, DroppedCap, Level, ProcessRecord, SpawnRecord};
-use crate::wasm::LoadedWasm;
+use super::event::{Event, NoFileCause, SpawnEvent, SpawnOutcome};
+use super::message::Delivery;
+use super::{run_request, Effect, Kernel, Program, WasmKey};
 
-use super::message::{Delivery, KernelMessage};
-use super::{EntryKind, Kernel, KernelState, Status};
+/// What reading the wasm through vfs gave: the bytes compiled (or why they
+/// do not load), or why there are no bytes.
+pub type SpawnRead = Result<Result<WasmKey, String>, NoFileCause>;
 
 pub struct SpawnRequest {
     pub parent: ProcessId,
-    pub name: String,
+    /// `None`: a random u64, as decimal text.
+    pub name: Option<String>,
     pub wasm_path: String,
-    /// The compiled child, or why its bytes are not a loadable component.
-    pub wasm: Result<Arc<LoadedWasm>, String>,
+    pub read: SpawnRead,
     pub on_exit: OnExit,
     pub request_caps: Vec<Capability>,
     pub grant_caps: Vec<(ProcessId, String)>,
     pub public: bool,
 }
 
-pub enum SpawnResult {
-    /// A new child, to be started by the caller.
-    Started(ProcessId),
-    /// The name belongs to a process that never ran: `NoFileAtPath`.
-    Failed,
-    /// The name was taken by a running process; the kernel poked it with
-    /// `run` and `spawn` still returns its id.
-    Existing(ProcessId),
-}
-
 impl Kernel {
-    pub fn spawn_child(self: &Arc<Self>, request: SpawnRequest) -> SpawnResult {
+    /// Spawns a child. The outer `Err` is a trap of the caller, with the
+    /// kernel's words (a bad name).
+    pub fn spawn(
+        &mut self,
+        request: SpawnRequest,
+    ) -> Result<Result<ProcessId, SpawnError>, String> {
         let SpawnRequest {
             parent,
             name,
             wasm_path,
-            wasm,
+            read,
             on_exit,
             request_caps,
             grant_caps,
             public,
         } = request;
+        let mut event = SpawnEvent {
+            parent: parent.clone(),
+            name: name.clone(),
+            wasm_path: wasm_path.clone(),
+            outcome: SpawnOutcome::NoFileAtPath(NoFileCause::NoBytes),
+            dropped: vec![],
+        };
+        // 1. The read comes first; the name is checked only after it.
+        let loaded = match read {
+            Ok(loaded) => loaded,
+            Err(cause) => {
+                event.outcome = SpawnOutcome::NoFileAtPath(cause);
+                self.emit(Event::Spawn(event));
+                return Ok(Err(SpawnError::NoFileAtPath));
+            }
+        };
+        // 2. The name: random if none; a bad one traps the caller.
+        let name = name.unwrap_or_else(|| rand::random::<u64>().to_string());
+        if let Err(trap) = check_process_name(&name) {
+            event.name = Some(name);
+            event.outcome = SpawnOutcome::Trapped(trap.clone());
+            self.emit(Event::Spawn(event));
+            return Err(trap);
+        }
         let child = ProcessId::new(&name, &parent.package_name, &parent.publisher_node);
-        let child_address = self.address(&child);
-        let mut state = self.lock();
+        event.name = Some(name);
 
-        // The caps the parent passes: kept if the parent may pass them on.
+        // 3. The caps the parent passes: kept if it may pass them on.
         let mut kept = CapSet::default();
-        let mut dropped = Vec::new();
         for cap in request_caps {
-            if Kernel::may_pass_on(&state, &parent, &cap) {
-                kept.insert(cap);
+            if self.may_pass_on(&parent, &cap) {
+                kept.insert(cap, Grant::AtCreation);
             } else {
-                let reason = format!(
-                    "{parent} does not hold this capability (and did not issue it); a real node drops it without a word"
-                );
-                dropped.push(DroppedCap {
-                    capability: CapRecord::from(&cap),
-                    reason,
-                });
+                event.dropped.push(cap);
             }
         }
-        for d in &dropped {
-            let hint = Some(format!(
-                "add \"{}\" (params {}) to the parent's request_capabilities in pkg/manifest.json",
-                d.capability.issuer.split_once('@').map_or("", |(_, p)| p),
-                d.capability.params
-            ));
-            self.diagnose(
-                &mut state,
-                Level::Warning,
-                Some(&parent),
-                format!(
-                    "spawn of {child}: capability {{issuer: {}, params: {}}} dropped: {}",
-                    d.capability.issuer, d.capability.params, d.reason
-                ),
-                hint,
-            );
-        }
 
-        let existing = state.processes.get(&child).map(|e| e.status);
-        let mut record = SpawnRecord {
-            parent: parent.to_string(),
-            name: Some(name.clone()),
-            wasm_path: wasm_path.clone(),
-            result: "ok".into(),
-            child: Some(child.to_string()),
-            dropped_capabilities: dropped,
-            detail: None,
-        };
-
-        if let Some(status) = existing {
-            // Kinode 1.0: the kernel prints an error, ignores it, applies the
-            // grants and sends `run` to the *existing* process.
-            self.print_kernel(
-                &mut state,
+        // 4. A taken name: the kernel prints its error, ignores it, applies
+        // the grants and sends `run` to the *existing* process.
+        if let Some(existing) = self.processes.get(&child) {
+            let alive = existing.alive;
+            self.print(
                 0,
                 format!(
                     "kernel: error initializing process: process with ID {child} already exists"
                 ),
             );
-            self.apply_grants(&mut state, &child, &grant_caps);
-            if status == Status::Dead {
-                // `run` to a process whose task is gone fails: NoFileAtPath.
-                let detail = format!(
-                    "the name {child} belongs to a process that never ran; the kernel could not \
-                     run it, so spawn returned NoFileAtPath"
-                );
-                self.diagnose(
-                    &mut state,
-                    Level::Error,
-                    Some(&parent),
-                    detail.clone(),
-                    None,
-                );
-                record.result = "NoFileAtPath".into();
-                record.child = None;
-                record.detail = Some(detail);
-                state.report.spawns.push(record);
-                return SpawnResult::Failed;
+            self.apply_grants(&child, &grant_caps);
+            if !alive {
+                // `run` to a process whose task is gone fails.
+                event.outcome = SpawnOutcome::NoFileAtPath(NoFileCause::NameOfDeadProcess(child));
+                self.emit(Event::Spawn(event));
+                return Ok(Err(SpawnError::NoFileAtPath));
             }
-            let run = KernelMessage {
-                id: rand::random(),
-                source: self.address(&ProcessId::runtime("kernel")),
-                target: child_address.clone(),
-                rsvp: None,
-                message: crate::bindings::Message::Request(Request {
-                    inherit: false,
-                    expects_response: None,
-                    body: b"run".to_vec(),
-                    metadata: None,
-                    capabilities: vec![],
-                }),
-                blob: None,
-            };
-            self.deliver(&mut state, &child, Delivery::Message(run));
-            self.link_parent_and_child(&mut state, &parent, &child);
-            let detail = format!(
-                "a process named {child} is already running: no new process was started; the \
-                 existing one received a `run` request from kernel:distro:sys, and spawn returned Ok"
-            );
-            self.diagnose(
-                &mut state,
-                Level::Warning,
-                Some(&parent),
-                detail.clone(),
-                Some("pick a fresh name (or None for a random one) for every spawn".into()),
-            );
-            record.detail = Some(detail);
-            state.report.spawns.push(record);
-            return SpawnResult::Existing(child);
+            let run = run_request(self, &child);
+            self.deliver(&child, Delivery::Message(run));
+            self.link_parent_and_child(&parent, &child);
+            event.outcome = SpawnOutcome::Existing(child.clone());
+            self.emit(Event::Spawn(event));
+            return Ok(Ok(child));
         }
 
-        kept.insert(Capability::messaging(child_address.clone()));
-        let (kind, failure) = match wasm {
-            Ok(wasm) => (EntryKind::Wasm(Some(wasm)), None),
-            Err(reason) => (EntryKind::Wasm(None), Some(reason)),
+        // 5-7. A new child, with its own messaging capability.
+        kept.insert(
+            Capability::messaging(self.address(&child)),
+            Grant::AtCreation,
+        );
+        let program = match &loaded {
+            Ok(key) => Program::Wasm(*key),
+            Err(_) => Program::Unloadable,
         };
-        self.register(
-            &mut state,
-            child.clone(),
-            kind,
+        self.register(child.clone(), program, public, on_exit.clone(), kept);
+        self.emit(Event::Created {
+            id: child.clone(),
+            parent: Some(parent.clone()),
+            wasm_path,
             public,
-            on_exit.clone(),
-            kept,
-        );
-        self.apply_grants(&mut state, &child, &grant_caps);
-        // On a real node these land a moment after the child's `run`, which
-        // in practice is still before its `init` runs; here, just before.
-        self.link_parent_and_child(&mut state, &parent, &child);
-        self.add_record(
-            &mut state,
-            ProcessRecord {
-                id: child.to_string(),
-                parent: Some(parent.to_string()),
-                wasm_path,
-                public,
-                on_exit: on_exit_name(&on_exit).into(),
-                capabilities_at_start: vec![],
-                restarts: 0,
-                exit: crate::report::ExitRecord {
-                    kind: crate::report::ExitKind::Running,
-                    detail: String::new(),
-                },
-                stdout: String::new(),
-                stderr: String::new(),
-            },
-        );
-        if let Some(reason) = failure {
-            self.mark_unloadable(&mut state, &child, &reason);
+            on_exit,
+        });
+        self.apply_grants(&child, &grant_caps);
+        // On a node these land a moment after the child's `run`, in
+        // practice still before its `init` runs; here, just before.
+        self.link_parent_and_child(&parent, &child);
+        event.outcome = SpawnOutcome::Started(child.clone());
+        self.emit(Event::Spawn(event));
+        match loaded {
+            Ok(_) => self.effects.push(Effect::Start(child.clone())),
+            Err(reason) => self.never_ran(&child, reason),
         }
-        state.report.spawns.push(record);
-        SpawnResult::Started(child)
+        Ok(Ok(child))
     }
 
     /// Spawn's last step: the child may message its parent and the parent
-    /// its child.
-    fn link_parent_and_child(
-        &self,
-        state: &mut KernelState,
-        parent: &ProcessId,
-        child: &ProcessId,
-    ) {
-        Kernel::add_cap(state, child, Capability::messaging(self.address(parent)));
-        Kernel::add_cap(state, parent, Capability::messaging(self.address(child)));
-        let prefix = format!("{}:{}", parent.package_name, parent.publisher_node);
-        self.print_kernel(state, 2, format!("{prefix}: spawned a new process"));
-    }
-
-    /// `grant_caps`: each named process gets a capability issued by
-    /// `issuer` with the given params. Unknown processes are skipped.
-    pub(super) fn apply_grants(
-        &self,
-        state: &mut KernelState,
-        issuer: &ProcessId,
-        grants: &[(ProcessId, String)],
-    ) {
-        let issuer_address = self.address(issuer);
-        for (to, params) in grants {
-            let cap = Capability::new(issuer_address.clone(), params.clone());
-            if !Kernel::add_cap(state, to, cap) {
-                self.diagnose(
-                    state,
-                    Level::Warning,
-                    Some(issuer),
-                    format!("grant of {params} to {to} skipped: no such process"),
-                    Some("a real node skips it silently; check the process id".into()),
-                );
-            }
-        }
-    }
-
-    pub(super) fn add_record(&self, state: &mut KernelState, record: ProcessRecord) {
-        let id = ProcessId::parse(&record.id).expect("records hold valid ids");
-        state.report.processes.push(record);
-        let index = state.report.processes.len() - 1;
-        state.records.insert(id, index);
+    /// its child (added through the oracle, so they die with the issuer).
+    fn link_parent_and_child(&mut self, parent: &ProcessId, child: &ProcessId) {
+        let (parent_address, child_address) = (self.address(parent), self.address(child));
+        self.add_cap(child, Capability::messaging(parent_address), Grant::Added);
+        self.add_cap(parent, Capability::messaging(child_address), Grant::Added);
+        self.print_for(parent, 2, "spawned a new process");
     }
 }

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::bindings::LazyLoadBlob;
+use crate::bindings::{LazyLoadBlob, ProcessId};
+use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
-use crate::kernel::Kernel;
-use crate::report::{HttpRecord, Level};
+use crate::node::Port;
 
-use super::{respond, Module};
+use super::{respond, Answer, Module};
 
 /// One canned answer, as written in the mocks file (a JSON array).
 #[derive(Debug, Clone, Deserialize)]
@@ -51,14 +51,50 @@ impl HttpClient {
         HttpClient { mocks }
     }
 
+    /// The first mock for `method` and `url`. URLs compare as `url::Url`
+    /// prints them (the SDK sends `https://a.b` as `https://a.b/`); methods
+    /// compare without case.
     fn find(&self, method: &str, url: &str) -> Option<&HttpMock> {
-        self.mocks.iter().find(|m| {
-            m.url == url
-                && m.method
-                    .as_deref()
-                    .is_none_or(|want| want.eq_ignore_ascii_case(method))
-        })
+        let url = normalise(url);
+        self.mocks
+            .iter()
+            .find(|m| normalise(&m.url) == url && method_matches(m, method))
     }
+
+    /// The mocks nearest to a request none matched: same URL first, then
+    /// the same host, at most three.
+    fn closest(&self, method: &str, url: &str) -> Vec<String> {
+        let wanted = url::Url::parse(url).ok();
+        let score = |mock: &HttpMock| {
+            let theirs = url::Url::parse(&mock.url).ok();
+            let same_url = normalise(&mock.url) == normalise(url);
+            let same_host = theirs.as_ref().and_then(|u| u.host_str())
+                == wanted.as_ref().and_then(|u| u.host_str());
+            (same_url, same_host, method_matches(mock, method))
+        };
+        let mut ranked: Vec<&HttpMock> = self.mocks.iter().collect();
+        ranked.sort_by_key(|m| std::cmp::Reverse(score(m)));
+        ranked
+            .into_iter()
+            .filter(|m| {
+                let (url, host, _) = score(m);
+                url || host
+            })
+            .take(3)
+            .map(|m| format!("{} {}", m.method.as_deref().unwrap_or("*"), m.url))
+            .collect()
+    }
+}
+
+fn method_matches(mock: &HttpMock, method: &str) -> bool {
+    mock.method
+        .as_deref()
+        .is_none_or(|want| want.eq_ignore_ascii_case(method))
+}
+
+/// A URL as `url::Url` prints it; unparsable text stays as it is.
+fn normalise(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.to_string())
 }
 
 /// The body of an `{"Http": ...}` request, as the SDK writes it.
@@ -73,8 +109,8 @@ struct OutgoingHttpRequest {
 
 const VERSIONS: [&str; 5] = ["HTTP/0.9", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0"];
 
-/// The checks the runtime makes before sending: a body it can parse, a
-/// method, a version it knows, a URL. `Err` is the error body.
+/// The checks the runtime makes before sending, in its order: a body it
+/// can parse, a method, a URL, a version it knows. `Err` is the error body.
 fn validate(body: &[u8]) -> Result<OutgoingHttpRequest, serde_json::Value> {
     let action: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| json!({ "Err": "MalformedRequest" }))?;
@@ -86,13 +122,13 @@ fn validate(body: &[u8]) -> Result<OutgoingHttpRequest, serde_json::Value> {
     if request.method.is_empty() || !request.method.chars().all(token) {
         return Err(json!({ "Err": { "BadMethod": { "method": request.method } } }));
     }
+    if url::Url::parse(&request.url).is_err() {
+        return Err(json!({ "Err": { "BadUrl": { "url": request.url } } }));
+    }
     if let Some(version) = &request.version {
         if !VERSIONS.contains(&version.as_str()) {
             return Err(json!({ "Err": { "BadVersion": { "version": version } } }));
         }
-    }
-    if url::Url::parse(&request.url).is_err() {
-        return Err(json!({ "Err": { "BadUrl": { "url": request.url } } }));
     }
     Ok(request)
 }
@@ -115,91 +151,60 @@ fn pascal_case(name: &str) -> String {
 }
 
 impl Module for HttpClient {
-    fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
         let Some(request) = km.request() else { return };
+        let process = km.source.process.clone();
+        let me = ProcessId::runtime("http-client");
         let outgoing = match validate(&request.body) {
             Ok(outgoing) => outgoing,
             Err(error) => {
-                kernel.note(
-                    Level::Warning,
-                    &km.source.process,
-                    format!(
-                        "http-client refused {} with {error}",
-                        String::from_utf8_lossy(&request.body)
-                    ),
-                    Some("send what kinode_process_lib::http::client builds; WebSockets are not emulated".into()),
-                );
-                if km.expects_response() {
-                    respond(
-                        kernel,
-                        "http-client",
-                        &km,
-                        error.to_string().into_bytes(),
-                        None,
-                        false,
-                    );
-                }
+                port.note(Event::Module(ModuleEvent::HttpRefused {
+                    process,
+                    body: String::from_utf8_lossy(&request.body).into_owned(),
+                    error: error.to_string(),
+                }));
+                respond(port, "http-client", &km, Answer::new(error.to_string()));
                 return;
             }
         };
         let (method, url) = (outgoing.method.as_str(), outgoing.url.as_str());
+        let line = format!(
+            "http-client: {} request to {url}",
+            method.to_ascii_uppercase()
+        );
+        port.kernel(|k| k.print_as(&me, 2, line));
         let mock = self.find(method, url);
-        {
-            let mut state = kernel.lock();
-            state.report.http_requests.push(HttpRecord {
-                process: km.source.process.to_string(),
-                method: method.into(),
-                url: url.into(),
-                status: mock.map(|m| m.status),
-            });
-            if mock.is_none() {
-                kernel.diagnose(
-                    &mut state,
-                    Level::Warning,
-                    Some(&km.source.process),
-                    format!("http-client: no mock for {method} {url}; answered ExecuteRequestFailed"),
-                    Some(format!(
-                        "add {{\"method\": \"{method}\", \"url\": \"{url}\", \"status\": 200, \"body\": \"...\"}} \
-                         to a JSON array and pass it with --http-mocks FILE"
-                    )),
-                );
-            }
-        }
-        match mock {
-            Some(mock) => {
-                let headers: HashMap<String, String> = mock
-                    .headers
-                    .iter()
-                    .map(|(name, value)| (pascal_case(name), value.clone()))
-                    .collect();
-                let body =
-                    json!({ "Ok": { "Http": { "status": mock.status, "headers": headers } } });
-                let blob = LazyLoadBlob {
-                    mime: None,
-                    bytes: mock.body.clone().into_bytes(),
-                };
-                respond(
-                    kernel,
-                    "http-client",
-                    &km,
-                    body.to_string().into_bytes(),
-                    Some(blob),
-                    true,
-                );
-            }
-            None if km.expects_response() => {
-                let body = json!({ "Err": { "ExecuteRequestFailed": format!("host-harness has no mock for {method} {url}") } });
-                respond(
-                    kernel,
-                    "http-client",
-                    &km,
-                    body.to_string().into_bytes(),
-                    None,
-                    false,
-                );
-            }
-            None => {}
-        }
+        let closest = match mock {
+            Some(_) => vec![],
+            None => self.closest(method, url),
+        };
+        port.note(Event::Module(ModuleEvent::HttpRequest {
+            process,
+            method: method.into(),
+            url: url.into(),
+            status: mock.map(|m| m.status),
+            closest,
+        }));
+        let Some(mock) = mock else {
+            let reason = format!("host-harness has no mock for {method} {url}");
+            let body = json!({ "Err": { "ExecuteRequestFailed": reason } });
+            respond(port, "http-client", &km, Answer::new(body.to_string()));
+            return;
+        };
+        let headers: HashMap<String, String> = mock
+            .headers
+            .iter()
+            .map(|(name, value)| (pascal_case(name), value.clone()))
+            .collect();
+        let body = json!({ "Ok": { "Http": { "status": mock.status, "headers": headers } } });
+        let answer = Answer {
+            blob: Some(LazyLoadBlob {
+                mime: None,
+                bytes: mock.body.clone().into_bytes(),
+            }),
+            ..Answer::always(body.to_string())
+        };
+        respond(port, "http-client", &km, answer);
     }
 }
 
@@ -236,6 +241,49 @@ mod tests {
         assert_eq!(
             check(json!({"WebSocketClose": {"channel_id": 1}})),
             Err(r#"{"Err":"MalformedRequest"}"#.into())
+        );
+    }
+
+    #[test]
+    fn the_method_is_checked_before_the_url_and_the_url_before_the_version() {
+        let all_bad =
+            json!({"Http": {"method": "GE T", "version": "HTTP/4", "url": "nope", "headers": {}}});
+        assert!(check(all_bad).unwrap_err().contains("BadMethod"));
+        let url_and_version_bad =
+            json!({"Http": {"method": "GET", "version": "HTTP/4", "url": "nope", "headers": {}}});
+        assert!(check(url_and_version_bad).unwrap_err().contains("BadUrl"));
+    }
+
+    fn mock(method: Option<&str>, url: &str) -> HttpMock {
+        HttpMock {
+            method: method.map(String::from),
+            url: url.into(),
+            status: 200,
+            headers: HashMap::new(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn mocks_match_urls_as_url_prints_them_and_methods_in_any_case() {
+        let client = HttpClient::new(vec![mock(Some("get"), "https://a.b")]);
+        // process_lib sends `Url::to_string()`: the trailing slash appears.
+        assert!(client.find("GET", "https://a.b/").is_some());
+        assert!(client.find("GET", "HTTPS://A.B").is_some());
+        assert!(client.find("POST", "https://a.b/").is_none());
+        assert!(client.find("GET", "https://a.b/c").is_none());
+    }
+
+    #[test]
+    fn with_no_match_the_closest_mocks_are_named() {
+        let client = HttpClient::new(vec![
+            mock(Some("GET"), "https://other.host/x"),
+            mock(Some("GET"), "https://a.b/y"),
+            mock(Some("POST"), "https://a.b/x"),
+        ]);
+        assert_eq!(
+            client.closest("GET", "https://a.b/x"),
+            ["POST https://a.b/x", "GET https://a.b/y"]
         );
     }
 

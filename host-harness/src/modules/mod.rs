@@ -1,26 +1,28 @@
-//! Stand-ins for the runtime modules a process talks to, registered under
-//! the kernel's ids and public flags (only `timer` is public). `vfs`,
-//! `http-client` and `timer` answer the real request and response bodies;
-//! the others exist, so capability checks behave as on a node, but answer
-//! nothing, and each message to them is reported.
+//! Runtime modules: plug-ins that the node registers under the kernel's
+//! ids and public flags (only `timer` is public) and hands each message
+//! sent to them. `vfs`, `http-client` and `timer` answer with the node's
+//! request and response bodies; the others exist, so capability checks
+//! behave as on a node, but answer nothing, and each message to them is
+//! reported.
 
 mod http_client;
 mod timer;
 mod vfs;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::bindings::{Message, OnExit, ProcessId, Response};
-use crate::capability::CapSet;
-use crate::kernel::message::{Delivery, KernelMessage};
-use crate::kernel::{EntryKind, Kernel};
-use crate::report::Level;
+use crate::bindings::{LazyLoadBlob, Message, PackageId, ProcessId, Response};
+use crate::kernel::event::{Event, ModuleEvent};
+use crate::kernel::message::KernelMessage;
+use crate::node::{Node, Port};
 
 pub use http_client::{HttpClient, HttpMock};
 
 /// A runtime module: handles each message delivered to it.
 pub trait Module: Send + Sync {
-    fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage);
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage);
 }
 
 /// Runtime modules with no stand-in behaviour.
@@ -40,83 +42,82 @@ const INERT: [&str; 8] = [
 pub struct ModuleConfig {
     /// Canned answers for http-client.
     pub http_mocks: Vec<HttpMock>,
+    /// Each installed package's `pkg` drive on disk, for vfs.
+    pub drives: HashMap<PackageId, PathBuf>,
 }
 
-/// Registers every runtime module and starts its task.
-pub fn register_all(kernel: &Arc<Kernel>, config: &ModuleConfig) {
-    let mut modules: Vec<(&str, Arc<dyn Module>, bool)> = vec![
-        ("vfs", Arc::new(vfs::Vfs), false),
-        (
-            "http-client",
-            Arc::new(HttpClient::new(config.http_mocks.clone())),
-            false,
-        ),
-        ("timer", Arc::new(timer::Timer), true),
-    ];
+/// Registers every runtime module on `node` and starts it.
+pub fn add_all(node: &Node, config: &ModuleConfig) {
+    node.add_module("vfs", false, Arc::new(vfs::Vfs::new(config.drives.clone())));
+    node.add_module(
+        "http-client",
+        false,
+        Arc::new(HttpClient::new(config.http_mocks.clone())),
+    );
+    node.add_module("timer", true, Arc::new(timer::Timer::default()));
     for name in INERT {
-        modules.push((name, Arc::new(Inert), false));
-    }
-    let mut state = kernel.lock();
-    for (name, module, public) in modules {
-        let id = ProcessId::runtime(name);
-        kernel.register(
-            &mut state,
-            id.clone(),
-            EntryKind::Module(module.clone()),
-            public,
-            OnExit::None,
-            CapSet::default(),
-        );
-        let mailbox = state.processes[&id].mailbox.clone();
-        let kernel = kernel.clone();
-        tokio::spawn(async move {
-            let mut busy = None;
-            loop {
-                let delivery = mailbox.take(&mut busy, |_| true).await;
-                if let Delivery::Message(km) = delivery {
-                    module.handle(&kernel, km);
-                }
-                busy = None;
-            }
-        });
+        node.add_module(name, false, Arc::new(Inert));
     }
 }
 
-/// Sends a module's response to `km`: to its rsvp, else to its source.
-/// `always`: send even if the request did not expect a response (some
-/// modules do). Only vfs echoes the request's metadata.
-pub fn respond(
-    kernel: &Kernel,
-    module: &str,
-    km: &KernelMessage,
-    body: Vec<u8>,
-    blob: Option<crate::bindings::LazyLoadBlob>,
-    always: bool,
-) {
-    let target = match (&km.rsvp, km.expects_response() || always) {
-        (Some(rsvp), _) => rsvp.clone(),
-        (None, true) => km.source.clone(),
-        (None, false) => return,
+/// Whether a module answers `km`, and where: to its rsvp, else (if it
+/// expects a response, or `always`) to its source.
+fn reply_to(km: &KernelMessage, always: bool) -> Option<crate::bindings::Address> {
+    match (&km.rsvp, km.expects_response() || always) {
+        (Some(rsvp), _) => Some(rsvp.clone()),
+        (None, true) => Some(km.source.clone()),
+        (None, false) => None,
+    }
+}
+
+/// A module's answer to `km`, from `module`.
+pub struct Answer {
+    pub body: Vec<u8>,
+    pub metadata: Option<String>,
+    pub blob: Option<LazyLoadBlob>,
+    /// Sent even if the request expected no response (some modules do).
+    pub always: bool,
+}
+
+impl Answer {
+    pub fn new(body: impl Into<Vec<u8>>) -> Self {
+        Answer {
+            body: body.into(),
+            metadata: None,
+            blob: None,
+            always: false,
+        }
+    }
+
+    /// An answer sent whether or not a response was expected.
+    pub fn always(body: impl Into<Vec<u8>>) -> Self {
+        Answer {
+            always: true,
+            ..Answer::new(body)
+        }
+    }
+}
+
+/// Sends `module`'s answer to `km`, if it gets one.
+pub fn respond(port: &Arc<dyn Port>, module: &str, km: &KernelMessage, answer: Answer) {
+    let Some(target) = reply_to(km, answer.always) else {
+        return;
     };
-    let metadata = km
-        .request()
-        .and_then(|r| r.metadata.clone())
-        .filter(|_| module == "vfs");
-    kernel.send(KernelMessage {
+    port.send(KernelMessage {
         id: km.id,
-        source: kernel.address(&ProcessId::runtime(module)),
+        source: crate::bindings::Address::new(port.node(), ProcessId::runtime(module)),
         target,
         rsvp: None,
         message: Message::Response((
             Response {
                 inherit: false,
-                body,
-                metadata,
+                body: answer.body,
+                metadata: answer.metadata,
                 capabilities: vec![],
             },
             None,
         )),
-        blob,
+        blob: answer.blob,
     });
 }
 
@@ -124,16 +125,11 @@ pub fn respond(
 struct Inert;
 
 impl Module for Inert {
-    fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
-        let target = &km.target.process;
-        kernel.note(
-            Level::Warning,
-            &km.source.process,
-            format!(
-                "{} to {target} got no answer: host-harness does not emulate {target}",
-                km.kind()
-            ),
-            Some("test this part on a real node, or mock it behind your own process".into()),
-        );
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+        port.note(Event::Module(ModuleEvent::NotEmulated {
+            process: km.source.process.clone(),
+            module: km.target.process.clone(),
+            kind: km.kind(),
+        }));
     }
 }

@@ -1,49 +1,90 @@
 //! `timer:distro:sys` (public): `{"SetTimer": ms}` is answered with an
-//! empty response after `ms - 1` real milliseconds, at once for 0, even
-//! when the request expected no response, as the runtime does.
+//! empty response after `ms - 1` real milliseconds (at once for 0), even
+//! when the request expected no response, as the runtime does. `"Debug"`
+//! prints the active timers at verbosity 0 and answers nothing.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::bindings::{Address, ProcessId};
+use crate::kernel::debug_address;
 use crate::kernel::message::KernelMessage;
-use crate::kernel::Kernel;
+use crate::node::{lock, Port};
 
-use super::{respond, Module};
+use super::{respond, Answer, Module};
 
-pub struct Timer;
+#[derive(Default)]
+pub struct Timer {
+    /// Pending timers by the unix time (ms) they pop at: (request id, asker).
+    active: Arc<Mutex<BTreeMap<u128, Vec<(u64, Address)>>>>,
+}
 
 impl Module for Timer {
-    fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
-        if km.source.node != kernel.node {
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+        if km.source.node != port.node() {
             return;
         }
         let Some(request) = km.request() else { return };
-        let millis = serde_json::from_slice::<serde_json::Value>(&request.body)
-            .ok()
-            .and_then(|v| v.get("SetTimer")?.as_u64());
-        let Some(millis) = millis else {
-            let mut state = kernel.lock();
-            kernel.print_kernel(
-                &mut state,
-                1,
-                "timer service received a request with an invalid body".into(),
-            );
+        let me = ProcessId::runtime("timer");
+        let body = serde_json::from_slice::<serde_json::Value>(&request.body).ok();
+        if body.as_ref().is_some_and(|b| b == "Debug") {
+            let lines = self.debug_lines();
+            port.kernel(|k| lines.into_iter().for_each(|line| k.print_as(&me, 0, line)));
+            return;
+        }
+        let Some(millis) = body.and_then(|v| v.get("SetTimer")?.as_u64()) else {
+            let text = "timer service received a request with an invalid body".to_string();
+            port.kernel(|k| k.print_as(&me, 1, text));
             return;
         };
         if millis == 0 {
-            respond(kernel, "timer", &km, vec![], None, true);
+            respond(port, "timer", &km, Answer::always(vec![]));
             return;
         }
-        {
-            let mut state = kernel.lock();
-            kernel.print_kernel(&mut state, 3, format!("set timer to pop in {millis}ms"));
-        }
-        let pending = kernel.busy();
-        let kernel = kernel.clone();
-        tokio::spawn(async move {
+        port.kernel(|k| k.print_as(&me, 3, format!("set timer to pop in {millis}ms")));
+        let pops_at = unix_ms() + u128::from(millis);
+        lock(&self.active)
+            .entry(pops_at)
+            .or_default()
+            .push((km.id, km.source.clone()));
+        let (port, active, pending) = (port.clone(), self.active.clone(), port.busy());
+        port.clone().spawn(Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(millis - 1)).await;
-            respond(&kernel, "timer", &km, vec![], None, true);
+            {
+                let mut active = lock(&active);
+                if let Some(timers) = active.get_mut(&pops_at) {
+                    timers.retain(|(id, _)| *id != km.id);
+                    if timers.is_empty() {
+                        active.remove(&pops_at);
+                    }
+                }
+            }
+            respond(&port, "timer", &km, Answer::always(vec![]));
             drop(pending);
-        });
+        }));
     }
+}
+
+impl Timer {
+    /// The node's listing: a count of pop times, then each pop time with
+    /// its timers in Rust's debug form.
+    fn debug_lines(&self) -> Vec<String> {
+        let active = lock(&self.active);
+        let mut lines = vec![format!("timer service active timers ({}):", active.len())];
+        for (pops_at, timers) in active.iter() {
+            let listed: Vec<String> = timers
+                .iter()
+                .map(|(id, address)| format!("({id}, {})", debug_address(address)))
+                .collect();
+            lines.push(format!("{pops_at}: [{}]", listed.join(", ")));
+        }
+        lines
+    }
+}
+
+fn unix_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }

@@ -7,18 +7,23 @@
 //! own package freely; others need `{"kind":"read","drive":"/p:u/drive"}`
 //! issued by vfs, or `{"root":true}`.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::bindings::{Capability, LazyLoadBlob, PackageId, ProcessId};
+use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
-use crate::kernel::Kernel;
-use crate::report::Level;
+use crate::node::Port;
 
-use super::{respond, Module};
+use super::{respond, Answer, Module};
 
-pub struct Vfs;
+pub struct Vfs {
+    /// Each package's `pkg` drive on disk.
+    drives: HashMap<PackageId, PathBuf>,
+}
 
 /// A vfs error, serialized as the runtime's `VfsResponse::Err(VfsError)`.
 #[derive(Debug, PartialEq, Eq)]
@@ -59,22 +64,28 @@ fn parse_path(path: &str) -> Result<(PackageId, String, Vec<String>), VfsError> 
 }
 
 impl Vfs {
-    fn read(&self, kernel: &Kernel, km: &KernelMessage, path: &str) -> Result<Vec<u8>, VfsError> {
+    pub fn new(drives: HashMap<PackageId, PathBuf>) -> Self {
+        Vfs { drives }
+    }
+
+    fn read(
+        &self,
+        port: &Arc<dyn Port>,
+        km: &KernelMessage,
+        path: &str,
+    ) -> Result<Vec<u8>, VfsError> {
         let (package, drive, rest) = parse_path(path)?;
         let drive_path = format!("/{package}/{drive}");
         let source = &km.source.process;
-        let state = kernel.lock();
+        let vfs = crate::bindings::Address::new(port.node(), ProcessId::runtime("vfs"));
+        let caps = [
+            json!({ "kind": "read", "drive": drive_path }).to_string(),
+            json!({ "root": true }).to_string(),
+        ]
+        .map(|params| Capability::new(vfs.clone(), params));
         let allowed = *source == ProcessId::runtime("kernel")
             || source.package_id() == package
-            || [
-                json!({ "kind": "read", "drive": drive_path }).to_string(),
-                json!({ "root": true }).to_string(),
-            ]
-            .into_iter()
-            .any(|params| {
-                let cap = Capability::new(kernel.address(&ProcessId::runtime("vfs")), params);
-                Kernel::holds(&state, source, &cap)
-            });
+            || port.kernel(|k| caps.iter().any(|cap| k.holds(source, cap)));
         if !allowed {
             return Err(VfsError::NoReadCap);
         }
@@ -82,19 +93,15 @@ impl Vfs {
         if drive != "pkg" || rest.is_empty() {
             return Err(not_found());
         }
-        let dir = state
-            .drives
-            .get(&package.to_string())
-            .ok_or_else(not_found)?;
+        let dir = self.drives.get(&package).ok_or_else(not_found)?;
         let file = rest.iter().fold(dir.clone(), |p, part| p.join(part));
-        drop(state);
         std::fs::read(&file).map_err(|e| VfsError::IoError(e.to_string()))
     }
 }
 
 impl Module for Vfs {
-    fn handle(&self, kernel: &Arc<Kernel>, km: KernelMessage) {
-        if km.source.node != kernel.node {
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+        if km.source.node != port.node() {
             return;
         }
         let Some(request) = km.request() else { return };
@@ -107,52 +114,40 @@ impl Module for Vfs {
                         v.get("action")?.clone(),
                     ))
                 });
+        let process = km.source.process.clone();
         let result = match &parsed {
             None => Err(VfsError::MalformedRequest),
-            Some((path, action)) if action == "Read" => self.read(kernel, &km, path),
+            Some((path, action)) if action == "Read" => self.read(port, &km, path),
             Some((path, action)) => {
-                kernel.note(
-                    Level::Warning,
-                    &km.source.process,
-                    format!(
-                        "vfs action {action} on {path} is not emulated; it answered an IOError"
-                    ),
-                    Some("host-harness's vfs reads files in the package's pkg drive only".into()),
-                );
+                port.note(Event::Module(ModuleEvent::VfsNotEmulated {
+                    process: process.clone(),
+                    action: action.to_string(),
+                    path: path.clone(),
+                }));
                 Err(VfsError::IoError("not supported by host-harness".into()))
             }
         };
         match result {
             Ok(bytes) => {
-                let blob = LazyLoadBlob {
-                    mime: Some("application/octet-stream".into()),
-                    bytes,
+                // Success answers echo the request's metadata.
+                let answer = Answer {
+                    metadata: request.metadata.clone(),
+                    blob: Some(LazyLoadBlob {
+                        mime: Some("application/octet-stream".into()),
+                        bytes,
+                    }),
+                    ..Answer::new(b"\"Read\"".to_vec())
                 };
-                respond(kernel, "vfs", &km, b"\"Read\"".to_vec(), Some(blob), false);
+                respond(port, "vfs", &km, answer);
             }
             Err(error) => {
                 if error == VfsError::NoReadCap {
-                    kernel.note(
-                        Level::Warning,
-                        &km.source.process,
-                        format!(
-                            "vfs refused to read {}: NoReadCap",
-                            parsed.as_ref().map_or("", |p| p.0.as_str())
-                        ),
-                        Some("a process reads another package's drive only with a vfs read capability for it".into()),
-                    );
+                    let path = parsed.map(|p| p.0).unwrap_or_default();
+                    port.note(Event::Module(ModuleEvent::VfsNoReadCap { process, path }));
                 }
-                // The real vfs answers errors only to requests that expect one.
-                if km.expects_response() {
-                    respond(
-                        kernel,
-                        "vfs",
-                        &km,
-                        error.body().to_string().into_bytes(),
-                        None,
-                        false,
-                    );
-                }
+                // Errors go only to requests that expect an answer, and
+                // carry no metadata.
+                respond(port, "vfs", &km, Answer::new(error.body().to_string()));
             }
         }
     }

@@ -1,13 +1,12 @@
-//! `kinode:process/standard` for one process: what each WIT function does,
-//! following the Kinode 1.0 kernel (`standard_host_v1.rs`). Message state
-//! that belongs to the process (outstanding requests and their contexts,
-//! the request being answered, the last blob) lives here; everything shared
-//! goes through the [`Kernel`].
+//! `kinode:process/standard` for one process. Each function delegates: the
+//! message state to [`Messages`], the rules to the kernel through the
+//! [`Port`], waiting to the process's [`Mailbox`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::task::AbortHandle;
 use wasmtime::bail;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -16,61 +15,52 @@ use crate::bindings::{
     Address, Capability, Host, LazyLoadBlob, Message, OnExit, ProcessId, Request, Response,
     SendError, SendErrorKind, SpawnError,
 };
-use crate::kernel::activity::InFlight;
-use crate::kernel::mailbox::Mailbox;
-use crate::kernel::message::{Delivery, KernelMessage};
-use crate::kernel::{Kernel, SpawnRequest, SpawnResult};
-use crate::report::{Level, SpawnRecord};
+use crate::kernel::event::{Event, NoFileCause};
+use crate::kernel::message::Delivery;
+use crate::kernel::SpawnRequest;
+use crate::node::activity::InFlight;
+use crate::node::mailbox::{Mailbox, Wanted};
+use crate::node::Port;
 
+use super::messages::{Ingested, Messages, Received};
 use super::wasi::{self, Stdio};
 
 /// How long spawn waits for vfs to return the child's wasm (the kernel's 5 s).
 const SPAWN_READ_TIMEOUT_SECS: u64 = 5;
 
 pub struct ProcessHost {
-    kernel: Arc<Kernel>,
+    port: Arc<dyn Port>,
     id: ProcessId,
     our: Address,
     mailbox: Arc<Mailbox>,
     /// Held while the process executes; dropped while it waits.
     busy: Option<InFlight>,
-    /// Requests sent with `expects_response`, by id.
-    contexts: HashMap<u64, Outstanding>,
-    /// The request a `send-response` answers: the last one received that
-    /// expects a response or has an rsvp. Never cleared by answering.
-    prompting: Option<KernelMessage>,
-    last_blob: Option<LazyLoadBlob>,
-    last_message_blobbed: bool,
+    messages: Messages,
+    /// The timeout of each request waiting for an answer.
+    timeouts: HashMap<u64, AbortHandle>,
     wasi: WasiCtx,
     table: ResourceTable,
     stdio: Stdio,
 }
 
-struct Outstanding {
-    context: Option<Vec<u8>>,
-    /// The prompting message when the request was sent; restored when its
-    /// response arrives.
-    prompting: Option<KernelMessage>,
-    timeout: tokio::task::AbortHandle,
-}
-
-/// What `receive` hands the guest.
-type Received = Result<(Address, Message), (SendError, Option<Vec<u8>>)>;
-
 impl ProcessHost {
-    pub fn new(kernel: Arc<Kernel>, id: ProcessId, mailbox: Arc<Mailbox>, busy: InFlight) -> Self {
-        let tmp = kernel.tmp_dir(&id.package_id());
-        let (wasi, stdio) = wasi::context(tmp.as_deref());
+    pub fn new(
+        port: Arc<dyn Port>,
+        id: ProcessId,
+        mailbox: Arc<Mailbox>,
+        busy: InFlight,
+        tmp_dir: Option<&std::path::Path>,
+    ) -> Self {
+        let (wasi, stdio) = wasi::context(tmp_dir);
+        let our = Address::new(port.node(), id.clone());
         ProcessHost {
-            our: kernel.address(&id),
-            kernel,
+            messages: Messages::new(our.clone()),
+            our,
+            port,
             id,
             mailbox,
             busy: Some(busy),
-            contexts: HashMap::new(),
-            prompting: None,
-            last_blob: None,
-            last_message_blobbed: false,
+            timeouts: HashMap::new(),
             wasi,
             table: ResourceTable::new(),
             stdio,
@@ -89,172 +79,69 @@ impl ProcessHost {
         self.busy.take()
     }
 
-    fn prefix(&self) -> String {
-        format!("{}:{}", self.id.package_name, self.id.publisher_node)
-    }
-
-    /// A kernel print attributed to this process's package, as the kernel
-    /// does for `set-on-exit`, `set-state` and spawn.
-    fn print_debug(&self, text: &str) {
-        let mut state = self.kernel.lock();
-        let line = format!("{}: {text}", self.prefix());
-        self.kernel.print_kernel(&mut state, 2, line);
-    }
-
-    fn diagnose(&self, level: Level, message: String, hint: Option<String>) {
-        self.kernel.note(level, &self.id, message, hint);
-    }
-
-    /// Capabilities attached to an outgoing message: the kernel keeps those
-    /// this process issued or holds and silently drops the rest.
-    fn filter_attached(&self, caps: Vec<Capability>) -> Vec<Capability> {
-        if caps.is_empty() {
-            return caps;
-        }
-        let mut state = self.kernel.lock();
-        let (kept, dropped): (Vec<_>, Vec<_>) = caps
-            .into_iter()
-            .partition(|cap| Kernel::may_pass_on(&state, &self.id, cap));
-        for cap in dropped {
-            self.kernel.diagnose(
-                &mut state,
-                Level::Warning,
-                Some(&self.id),
-                format!("capability {cap} attached to a message was dropped: this process neither holds nor issued it"),
-                Some("a real node drops it without a word; attach only capabilities you hold".into()),
-            );
-        }
-        kept
-    }
-
     /// Sends a request as this process and returns its id. With
-    /// `expects_response`, registers the context and arms the timeout.
+    /// `expects_response`, its timeout starts. The timeout's error names
+    /// the target as the process wrote it (`our` included), as on a node.
     fn send_one(
         &mut self,
-        mut target: Address,
-        mut request: Request,
+        target: Address,
+        request: Request,
         context: Option<Vec<u8>>,
         blob: Option<LazyLoadBlob>,
     ) -> u64 {
-        if target.node == "our" {
-            target.node = self.kernel.node.clone();
-        }
-        request.capabilities = self.filter_attached(std::mem::take(&mut request.capabilities));
-        let id = match (&self.prompting, request.inherit) {
-            (Some(prompting), true) => prompting.id,
-            _ => loop {
-                let id: u64 = rand::random();
-                if !self.contexts.contains_key(&id) {
-                    break id;
-                }
-            },
-        };
-        let blob = blob.or_else(|| request.inherit.then(|| self.last_blob.clone()).flatten());
-        let rsvp = if request.expects_response.is_some() {
-            Some(self.our.clone())
-        } else if request.inherit {
-            self.prompting.as_ref().and_then(|p| p.rsvp.clone())
-        } else {
-            None
-        };
-        if let Some(seconds) = request.expects_response {
+        let expects = request.expects_response;
+        let km = self.messages.request(target, request, context, blob);
+        let id = km.id;
+        if let Some(seconds) = expects {
             let error = SendError {
                 kind: SendErrorKind::Timeout,
-                target: target.clone(),
-                message: Message::Request(request.clone()),
-                lazy_load_blob: blob.clone(),
+                target: km.target.clone(),
+                message: km.message.clone(),
+                lazy_load_blob: km.blob.clone(),
             };
-            let timeout = self.arm_timeout(id, seconds, error);
-            if let Some(old) = self.contexts.insert(
-                id,
-                Outstanding {
-                    context,
-                    prompting: self.prompting.clone(),
-                    timeout,
-                },
-            ) {
-                old.timeout.abort();
-            }
+            self.arm_timeout(id, seconds, error);
         }
-        self.kernel.send(KernelMessage {
-            id,
-            source: self.our.clone(),
-            target,
-            rsvp,
-            message: Message::Request(request),
-            blob,
-        });
+        self.port.kernel(|k| k.send_from_process(km));
         id
     }
 
     /// After `seconds`, the request `id` fails with a timeout unless its
-    /// response came first (then this task is aborted).
-    fn arm_timeout(&self, id: u64, seconds: u64, error: SendError) -> tokio::task::AbortHandle {
-        let mailbox = self.mailbox.clone();
-        let guard = self.kernel.busy();
-        let activity = self.kernel.activity.clone();
-        tokio::spawn(async move {
-            let _pending = guard;
+    /// answer came first (then this task is aborted).
+    fn arm_timeout(&mut self, id: u64, seconds: u64, error: SendError) {
+        let port = self.port.clone();
+        let me = self.id.clone();
+        let pending = self.port.busy();
+        let task = self.port.spawn(Box::pin(async move {
             tokio::time::sleep(Duration::from_secs(seconds)).await;
-            mailbox.push(Delivery::Failed { id, error }, activity.enter());
-        })
-        .abort_handle()
+            port.kernel(|k| k.deliver_failure(&me, id, error));
+            drop(pending);
+        }));
+        if let Some(old) = self.timeouts.insert(id, task) {
+            old.abort();
+        }
     }
 
-    /// Takes the next delivery `wanted` accepts and applies the kernel's
-    /// bookkeeping. `None`: it was not for this process (a response or error
-    /// nobody waits for), and was dropped.
+    /// Takes in a delivery; `None` if the kernel's host drops it.
     fn ingest(&mut self, delivery: Delivery) -> Option<Received> {
-        match delivery {
-            Delivery::Message(km) => match &km.message {
-                Message::Request(request) => {
-                    if request.expects_response.is_some() || km.rsvp.is_some() {
-                        self.prompting = Some(km.clone());
-                    }
-                    self.take_blob(&km.blob);
-                    Some(Ok((km.source.clone(), km.message)))
+        match self.messages.ingest(delivery) {
+            Ingested::Message(received) => Some(received),
+            Ingested::Answer(id, received) => {
+                if let Some(timeout) = self.timeouts.remove(&id) {
+                    timeout.abort();
                 }
-                Message::Response((response, _)) => {
-                    let Some(outstanding) = self.contexts.remove(&km.id) else {
-                        self.diagnose(
-                            Level::Info,
-                            format!(
-                                "response {} from {} dropped: no request of ours with that id is \
-                                 waiting (it timed out, or was never sent by us)",
-                                km.id, km.source
-                            ),
-                            None,
-                        );
-                        return None;
-                    };
-                    outstanding.timeout.abort();
-                    self.prompting = outstanding.prompting;
-                    self.take_blob(&km.blob);
-                    Some(Ok((
-                        km.source.clone(),
-                        Message::Response((response.clone(), outstanding.context)),
-                    )))
-                }
-            },
-            Delivery::Failed { id, error } => {
-                let outstanding = self.contexts.remove(&id)?;
-                self.last_message_blobbed = false;
-                outstanding.timeout.abort();
-                self.prompting = outstanding.prompting;
-                Some(Err((error, outstanding.context)))
+                Some(received)
+            }
+            Ingested::Stray { id, from } => {
+                let process = self.id.clone();
+                let from = from.map_or("the kernel".into(), |a| a.to_string());
+                self.port.note(Event::StrayResponse { process, id, from });
+                None
             }
         }
     }
 
-    fn take_blob(&mut self, blob: &Option<LazyLoadBlob>) {
-        self.last_message_blobbed = blob.is_some();
-        if let Some(blob) = blob {
-            self.last_blob = Some(blob.clone());
-        }
-    }
-
-    /// Sends `request` and waits for its response (or failure), leaving
-    /// every other message queued, in order.
+    /// Sends `request` and waits for its answer, leaving every other
+    /// message queued, in order.
     async fn await_response(
         &mut self,
         target: Address,
@@ -263,7 +150,7 @@ impl ProcessHost {
     ) -> wasmtime::Result<Result<(Address, Message), SendError>> {
         let id = self.send_one(target, request, None, blob);
         loop {
-            let delivery = self.mailbox.take(&mut self.busy, |d| d.id() == id).await;
+            let delivery = self.mailbox.take(&mut self.busy, Wanted::Id(id)).await;
             if let Delivery::Message(km) = &delivery {
                 if km.request().is_some() {
                     bail!("fatal: received Request instead of Response");
@@ -278,7 +165,10 @@ impl ProcessHost {
     }
 
     /// spawn's first step: read the wasm through vfs *as this process*.
-    async fn read_through_vfs(&mut self, wasm_path: &str) -> Result<Vec<u8>, String> {
+    async fn read_through_vfs(
+        &mut self,
+        wasm_path: &str,
+    ) -> wasmtime::Result<Result<Vec<u8>, NoFileCause>> {
         let body = serde_json::json!({ "path": wasm_path, "action": "Read" });
         let request = Request {
             inherit: false,
@@ -287,59 +177,33 @@ impl ProcessHost {
             metadata: None,
             capabilities: vec![],
         };
-        let vfs = self.kernel.address(&ProcessId::runtime("vfs"));
-        let answer = self
-            .await_response(vfs, request, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        match answer {
-            Err(error) => Err(format!(
-                "the read request to vfs failed with {:?}: the parent may not message vfs:distro:sys",
-                error.kind
-            )),
+        let vfs = Address::new(self.port.node(), ProcessId::runtime("vfs"));
+        Ok(match self.await_response(vfs, request, None).await? {
+            Err(error) => Err(NoFileCause::ReadNotDelivered(format!("{:?}", error.kind))),
             Ok((_, Message::Response((response, _)))) => {
                 let body: serde_json::Value =
                     serde_json::from_slice(&response.body).unwrap_or_default();
                 if body != serde_json::json!("Read") {
-                    return Err(format!(
-                        "vfs answered {}",
-                        String::from_utf8_lossy(&response.body)
-                    ));
-                }
-                match &self.last_blob {
-                    Some(blob) if self.last_message_blobbed => Ok(blob.bytes.clone()),
-                    _ => Err("vfs answered Read without the file's bytes".into()),
+                    Err(NoFileCause::VfsError(
+                        String::from_utf8_lossy(&response.body).into_owned(),
+                    ))
+                } else {
+                    self.messages
+                        .get_blob()
+                        .map(|blob| blob.bytes)
+                        .ok_or(NoFileCause::NoBytes)
                 }
             }
-            Ok(_) => Err("vfs answered with a request".into()),
-        }
-    }
-
-    fn record_failed_spawn(
-        &self,
-        name: Option<String>,
-        wasm_path: &str,
-        result: &str,
-        detail: String,
-    ) {
-        let mut state = self.kernel.lock();
-        state.report.spawns.push(SpawnRecord {
-            parent: self.id.to_string(),
-            name,
-            wasm_path: wasm_path.into(),
-            result: result.into(),
-            child: None,
-            dropped_capabilities: vec![],
-            detail: Some(detail),
-        });
+            Ok(_) => Err(NoFileCause::NoBytes),
+        })
     }
 }
 
 impl Drop for ProcessHost {
     /// A process that ends stops waiting: its pending timeouts go with it.
     fn drop(&mut self) {
-        for outstanding in self.contexts.values() {
-            outstanding.timeout.abort();
+        for timeout in self.timeouts.values() {
+            timeout.abort();
         }
     }
 }
@@ -355,14 +219,8 @@ impl WasiView for ProcessHost {
 
 impl Host for ProcessHost {
     async fn print_to_terminal(&mut self, verbosity: u8, message: String) -> wasmtime::Result<()> {
-        let line = format!("{}: {message}", self.prefix());
-        self.kernel.terminal.print(verbosity, &line);
-        let mut state = self.kernel.lock();
-        state.report.prints.push(crate::report::PrintRecord {
-            process: self.id.to_string(),
-            verbosity,
-            text: message,
-        });
+        let id = self.id.clone();
+        self.port.kernel(|k| k.print_from(&id, verbosity, message));
         Ok(())
     }
 
@@ -371,55 +229,34 @@ impl Host for ProcessHost {
     }
 
     async fn get_on_exit(&mut self) -> wasmtime::Result<OnExit> {
-        Ok(self
-            .kernel
-            .lock()
-            .processes
-            .get(&self.id)
-            .map_or(OnExit::None, |e| e.on_exit.clone()))
+        Ok(self.port.kernel(|k| k.on_exit(&self.id)))
     }
 
     async fn set_on_exit(&mut self, on_exit: OnExit) -> wasmtime::Result<()> {
-        {
-            let mut state = self.kernel.lock();
-            if let Some(entry) = state.processes.get_mut(&self.id) {
-                entry.on_exit = on_exit.clone();
-            }
-            if let Some(index) = Kernel::record_index(&state, &self.id) {
-                state.report.processes[index].on_exit =
-                    crate::report::on_exit_name(&on_exit).into();
-            }
-        }
-        self.print_debug("set new on-exit behavior");
+        self.port.kernel(|k| k.set_on_exit(&self.id, on_exit));
         Ok(())
     }
 
-    // The state calls are round trips to `state:distro:sys` on a node, whose
-    // answer (a blob only for get-state with data) becomes the current
-    // message's blob.
+    // The state calls are round trips to `state:distro:sys` on a node; the
+    // answer (a blob only for get-state with data) shows in has-blob.
     async fn get_state(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
-        let state = self.kernel.lock().states.get(&self.id).cloned();
-        self.last_message_blobbed = state.is_some();
-        if let Some(bytes) = &state {
-            self.last_blob = Some(LazyLoadBlob {
-                mime: None,
-                bytes: bytes.clone(),
-            });
-        }
+        let state = self.port.kernel(|k| k.get_state(&self.id));
+        let saved = self.messages.last_blob();
+        self.messages.after_round_trip(saved, state.is_some());
         Ok(state)
     }
 
     async fn set_state(&mut self, bytes: Vec<u8>) -> wasmtime::Result<()> {
-        self.last_message_blobbed = false;
-        self.kernel.lock().states.insert(self.id.clone(), bytes);
-        self.print_debug("persisted state");
+        self.port.kernel(|k| k.set_state(&self.id, bytes));
+        let saved = self.messages.last_blob();
+        self.messages.after_round_trip(saved, false);
         Ok(())
     }
 
     async fn clear_state(&mut self) -> wasmtime::Result<()> {
-        self.last_message_blobbed = false;
-        self.kernel.lock().states.remove(&self.id);
-        self.print_debug("cleared persisted state");
+        self.port.kernel(|k| k.clear_state(&self.id));
+        let saved = self.messages.last_blob();
+        self.messages.after_round_trip(saved, false);
         Ok(())
     }
 
@@ -432,113 +269,43 @@ impl Host for ProcessHost {
         grant_capabilities: Vec<(ProcessId, String)>,
         public: bool,
     ) -> wasmtime::Result<Result<ProcessId, SpawnError>> {
-        let old_last_blob = self.last_blob.clone();
-        // 1. The wasm, read through vfs as this process.
-        let bytes = match self.read_through_vfs(&wasm_path).await {
-            Ok(bytes) => bytes,
-            Err(reason) => {
-                self.last_blob = old_last_blob;
-                let detail = format!("could not read `{wasm_path}` through vfs: {reason}");
-                self.diagnose(
-                    Level::Error,
-                    format!("spawn returned NoFileAtPath: {detail}"),
-                    Some(format!(
-                        "the path must be `{}/pkg/<file>.wasm` (use format!(\"{{}}/pkg/child.wasm\", our.package_id())), \
-                         the file must be in pkg/, and the parent needs \"vfs:distro:sys\" in its \
-                         request_capabilities",
-                        self.id.package_id()
-                    )),
-                );
-                self.record_failed_spawn(name, &wasm_path, "NoFileAtPath", detail);
-                return Ok(Err(SpawnError::NoFileAtPath));
-            }
-        };
-        // 2. The name: random if none; a bad one traps the caller.
-        let name = name.unwrap_or_else(|| rand::random::<u64>().to_string());
-        if let Err(trap) = crate::ids::check_process_name(&name) {
-            self.last_blob = old_last_blob;
-            self.record_failed_spawn(Some(name.clone()), &wasm_path, "trapped", trap.clone());
-            self.diagnose(
-                Level::Error,
-                format!("spawn trapped the caller: {trap}"),
-                Some(format!(
-                    "use a name of a-z, 0-9 and `-`, e.g. {:?}",
-                    name.to_lowercase()
-                        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-                )),
-            );
-            bail!(trap);
-        }
-        // 3-7. Compile, then the kernel does the rest.
-        let wasm = self.kernel.runtime.load(&bytes);
-        let result = self.kernel.spawn_child(SpawnRequest {
+        let saved = self.messages.last_blob();
+        let read = self.read_through_vfs(&wasm_path).await?;
+        self.messages.after_round_trip(saved, false);
+        let read = read.map(|bytes| self.port.load(&bytes));
+        let request = SpawnRequest {
             parent: self.id.clone(),
             name,
             wasm_path,
-            wasm,
+            read,
             on_exit,
             request_caps: request_capabilities,
             grant_caps: grant_capabilities,
             public,
-        });
-        self.last_blob = old_last_blob;
-        self.last_message_blobbed = false;
-        Ok(match result {
-            SpawnResult::Started(child) => {
-                crate::process::start(&self.kernel, child.clone());
-                Ok(child)
-            }
-            SpawnResult::Existing(child) => Ok(child),
-            SpawnResult::Failed => Err(SpawnError::NoFileAtPath),
-        })
+        };
+        match self.port.kernel(|k| k.spawn(request)) {
+            Ok(result) => Ok(result),
+            Err(trap) => bail!(trap),
+        }
     }
 
     async fn save_capabilities(&mut self, caps: Vec<Capability>) -> wasmtime::Result<()> {
-        let mut state = self.kernel.lock();
-        for cap in caps {
-            let issued = cap.issuer.process == self.id;
-            let held = Kernel::holds(&state, &self.id, &cap);
-            Kernel::add_cap(&mut state, &self.id, cap.clone());
-            if !issued && !held {
-                self.kernel.diagnose(
-                    &mut state,
-                    Level::Info,
-                    Some(&self.id),
-                    format!("save-capabilities added {cap}, which it was never given"),
-                    Some(
-                        "Kinode 1.0 does not check ownership here; do not rely on it, later \
-                         runtimes may"
-                            .into(),
-                    ),
-                );
-            }
-        }
+        self.port.kernel(|k| k.save_caps(&self.id, caps));
         Ok(())
     }
 
     async fn drop_capabilities(&mut self, caps: Vec<Capability>) -> wasmtime::Result<()> {
-        let mut state = self.kernel.lock();
-        if let Some(entry) = state.processes.get_mut(&self.id) {
-            for cap in &caps {
-                entry.caps.remove(cap);
-            }
-        }
+        self.port.kernel(|k| k.drop_caps(&self.id, &caps));
         Ok(())
     }
 
     async fn our_capabilities(&mut self) -> wasmtime::Result<Vec<Capability>> {
-        Ok(self
-            .kernel
-            .lock()
-            .processes
-            .get(&self.id)
-            .map(|e| e.caps.to_vec())
-            .unwrap_or_default())
+        Ok(self.port.kernel(|k| k.caps_of(&self.id)))
     }
 
     async fn receive(&mut self) -> wasmtime::Result<Received> {
         loop {
-            let delivery = self.mailbox.take(&mut self.busy, |_| true).await;
+            let delivery = self.mailbox.take(&mut self.busy, Wanted::Any).await;
             if let Some(received) = self.ingest(delivery) {
                 return Ok(received);
             }
@@ -546,19 +313,15 @@ impl Host for ProcessHost {
     }
 
     async fn has_blob(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.last_message_blobbed)
+        Ok(self.messages.has_blob())
     }
 
     async fn get_blob(&mut self) -> wasmtime::Result<Option<LazyLoadBlob>> {
-        Ok(if self.last_message_blobbed {
-            self.last_blob.clone()
-        } else {
-            None
-        })
+        Ok(self.messages.get_blob())
     }
 
     async fn last_blob(&mut self) -> wasmtime::Result<Option<LazyLoadBlob>> {
-        Ok(self.last_blob.clone())
+        Ok(self.messages.last_blob())
     }
 
     async fn send_request(
@@ -584,39 +347,17 @@ impl Host for ProcessHost {
 
     async fn send_response(
         &mut self,
-        mut response: Response,
+        response: Response,
         lazy_load_blob: Option<LazyLoadBlob>,
     ) -> wasmtime::Result<()> {
-        let Some(prompting) = self.prompting.clone() else {
-            let mut state = self.kernel.lock();
-            self.kernel.print_kernel(
-                &mut state,
-                0,
-                format!("kernel: need non-None prompting_message to handle Response {response:?}"),
-            );
-            self.kernel.diagnose(
-                &mut state,
-                Level::Warning,
-                Some(&self.id),
-                "send-response dropped: this process is not handling a request that expects a response".into(),
-                Some("answer only requests sent with expects_response (or an rsvp)".into()),
-            );
-            return Ok(());
-        };
-        let blob = if response.inherit {
-            self.last_blob.clone()
-        } else {
-            lazy_load_blob
-        };
-        response.capabilities = self.filter_attached(std::mem::take(&mut response.capabilities));
-        self.kernel.send(KernelMessage {
-            id: prompting.id,
-            source: self.our.clone(),
-            target: prompting.rsvp.clone().unwrap_or(prompting.source.clone()),
-            rsvp: None,
-            message: Message::Response((response, None)),
-            blob,
-        });
+        match self.messages.response(response.clone(), lazy_load_blob) {
+            Some(km) => self.port.kernel(|k| k.send_from_process(km)),
+            None => {
+                let process = self.id.clone();
+                self.port
+                    .kernel(|k| k.response_without_request(&process, &response));
+            }
+        }
         Ok(())
     }
 
@@ -632,9 +373,7 @@ impl Host for ProcessHost {
                 self.our
             );
         }
-        let is_us =
-            target.process == self.id && (target.node == self.kernel.node || target.node == "our");
-        if is_us {
+        if target == self.our {
             bail!(
                 "kernel: got invalid send_and_await_response() Request from and to {}: cannot await a Request to `our`: will deadlock",
                 self.our

@@ -4,17 +4,20 @@
 //! told how it ended.
 
 mod host;
+pub mod messages;
 mod wasi;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
 use crate::bindings::{ProcessId, ProcessV1};
-use crate::kernel::activity::InFlight;
-use crate::kernel::{Kernel, Outcome};
-use crate::wasm::{ComponentCache, LoadedWasm};
+use crate::kernel::event::Exit;
+use crate::kernel::{Program, WasmKey};
+use crate::node::activity::InFlight;
+use crate::node::Node;
+use crate::wasm::ComponentCache;
 pub use host::ProcessHost;
 
 /// The engine, linker and compiled components every process shares.
@@ -40,60 +43,67 @@ impl Runtime {
         })
     }
 
-    pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedWasm>, String> {
+    /// One runtime for every run in this program: components compiled once
+    /// serve every later run.
+    pub fn shared() -> Result<Arc<Runtime>, String> {
+        static SHARED: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Runtime::new().map(Arc::new).map_err(|e| format!("{e:?}")))
+            .clone()
+    }
+
+    pub fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {
         self.components.load(&self.engine, bytes)
     }
 }
 
-/// Starts `id`'s task: instantiate, call `init`, apply on-exit, and for
-/// `Restart` do it again after the kernel's backoff.
-pub fn start(kernel: &Arc<Kernel>, id: ProcessId) {
-    let busy = kernel.busy();
-    tokio::spawn(run(kernel.clone(), id, busy));
-}
-
-async fn run(kernel: Arc<Kernel>, id: ProcessId, mut busy: InFlight) {
-    let mut first = true;
-    loop {
-        let (Some(wasm), Some(mailbox)) = (kernel.wasm_of(&id), kernel.mailbox_of(&id)) else {
+/// One start of `id`: instantiate, call `init`, hand the kernel the
+/// outcome (which may start it again later).
+pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
+    let Some(Program::Wasm(key)) = node.kernel(|k| k.program(&id)) else {
+        return;
+    };
+    let Some(wasm) = node.runtime.components.get(&key) else {
+        return;
+    };
+    let mailbox = node.mailbox(&id);
+    let tmp = node.tmp_dir(&id.package_id());
+    let host = ProcessHost::new(
+        node.clone(),
+        id.clone(),
+        mailbox.clone(),
+        busy,
+        tmp.as_deref(),
+    );
+    let mut store = Store::new(&node.runtime.engine, host);
+    let instance =
+        ProcessV1::instantiate_async(&mut store, &wasm.component, &node.runtime.linker).await;
+    let bindings = match instance {
+        Ok(bindings) => bindings,
+        Err(e) => {
+            node.kernel(|k| k.instantiate_failed(&id, &format!("{e:#}")));
             return;
-        };
-        let host = ProcessHost::new(kernel.clone(), id.clone(), mailbox, busy);
-        let mut store = Store::new(&kernel.runtime.engine, host);
-        let bindings =
-            match ProcessV1::instantiate_async(&mut store, &wasm.component, &kernel.runtime.linker)
-                .await
-            {
-                Ok(bindings) => bindings,
-                Err(e) => {
-                    kernel.instantiate_failed(&id, &format!("{e:#}"));
-                    return;
-                }
-            };
-        if first {
-            kernel.record_start_capabilities(&id);
-            first = false;
         }
-        let our = kernel.address(&id).to_string();
-        let result = bindings.call_init(&mut store, &our).await;
-        let host = store.data_mut();
-        let (stdout, stderr) = host.take_output();
-        let outcome = match result {
-            Ok(()) => Outcome::Returned,
-            // What the kernel prints: stderr if any, else the trap's cause.
-            Err(trap) => Outcome::Trapped(if stderr.is_empty() {
-                trap.root_cause().to_string()
-            } else {
-                stderr.clone()
-            }),
-        };
-        // The process is still busy until the kernel has applied its exit.
-        let still_busy = host.take_busy().unwrap_or_else(|| kernel.busy());
-        let restart = kernel.process_ended(&id, outcome, stdout, stderr);
-        drop(store);
-        let Some(delay) = restart else { return };
-        busy = still_busy;
-        tokio::time::sleep(delay).await;
-        kernel.restarting(&id);
-    }
+    };
+    node.kernel(|k| k.started(&id));
+    mailbox.begin();
+    let our = format!("{}@{id}", node.name());
+    let result = bindings.call_init(&mut store, &our).await;
+    let host = store.data_mut();
+    let (stdout, stderr) = host.take_output();
+    let exit = match result {
+        Ok(()) => Exit::Returned,
+        // What the kernel prints: stderr if any, else the trap's cause.
+        Err(trap) => Exit::Trapped(if stderr.is_empty() {
+            trap.root_cause().to_string()
+        } else {
+            stderr.clone()
+        }),
+    };
+    // Still busy until the kernel has applied its exit.
+    let still_busy = host.take_busy();
+    let now = node.now();
+    node.kernel(|k| k.ended(&id, exit, stdout, stderr, now));
+    drop(store);
+    drop(still_busy);
 }

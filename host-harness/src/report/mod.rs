@@ -1,29 +1,45 @@
 //! What a run did, for people (`summary.rs`) and machines (`--json`).
 //!
-//! The kernel fills this in as things happen; every drop, block and refusal
-//! carries its reason.
+//! `fold.rs` builds it from the kernel's events as they happen; the words
+//! of every diagnostic and hint live in `hints.rs`; what fails a run is
+//! decided in `verdict.rs`.
 
+mod fold;
+mod hints;
 mod summary;
 pub mod terminal;
+mod verdict;
 
 use serde::Serialize;
 
+pub use crate::kernel::event::{BlockReason, Consequence};
+pub use crate::kernel::on_exit_name;
 pub use summary::render_summary;
 
-use crate::bindings::{Capability, OnExit};
+use crate::bindings::Capability;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub package: String,
     pub node: String,
-    /// `idle` (nothing left in flight) or `timeout` (`--timeout` passed).
-    pub ended: String,
+    /// Whether nothing was left in flight, or `--timeout` passed.
+    pub ended: Ended,
     pub processes: Vec<ProcessRecord>,
     pub spawns: Vec<SpawnRecord>,
     pub prints: Vec<PrintRecord>,
     pub blocked_messages: Vec<BlockedRecord>,
     pub http_requests: Vec<HttpRecord>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    /// Every process ended or waits for a message nobody will send.
+    #[default]
+    Idle,
+    /// `--timeout` passed with work still in flight.
+    Timeout,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,12 +103,21 @@ pub struct SpawnRecord {
     pub parent: String,
     pub name: Option<String>,
     pub wasm_path: String,
-    /// `ok`, `NoFileAtPath`, `NameTaken`, or `trapped` (a bad name).
-    pub result: String,
+    pub result: SpawnResult,
     pub child: Option<String>,
     pub dropped_capabilities: Vec<DroppedCap>,
     /// Why the result is what it is, when that is not obvious.
     pub detail: Option<String>,
+}
+
+/// What `spawn` returned to the parent.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SpawnResult {
+    Ok,
+    NoFileAtPath,
+    /// The parent trapped (a bad name).
+    Trapped,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,10 +137,21 @@ pub struct PrintRecord {
 pub struct BlockedRecord {
     pub source: String,
     pub target: String,
-    /// `request` or `response`.
-    pub kind: String,
+    pub kind: MessageKind,
     pub body: String,
+    /// Why, in words.
     pub reason: String,
+    /// Why, as data.
+    pub cause: BlockReason,
+    /// What the sender got.
+    pub consequence: Consequence,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Request,
+    Response,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +166,8 @@ pub struct HttpRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnostic {
     pub level: Level,
+    /// What it is about, as data.
+    pub kind: DiagnosticKind,
     pub process: Option<String>,
     pub message: String,
     pub hint: Option<String>,
@@ -143,16 +181,44 @@ pub enum Level {
     Error,
 }
 
-pub fn on_exit_name(on_exit: &OnExit) -> &'static str {
-    match on_exit {
-        OnExit::None => "None",
-        OnExit::Restart => "Restart",
-        OnExit::Requests(_) => "Requests",
-    }
+/// Each thing a node does silently (or obscurely) that the harness points
+/// out.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// A spawn dropped a capability the parent could not give.
+    CapabilityDropped,
+    /// A capability attached to a message was removed.
+    AttachedCapabilityDropped,
+    MessageBlocked,
+    SpawnFailed,
+    SpawnTrapped,
+    /// A spawn named a running process: it got `run` instead.
+    NameTaken,
+    GrantSkipped,
+    UnownedCapabilitySaved,
+    StrayResponse,
+    ResponseWithoutRequest,
+    /// The process's channel went over the kernel's 100 slots.
+    MailboxFull,
+    NeverRan,
+    /// `set-on-exit(Restart)` on a process that did not start with it.
+    RestartImpossible,
+    /// A restart found its name taken.
+    RestartFailed,
+    HttpRefused,
+    HttpNoMock,
+    VfsNoReadCap,
+    NotEmulated,
 }
 
 impl Report {
     pub fn process(&self, id: &str) -> Option<&ProcessRecord> {
         self.processes.iter().find(|p| p.id == id)
+    }
+
+    /// The diagnostics of one kind.
+    pub fn diagnostics_of(&self, kind: DiagnosticKind) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(move |d| d.kind == kind)
     }
 }

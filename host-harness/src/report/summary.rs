@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{ExitKind, Level, ProcessRecord, Report};
+use super::{Ended, ExitKind, Level, MessageKind, ProcessRecord, Report, SpawnResult};
 
 pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
@@ -20,10 +20,15 @@ pub fn render_summary(report: &Report) -> String {
         let _ = writeln!(out, "spawns:");
         for s in &report.spawns {
             let name = s.name.as_deref().unwrap_or("<random>");
+            let result = match s.result {
+                SpawnResult::Ok => "ok",
+                SpawnResult::NoFileAtPath => "NoFileAtPath",
+                SpawnResult::Trapped => "the parent trapped",
+            };
             let _ = writeln!(
                 out,
-                "  {} spawned {name} from {}: {}",
-                s.parent, s.wasm_path, s.result
+                "  {} spawned {name} from {}: {result}",
+                s.parent, s.wasm_path
             );
             if let Some(detail) = &s.detail {
                 let _ = writeln!(out, "    {detail}");
@@ -40,11 +45,11 @@ pub fn render_summary(report: &Report) -> String {
     if !report.blocked_messages.is_empty() {
         let _ = writeln!(out, "blocked messages:");
         for b in &report.blocked_messages {
-            let _ = writeln!(
-                out,
-                "  {} {} -> {}: {}",
-                b.kind, b.source, b.target, b.reason
-            );
+            let kind = match b.kind {
+                MessageKind::Request => "request",
+                MessageKind::Response => "response",
+            };
+            let _ = writeln!(out, "  {kind} {} -> {}: {}", b.source, b.target, b.reason);
         }
     }
     if !report.http_requests.is_empty() {
@@ -73,7 +78,7 @@ pub fn render_summary(report: &Report) -> String {
             }
         }
     }
-    if report.ended == "timeout" {
+    if report.ended == Ended::Timeout {
         let _ = writeln!(out, "stopped at the timeout with work still in flight");
     }
     let failures = report.check_failures();
@@ -126,40 +131,5 @@ fn render_tree(report: &Report, p: &ProcessRecord, depth: usize, out: &mut Strin
         .filter(|c| c.parent.as_deref() == Some(p.id.as_str()))
     {
         render_tree(report, child, depth + 1, out);
-    }
-}
-
-impl Report {
-    /// What makes a run fail: a process that trapped, never ran or was
-    /// still busy at the timeout; a spawn that failed; a capability a spawn
-    /// dropped.
-    pub fn check_failures(&self) -> Vec<String> {
-        let mut failures = Vec::new();
-        for p in &self.processes {
-            match p.exit.kind {
-                ExitKind::Trapped => failures.push(format!("{} trapped", p.id)),
-                ExitKind::Killed => failures.push(format!("{} never ran", p.id)),
-                ExitKind::TimedOut => {
-                    failures.push(format!("{} was still busy at the timeout", p.id))
-                }
-                ExitKind::Returned | ExitKind::Running => {}
-            }
-        }
-        for s in &self.spawns {
-            if s.result != "ok" {
-                let name = s.name.as_deref().unwrap_or("<random>");
-                failures.push(format!("{} could not spawn {name}: {}", s.parent, s.result));
-            }
-            for d in &s.dropped_capabilities {
-                failures.push(format!(
-                    "{} spawned {} without {} {} (dropped)",
-                    s.parent,
-                    s.child.as_deref().unwrap_or("?"),
-                    d.capability.issuer,
-                    d.capability.params
-                ));
-            }
-        }
-        failures
     }
 }

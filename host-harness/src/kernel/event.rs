@@ -1,0 +1,218 @@
+//! Everything the kernel (and the modules beside it) decided, as data. The
+//! node prints `Print` events on the terminal; `report/` folds every event
+//! into the report and turns the ones a real node keeps quiet about into
+//! diagnostics with hints. No prose is written here.
+
+use crate::bindings::{Capability, OnExit, PackageId, ProcessId};
+
+use super::message::KernelMessage;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A line on the node's terminal, shown if its verbosity is at most
+    /// the terminal's. A process's `print-to-terminal` shows as
+    /// `{package}:{publisher}: text` (`prefixed`); the kernel's and the
+    /// modules' own lines show bare.
+    Print {
+        source: ProcessId,
+        verbosity: u8,
+        text: String,
+        prefixed: bool,
+    },
+    Installed {
+        package: PackageId,
+        node: String,
+    },
+    /// A process entered the process table (installed or spawned).
+    Created {
+        id: ProcessId,
+        parent: Option<ProcessId>,
+        wasm_path: String,
+        public: bool,
+        on_exit: OnExit,
+    },
+    /// `init` is about to run for the first time, holding these.
+    Started {
+        id: ProcessId,
+        capabilities: Vec<Capability>,
+    },
+    /// `init` ended (not for processes that never ran).
+    Exited {
+        id: ProcessId,
+        how: Exit,
+        stdout: String,
+        stderr: String,
+    },
+    /// The process never ran: its wasm did not load or instantiate.
+    NeverRan {
+        id: ProcessId,
+        reason: String,
+    },
+    /// `set-on-exit(Restart)` on a process that did not start with it: the
+    /// 1.0 kernel has no backoff entry for it and its task panics at exit.
+    RestartImpossible {
+        id: ProcessId,
+    },
+    Restarting {
+        id: ProcessId,
+        /// How long the kernel's backoff waits first, in milliseconds.
+        after_ms: u64,
+    },
+    /// A pending restart found its name taken by a newer process.
+    RestartFailed {
+        id: ProcessId,
+    },
+    OnExitChanged {
+        id: ProcessId,
+        on_exit: OnExit,
+    },
+    Spawn(SpawnEvent),
+    /// A grant to a process that does not exist, skipped.
+    GrantSkipped {
+        issuer: ProcessId,
+        to: ProcessId,
+        params: String,
+    },
+    /// A capability attached to a message that the sender neither holds
+    /// nor issued, removed from it.
+    AttachedCapDropped {
+        holder: ProcessId,
+        capability: Capability,
+    },
+    /// `save-capabilities` of a capability the caller was never given.
+    UnownedCapSaved {
+        holder: ProcessId,
+        capability: Capability,
+    },
+    Blocked {
+        message: KernelMessage,
+        reason: BlockReason,
+        /// What the sender got: an error at once, or nothing.
+        consequence: Consequence,
+    },
+    /// A response or error arrived for a request the process no longer
+    /// waits for (it timed out, or the process never sent it).
+    StrayResponse {
+        process: ProcessId,
+        id: u64,
+        from: String,
+    },
+    /// `send-response` with no request to answer.
+    ResponseWithoutRequest {
+        process: ProcessId,
+    },
+    /// More messages wait in the process's channel than the kernel's
+    /// 100 slots: a real node stops routing until it reads.
+    MailboxFull {
+        id: ProcessId,
+    },
+    Module(ModuleEvent),
+}
+
+/// How `init` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    Returned,
+    /// The text is stderr if the process wrote any, else the trap's cause.
+    Trapped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SpawnEvent {
+    pub parent: ProcessId,
+    pub name: Option<String>,
+    pub wasm_path: String,
+    pub outcome: SpawnOutcome,
+    /// Capabilities the parent passed but could not give.
+    pub dropped: Vec<Capability>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SpawnOutcome {
+    /// A new child was created and started.
+    Started(ProcessId),
+    /// The name belonged to a running process: it got `run`, spawn said Ok.
+    Existing(ProcessId),
+    /// `NoFileAtPath`, and why.
+    NoFileAtPath(NoFileCause),
+    /// The caller trapped (a bad name), with the kernel's words.
+    Trapped(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoFileCause {
+    /// The read request to vfs was blocked or failed with this kind.
+    ReadNotDelivered(String),
+    /// vfs answered this error body.
+    VfsError(String),
+    /// vfs answered without the file's bytes.
+    NoBytes,
+    /// The name belongs to a process whose task is gone.
+    NameOfDeadProcess(ProcessId),
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockReason {
+    /// No process with the target's id exists on this node.
+    NoSuchProcess,
+    /// The target is waiting out its restart backoff (removed until then).
+    Restarting,
+    /// The target is not public and the sender lacks `messaging` from it.
+    NoMessagingCapability,
+    /// The target is on another node and the sender lacks the network
+    /// capability.
+    NoNetworkCapability,
+    /// The target is on another node; the harness runs one node.
+    Offline,
+    /// The target never ran (or its task is gone): the message vanishes.
+    TargetNotRunning,
+}
+
+/// What the sender of a blocked message got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consequence {
+    /// `SendError { kind: Timeout }` at once.
+    Timeout,
+    /// `SendError { kind: Offline }` at once.
+    Offline,
+    /// Nothing: the message just vanished.
+    Dropped,
+}
+
+/// What a runtime module noticed.
+#[derive(Debug, Clone)]
+pub enum ModuleEvent {
+    /// An outgoing HTTP request and the mock's status (None: no mock).
+    HttpRequest {
+        process: ProcessId,
+        method: String,
+        url: String,
+        status: Option<u16>,
+        /// With no mock: the configured mocks closest to the request.
+        closest: Vec<String>,
+    },
+    /// http-client refused a request body with this error body.
+    HttpRefused {
+        process: ProcessId,
+        body: String,
+        error: String,
+    },
+    VfsNoReadCap {
+        process: ProcessId,
+        path: String,
+    },
+    VfsNotEmulated {
+        process: ProcessId,
+        action: String,
+        path: String,
+    },
+    /// A message to a module the harness registers but does not emulate.
+    NotEmulated {
+        process: ProcessId,
+        module: ProcessId,
+        kind: &'static str,
+    },
+}

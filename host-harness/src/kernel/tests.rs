@@ -1,0 +1,364 @@
+//! The kernel's rules on their own: no wasm, no tasks, and time passed in
+//! by hand (a fake clock).
+
+use std::time::Duration;
+
+use super::event::{BlockReason, Consequence, Event, Exit, SpawnOutcome};
+use super::message::{Delivery, KernelMessage};
+use super::*;
+use crate::bindings::{Message, PackageId, Request, SendErrorKind, SpawnError};
+
+const KEY: WasmKey = [7; 32];
+
+fn id(name: &str) -> ProcessId {
+    ProcessId::new(name, "pkg", "pub.os")
+}
+
+fn plan(name: &str, on_exit: OnExit) -> InstallPlan {
+    InstallPlan {
+        id: id(name),
+        wasm_path: format!("/{name}.wasm"),
+        wasm: KEY,
+        on_exit,
+        public: false,
+        request_networking: false,
+        request_capabilities: vec![(ProcessId::runtime("vfs"), "\"messaging\"".into())],
+        grant_capabilities: vec![],
+    }
+}
+
+/// A kernel with `names` installed (on-exit None) and its output drained.
+fn kernel_with(plans: Vec<InstallPlan>) -> Kernel {
+    let mut kernel = Kernel::new("fake.os");
+    for module in ["kernel", "vfs", "state", "timer"] {
+        kernel.register_module(module, module == "timer");
+    }
+    let package = PackageId::parse("pkg:pub.os").unwrap();
+    kernel.install(&package, plans);
+    kernel.drain();
+    kernel
+}
+
+fn request(from: &Address, to: Address, expects: Option<u64>) -> KernelMessage {
+    KernelMessage {
+        id: 42,
+        source: from.clone(),
+        target: to,
+        rsvp: None,
+        message: Message::Request(Request {
+            inherit: false,
+            expects_response: expects,
+            body: b"hi".to_vec(),
+            metadata: None,
+            capabilities: vec![],
+        }),
+        blob: None,
+    }
+}
+
+fn prints(events: &[Event], verbosity: u8) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Print {
+                verbosity: v, text, ..
+            } if *v == verbosity => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn spawn_request(parent: &str, name: &str) -> SpawnRequest {
+    SpawnRequest {
+        parent: id(parent),
+        name: Some(name.into()),
+        wasm_path: "pkg:pub.os/pkg/child.wasm".into(),
+        read: Ok(Ok(KEY)),
+        on_exit: OnExit::None,
+        request_caps: vec![],
+        grant_caps: vec![],
+        public: false,
+    }
+}
+
+#[test]
+fn restart_backoff_follows_the_kernel_on_a_fake_clock() {
+    let mut backoff = Backoff::default();
+    let at = |secs: f64| Duration::from_secs_f64(secs);
+    // Five exits at almost the same moment: at once, then wait until the
+    // soonest time, which moves on by 2^attempts seconds each time.
+    let waits: Vec<f64> = (0..5)
+        .map(|i| {
+            backoff
+                .next(at(10.0 + f64::from(i) * 0.001))
+                .as_secs_f64()
+                .round()
+        })
+        .collect();
+    assert_eq!(waits, [0.0, 1.0, 2.0, 4.0, 8.0]);
+    // Once the soonest time has passed, the next restart is at once again.
+    assert_eq!(backoff.next(at(100.0)), Duration::ZERO);
+    assert_eq!(backoff.next(at(100.5)), at(0.5));
+}
+
+#[test]
+fn a_restarting_process_waits_removed_and_comes_back_with_its_caps() {
+    let mut kernel = kernel_with(vec![plan("p", OnExit::Restart), plan("q", OnExit::None)]);
+    let p = id("p");
+    let caps = kernel.caps_of(&p);
+    kernel.ended(
+        &p,
+        Exit::Returned,
+        String::new(),
+        String::new(),
+        Duration::from_secs(5),
+    );
+    let (effects, _) = kernel.drain();
+    // The first restart is at once.
+    assert!(matches!(effects.as_slice(), [Effect::Close(_), Effect::Start(s)] if *s == p));
+    kernel.ended(
+        &p,
+        Exit::Returned,
+        String::new(),
+        String::new(),
+        Duration::from_millis(5_200),
+    );
+    let (effects, _) = kernel.drain();
+    assert!(
+        matches!(effects.as_slice(), [Effect::Close(_), Effect::RestartAfter(s, wait)]
+            if *s == p && *wait == Duration::from_millis(800))
+    );
+    // Meanwhile it is gone: a request to it fails at once.
+    let q = kernel.address(&id("q"));
+    kernel.save_caps(&id("q"), vec![Capability::messaging(kernel.address(&p))]);
+    kernel.send(request(&q, kernel.address(&p), Some(5)));
+    let (_, events) = kernel.drain();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Blocked {
+            reason: BlockReason::Restarting,
+            consequence: Consequence::Timeout,
+            ..
+        }
+    )));
+    kernel.restart_due(&p);
+    let (effects, _) = kernel.drain();
+    assert!(matches!(effects.as_slice(), [Effect::Start(s)] if *s == p));
+    assert_eq!(kernel.caps_of(&p), caps, "the same capabilities");
+}
+
+#[test]
+fn set_on_exit_restart_without_starting_with_it_leaves_a_dead_process() {
+    // Fidelity fix 2: no backoff exists for it; the task panics at exit.
+    let mut kernel = kernel_with(vec![plan("late", OnExit::None), plan("q", OnExit::None)]);
+    let late = id("late");
+    kernel.set_on_exit(&late, OnExit::Restart);
+    kernel.ended(
+        &late,
+        Exit::Returned,
+        String::new(),
+        String::new(),
+        Duration::ZERO,
+    );
+    let (effects, events) = kernel.drain();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::RestartImpossible { id } if *id == late)));
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::Start(_) | Effect::RestartAfter(..))));
+    assert!(kernel.exists(&late), "neither restarted nor killed");
+    // Messages to it vanish without an error.
+    let q = kernel.address(&id("q"));
+    kernel.save_caps(&id("q"), vec![Capability::messaging(kernel.address(&late))]);
+    kernel.send(request(&q, kernel.address(&late), Some(5)));
+    let (effects, events) = kernel.drain();
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Blocked {
+            reason: BlockReason::TargetNotRunning,
+            consequence: Consequence::Dropped,
+            ..
+        }
+    )));
+    // A later spawn of its name: NoFileAtPath.
+    let result = kernel.spawn(spawn_request("q", "late"));
+    assert!(matches!(result, Ok(Err(SpawnError::NoFileAtPath))));
+}
+
+#[test]
+fn revocation_reaches_only_what_went_through_the_oracle() {
+    // Fidelity fix 3.
+    let mut kernel = kernel_with(vec![
+        plan("parent", OnExit::None),
+        plan("other", OnExit::None),
+    ]);
+    let parent = id("parent");
+    let from_parent = Capability::new(kernel.address(&parent), "{\"x\":1}");
+    let granted = Capability::new(kernel.address(&parent), "{\"y\":2}");
+    let mut request = spawn_request("parent", "child");
+    request.request_caps = vec![from_parent.clone()];
+    let child = kernel.spawn(request).unwrap().unwrap();
+    kernel.apply_grants(&parent, &[(child.clone(), "{\"y\":2}".into())]);
+    let link = Capability::messaging(kernel.address(&parent));
+    assert!(kernel.holds(&child, &link) && kernel.holds(&child, &granted));
+    kernel.ended(
+        &parent,
+        Exit::Returned,
+        String::new(),
+        String::new(),
+        Duration::ZERO,
+    );
+    // Spawn's request capabilities went in with the child's creation.
+    assert!(kernel.holds(&child, &from_parent));
+    // The link and the grant were added through the oracle: revoked.
+    assert!(!kernel.holds(&child, &link));
+    assert!(!kernel.holds(&child, &granted));
+}
+
+#[test]
+fn a_name_reused_during_the_backoff_wins_and_the_restart_fails() {
+    // Fidelity fix 9.
+    let mut kernel = kernel_with(vec![plan("p", OnExit::Restart), plan("q", OnExit::None)]);
+    let p = id("p");
+    for at in [0, 10] {
+        kernel.ended(
+            &p,
+            Exit::Returned,
+            String::new(),
+            String::new(),
+            Duration::from_millis(at),
+        );
+    }
+    kernel.drain();
+    // While p waits, q spawns a new process under its name.
+    let spawned = kernel.spawn(spawn_request("q", "p"));
+    assert_eq!(spawned, Ok(Ok(p.clone())));
+    let (effects, _) = kernel.drain();
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Start(s) if *s == p)));
+    // The pending restart then fails, and its `run` reaches the new p.
+    kernel.restart_due(&p);
+    let (effects, events) = kernel.drain();
+    assert_eq!(
+        prints(&events, 0),
+        ["kernel: error initializing process: process with ID p:pkg:pub.os already exists"]
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::RestartFailed { .. })));
+    match effects.as_slice() {
+        [Effect::Deliver(target, Delivery::Message(km))] => {
+            assert_eq!(
+                (target, km.request().unwrap().body.as_slice()),
+                (&p, &b"run"[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn kernel_vfs_and_state_get_the_loud_line_for_a_missing_target() {
+    // Fidelity fix 11: a module answering a process that has ended.
+    let mut kernel = kernel_with(vec![]);
+    let vfs = kernel.address(&ProcessId::runtime("vfs"));
+    let gone = kernel.address(&id("gone"));
+    kernel.send(request(&vfs, gone.clone(), None));
+    let (_, events) = kernel.drain();
+    let loud = prints(&events, 0);
+    assert_eq!(loud.len(), 1, "{loud:?}");
+    assert!(loud[0].starts_with(
+        "event loop: got Request from ProcessId { process_name: \"vfs\", package_name: \"distro\", \
+         publisher_node: \"sys\" } for ProcessId { process_name: \"gone\", package_name: \"pkg\", \
+         publisher_node: \"pub.os\" }, but target doesn't exist (perhaps it terminated): {\n    id: 42,"
+    ), "{}", loud[0]);
+    // Any other sender gets the quiet (verbosity 2) line.
+    let timer = kernel.address(&ProcessId::runtime("timer"));
+    kernel.send(request(&timer, gone, None));
+    let (_, events) = kernel.drain();
+    assert!(prints(&events, 0).is_empty());
+    assert_eq!(
+        prints(&events, 2),
+        ["event loop: process timer:distro:sys sent message to non-existing gone:pkg:pub.os; dropping message"]
+    );
+}
+
+#[test]
+fn a_network_block_prints_both_lines_and_fails_at_once() {
+    // Fidelity fix 12.
+    let mut kernel = kernel_with(vec![plan("p", OnExit::None)]);
+    let p = kernel.address(&id("p"));
+    let remote = Address::new("other.os", id("p"));
+    kernel.send(request(&p, remote, Some(5)));
+    let (effects, events) = kernel.drain();
+    let lines = prints(&events, 0);
+    assert_eq!(
+        lines[0],
+        "event loop: process p:pkg:pub.os doesn't have capability to send networked messages"
+    );
+    assert!(lines[1].starts_with("their capabilities: {Capability { issuer: Address { node: \"fake.os\", process: ProcessId {"), "{}", lines[1]);
+    assert_eq!(lines.len(), 2);
+    match effects.as_slice() {
+        [Effect::Deliver(_, Delivery::Failed { error, .. })] => {
+            assert_eq!(error.kind, SendErrorKind::Timeout);
+            assert_eq!(error.target.node, "other.os");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_blocked_request_names_the_real_node_in_its_error() {
+    // The kernel's own errors name the node; only the process's local
+    // timeout keeps `our` as written (see the probe's `our-timeout`).
+    let mut kernel = kernel_with(vec![plan("p", OnExit::None)]);
+    let p = kernel.address(&id("p"));
+    kernel.send(request(&p, Address::new("our", id("nobody")), Some(5)));
+    let (effects, _) = kernel.drain();
+    match effects.as_slice() {
+        [Effect::Deliver(_, Delivery::Failed { error, .. })] => {
+            assert_eq!(error.target.node, "fake.os");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn spawn_outcomes() {
+    let mut kernel = kernel_with(vec![plan("p", OnExit::None)]);
+    // A failed read: NoFileAtPath, the name never checked.
+    let mut bad = spawn_request("p", "Bad_Name");
+    bad.read = Err(super::event::NoFileCause::NoBytes);
+    assert_eq!(kernel.spawn(bad), Ok(Err(SpawnError::NoFileAtPath)));
+    // A bad name traps the caller with the kernel's words.
+    let trap = kernel.spawn(spawn_request("p", "Bad_Name")).unwrap_err();
+    assert_eq!(
+        trap,
+        "Process name (Bad_Name) can only contain a-z, 0-9, `-`"
+    );
+    // Unloadable bytes: spawn says Ok, the child never runs.
+    let mut junk = spawn_request("p", "junk");
+    junk.read = Ok(Err("not a component".into()));
+    assert_eq!(kernel.spawn(junk), Ok(Ok(id("junk"))));
+    let (effects, events) = kernel.drain();
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Start(_))));
+    assert!(events.iter().any(|e| matches!(e, Event::NeverRan { .. })));
+    let outcomes: Vec<&SpawnOutcome> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Spawn(s) => Some(&s.outcome),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(
+        outcomes.as_slice(),
+        [
+            SpawnOutcome::NoFileAtPath(_),
+            SpawnOutcome::Trapped(_),
+            SpawnOutcome::Started(_)
+        ]
+    ));
+}

@@ -1,0 +1,267 @@
+//! One emulated node: the single owner of the kernel, the mailboxes, the
+//! wasmtime runtime, the report and every task. It feeds the kernel what
+//! happens, carries out the [`Effect`]s it returns (deliveries, process
+//! starts, restarts) and folds its events into the report, all under one
+//! lock so the terminal shows lines in the report's order. When the run
+//! ends, [`Node::shutdown`] aborts every task it started.
+
+pub mod activity;
+pub mod mailbox;
+pub mod port;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::bindings::ProcessId;
+use crate::kernel::message::Delivery;
+use crate::kernel::{Effect, Event, Kernel, WasmKey};
+use crate::modules::Module;
+use crate::process::Runtime;
+use crate::report::terminal::Terminal;
+use crate::report::Report;
+use activity::{Activity, InFlight};
+use mailbox::{Mailbox, Pushed, Reader};
+pub use port::{Port, Task};
+
+/// Locks `mutex`, also after a panic elsewhere: the harness reports what
+/// it has rather than panicking again.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub struct Node {
+    name: String,
+    me: Weak<Node>,
+    inner: Mutex<Inner>,
+    pub runtime: Arc<Runtime>,
+    terminal: Terminal,
+    pub activity: Arc<Activity>,
+    /// `None` once the run has ended: nothing new starts.
+    tasks: Mutex<Option<JoinSet<()>>>,
+    /// The node's clock: time since the run began.
+    clock: tokio::time::Instant,
+    /// Where package `tmp` drives live for this run (removed at the end).
+    tmp_root: PathBuf,
+}
+
+struct Inner {
+    kernel: Kernel,
+    mailboxes: HashMap<ProcessId, Arc<Mailbox>>,
+    modules: HashMap<ProcessId, Arc<dyn Module>>,
+    report: Report,
+}
+
+impl Node {
+    pub fn new(name: &str, runtime: Arc<Runtime>, terminal: Terminal) -> Arc<Node> {
+        Arc::new_cyclic(|me| Node {
+            name: name.into(),
+            me: me.clone(),
+            inner: Mutex::new(Inner {
+                kernel: Kernel::new(name),
+                mailboxes: HashMap::new(),
+                modules: HashMap::new(),
+                report: Report::default(),
+            }),
+            runtime,
+            terminal,
+            activity: Arc::new(Activity::default()),
+            tasks: Mutex::new(Some(JoinSet::new())),
+            clock: tokio::time::Instant::now(),
+            tmp_root: tmp_root(),
+        })
+    }
+
+    fn arc(&self) -> Arc<Node> {
+        self.me.upgrade().expect("a node is alive while it is used")
+    }
+
+    /// Registers a runtime module under `name:distro:sys` and runs it: each
+    /// message delivered to it goes to its `handle`.
+    pub fn add_module(&self, name: &str, public: bool, module: Arc<dyn Module>) {
+        let id = {
+            let mut inner = lock(&self.inner);
+            let id = inner.kernel.register_module(name, public);
+            inner.modules.insert(id.clone(), module.clone());
+            id
+        };
+        let mailbox = self.mailbox(&id);
+        mailbox.begin();
+        let port: Arc<dyn Port> = self.arc();
+        self.spawn_task(Box::pin(async move {
+            let mut busy = None;
+            loop {
+                let delivery = mailbox.take(&mut busy, mailbox::Wanted::Any).await;
+                if let Delivery::Message(km) = delivery {
+                    module.handle(&port, km);
+                }
+                busy = None;
+            }
+        }));
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The mailbox of `id`, made if it has none yet.
+    pub fn mailbox(&self, id: &ProcessId) -> Arc<Mailbox> {
+        lock(&self.inner)
+            .mailboxes
+            .entry(id.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// The node's clock: time since the run began.
+    pub fn now(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    /// The package's `tmp` drive on the host, preopened for its processes.
+    pub fn tmp_dir(&self, package: &crate::bindings::PackageId) -> Option<PathBuf> {
+        let dir = self
+            .tmp_root
+            .join("vfs")
+            .join(package.to_string())
+            .join("tmp");
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(dir)
+    }
+
+    /// Runs `f` on the kernel, then, still under the lock, reports its
+    /// events and carries out its effects in order.
+    pub fn kernel<R>(&self, f: impl FnOnce(&mut Kernel) -> R) -> R {
+        let mut inner = lock(&self.inner);
+        let result = f(&mut inner.kernel);
+        let (effects, events) = inner.kernel.drain();
+        for event in &events {
+            self.record(&mut inner, event);
+        }
+        for effect in effects {
+            self.apply(&mut inner, effect);
+        }
+        result
+    }
+
+    fn record(&self, inner: &mut Inner, event: &Event) {
+        if let Event::Print {
+            source,
+            verbosity,
+            text,
+            prefixed,
+        } = event
+        {
+            if *prefixed {
+                let line = format!("{}:{}: {text}", source.package_name, source.publisher_node);
+                self.terminal.print(*verbosity, &line);
+            } else {
+                self.terminal.print(*verbosity, text);
+            }
+        }
+        inner.report.fold(event);
+    }
+
+    fn apply(&self, inner: &mut Inner, effect: Effect) {
+        match effect {
+            Effect::Deliver(id, delivery) => {
+                let mailbox = inner.mailboxes.entry(id.clone()).or_default().clone();
+                if mailbox.push(delivery, self.activity.enter()) == Pushed::Overflowed {
+                    self.record(inner, &Event::MailboxFull { id });
+                }
+            }
+            Effect::Start(id) => {
+                inner.mailboxes.entry(id.clone()).or_default();
+                let busy = self.activity.enter();
+                self.spawn_task(Box::pin(crate::process::run(self.arc(), id, busy)));
+            }
+            Effect::RestartAfter(id, wait) => {
+                let busy = self.activity.enter();
+                let node = self.arc();
+                self.spawn_task(Box::pin(async move {
+                    tokio::time::sleep(wait).await;
+                    node.kernel(|k| k.restart_due(&id));
+                    drop(busy);
+                }));
+            }
+            Effect::Close(id) => {
+                if let Some(mailbox) = inner.mailboxes.remove(&id) {
+                    mailbox.close();
+                }
+            }
+        }
+    }
+
+    /// Runs `task` on the node's task set; after the run it is dropped.
+    pub fn spawn_task(&self, task: Task) -> AbortHandle {
+        match lock(&self.tasks).as_mut() {
+            Some(tasks) => tasks.spawn(task),
+            // The run is over: nothing new starts.
+            None => tokio::spawn(async {}).abort_handle(),
+        }
+    }
+
+    /// Ends the run: how each process stands, and the report.
+    pub fn finish(&self, idle: bool) -> Report {
+        let mut inner = lock(&self.inner);
+        let parked: HashMap<ProcessId, (Reader, bool)> = inner
+            .mailboxes
+            .iter()
+            .map(|(id, mailbox)| (id.clone(), mailbox.reader()))
+            .collect();
+        inner.report.finish(idle, |id| parked.get(id).copied());
+        inner.report.clone()
+    }
+
+    /// Aborts every task of the run and waits for them to go (a process
+    /// busy in wasm goes at its next host call).
+    pub async fn shutdown(&self) {
+        let tasks = lock(&self.tasks).take();
+        if let Some(mut tasks) = tasks {
+            tasks.abort_all();
+            let drained = async { while tasks.join_next().await.is_some() {} };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+        }
+        for mailbox in lock(&self.inner).mailboxes.values() {
+            mailbox.close();
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp_root);
+    }
+}
+
+impl Port for Node {
+    fn node(&self) -> &str {
+        &self.name
+    }
+
+    fn with_kernel(&self, f: &mut dyn FnMut(&mut Kernel)) {
+        self.kernel(f);
+    }
+
+    fn spawn(&self, task: Task) -> AbortHandle {
+        self.spawn_task(task)
+    }
+
+    fn busy(&self) -> InFlight {
+        self.activity.enter()
+    }
+
+    fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {
+        self.runtime.load(bytes)
+    }
+}
+
+fn tmp_root() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "host-harness-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ))
+}

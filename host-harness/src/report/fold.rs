@@ -1,0 +1,391 @@
+//! Builds the report from the kernel's events, one at a time, in the
+//! order they happened.
+
+use crate::bindings::{Message, ProcessId};
+use crate::kernel::event::{Event, Exit, ModuleEvent, SpawnEvent, SpawnOutcome};
+use crate::kernel::on_exit_name;
+use crate::node::mailbox::Reader;
+
+use super::hints;
+use super::{
+    BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DroppedCap, Ended, ExitKind, ExitRecord,
+    HttpRecord, Level, MessageKind, PrintRecord, ProcessRecord, Report, SpawnRecord, SpawnResult,
+};
+
+impl Report {
+    pub fn fold(&mut self, event: &Event) {
+        match event {
+            Event::Print {
+                source,
+                verbosity,
+                text,
+                ..
+            } => self.prints.push(PrintRecord {
+                process: source.to_string(),
+                verbosity: *verbosity,
+                text: text.clone(),
+            }),
+            Event::Installed { package, node } => {
+                self.package = package.to_string();
+                self.node = node.clone();
+            }
+            Event::Created {
+                id,
+                parent,
+                wasm_path,
+                public,
+                on_exit,
+            } => self.processes.push(ProcessRecord {
+                id: id.to_string(),
+                parent: parent.as_ref().map(ToString::to_string),
+                wasm_path: wasm_path.clone(),
+                public: *public,
+                on_exit: on_exit_name(on_exit).into(),
+                capabilities_at_start: vec![],
+                restarts: 0,
+                exit: ExitRecord {
+                    kind: ExitKind::Running,
+                    detail: String::new(),
+                },
+                stdout: String::new(),
+                stderr: String::new(),
+            }),
+            Event::Started { id, capabilities } => {
+                if let Some(record) = self.record_mut(id) {
+                    if record.capabilities_at_start.is_empty() {
+                        record.capabilities_at_start =
+                            capabilities.iter().map(Into::into).collect();
+                    }
+                }
+            }
+            Event::Exited {
+                id,
+                how,
+                stdout,
+                stderr,
+            } => {
+                if let Some(record) = self.record_mut(id) {
+                    record.exit = match how {
+                        Exit::Returned => ExitRecord {
+                            kind: ExitKind::Returned,
+                            detail: "init returned".into(),
+                        },
+                        Exit::Trapped(text) => ExitRecord {
+                            kind: ExitKind::Trapped,
+                            detail: text.clone(),
+                        },
+                    };
+                    record.stdout.push_str(stdout);
+                    record.stderr.push_str(stderr);
+                }
+            }
+            Event::NeverRan { id, reason } => {
+                if let Some(record) = self.record_mut(id) {
+                    record.exit = ExitRecord {
+                        kind: ExitKind::Killed,
+                        detail: reason.clone(),
+                    };
+                }
+                let text = hints::never_ran(id, reason);
+                self.diagnose(Level::Error, DiagnosticKind::NeverRan, Some(id), text);
+            }
+            Event::RestartImpossible { id } => {
+                let text = hints::restart_impossible(id);
+                self.diagnose(
+                    Level::Error,
+                    DiagnosticKind::RestartImpossible,
+                    Some(id),
+                    text,
+                );
+            }
+            Event::Restarting { id, .. } => {
+                if let Some(record) = self.record_mut(id) {
+                    record.restarts += 1;
+                }
+            }
+            Event::RestartFailed { id } => {
+                let text = hints::restart_failed(id);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::RestartFailed,
+                    Some(id),
+                    text,
+                );
+            }
+            Event::OnExitChanged { id, on_exit } => {
+                if let Some(record) = self.record_mut(id) {
+                    record.on_exit = on_exit_name(on_exit).into();
+                }
+            }
+            Event::Spawn(spawn) => self.fold_spawn(spawn),
+            Event::GrantSkipped { issuer, to, params } => {
+                let text = hints::grant_skipped(to, params);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::GrantSkipped,
+                    Some(issuer),
+                    text,
+                );
+            }
+            Event::AttachedCapDropped { holder, capability } => {
+                let text = hints::attached_cap_dropped(capability);
+                let kind = DiagnosticKind::AttachedCapabilityDropped;
+                self.diagnose(Level::Warning, kind, Some(holder), text);
+            }
+            Event::UnownedCapSaved { holder, capability } => {
+                let text = hints::unowned_cap_saved(capability);
+                let kind = DiagnosticKind::UnownedCapabilitySaved;
+                self.diagnose(Level::Info, kind, Some(holder), text);
+            }
+            Event::Blocked {
+                message,
+                reason,
+                consequence,
+            } => {
+                let body = match &message.message {
+                    Message::Request(r) => &r.body,
+                    Message::Response((r, _)) => &r.body,
+                };
+                self.blocked_messages.push(BlockedRecord {
+                    source: message.source.to_string(),
+                    target: message.target.to_string(),
+                    kind: match message.message {
+                        Message::Request(_) => MessageKind::Request,
+                        Message::Response(_) => MessageKind::Response,
+                    },
+                    body: String::from_utf8_lossy(body).into_owned(),
+                    reason: hints::block_reason(message, *reason),
+                    cause: *reason,
+                    consequence: *consequence,
+                });
+                let text = hints::blocked(message, *reason, *consequence);
+                let source = &message.source.process;
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::MessageBlocked,
+                    Some(source),
+                    text,
+                );
+            }
+            Event::StrayResponse { process, id, from } => {
+                let text = hints::stray_response(*id, from);
+                self.diagnose(
+                    Level::Info,
+                    DiagnosticKind::StrayResponse,
+                    Some(process),
+                    text,
+                );
+            }
+            Event::ResponseWithoutRequest { process } => {
+                let text = hints::response_without_request();
+                let kind = DiagnosticKind::ResponseWithoutRequest;
+                self.diagnose(Level::Warning, kind, Some(process), text);
+            }
+            Event::MailboxFull { id } => {
+                let text = hints::mailbox_full();
+                self.diagnose(Level::Warning, DiagnosticKind::MailboxFull, Some(id), text);
+            }
+            Event::Module(event) => self.fold_module(event),
+        }
+    }
+
+    fn fold_spawn(&mut self, spawn: &SpawnEvent) {
+        let SpawnEvent {
+            parent,
+            name,
+            wasm_path,
+            outcome,
+            dropped,
+        } = spawn;
+        let (result, child, detail) = match outcome {
+            SpawnOutcome::Started(child) => (SpawnResult::Ok, Some(child), None),
+            SpawnOutcome::Existing(child) => {
+                let text = hints::name_taken(child);
+                let detail = text.0.clone();
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::NameTaken,
+                    Some(parent),
+                    text,
+                );
+                (SpawnResult::Ok, Some(child), Some(detail))
+            }
+            SpawnOutcome::NoFileAtPath(cause) => {
+                let text = hints::spawn_no_file(parent, wasm_path, cause);
+                let detail = text.0.clone();
+                self.diagnose(
+                    Level::Error,
+                    DiagnosticKind::SpawnFailed,
+                    Some(parent),
+                    text,
+                );
+                (SpawnResult::NoFileAtPath, None, Some(detail))
+            }
+            SpawnOutcome::Trapped(trap) => {
+                let text = hints::spawn_trapped(name.as_deref().unwrap_or(""), trap);
+                self.diagnose(
+                    Level::Error,
+                    DiagnosticKind::SpawnTrapped,
+                    Some(parent),
+                    text,
+                );
+                (SpawnResult::Trapped, None, Some(trap.clone()))
+            }
+        };
+        let child_name = child.map_or_else(|| name.clone().unwrap_or_default(), |c| c.to_string());
+        for cap in dropped {
+            let text = hints::capability_dropped_in_spawn(parent, &child_name, cap);
+            self.diagnose(
+                Level::Warning,
+                DiagnosticKind::CapabilityDropped,
+                Some(parent),
+                text,
+            );
+        }
+        self.spawns.push(SpawnRecord {
+            parent: parent.to_string(),
+            name: name.clone(),
+            wasm_path: wasm_path.clone(),
+            result,
+            child: child.map(ToString::to_string),
+            dropped_capabilities: dropped
+                .iter()
+                .map(|cap| DroppedCap {
+                    capability: CapRecord::from(cap),
+                    reason: hints::dropped_reason(parent),
+                })
+                .collect(),
+            detail,
+        });
+    }
+
+    fn fold_module(&mut self, event: &ModuleEvent) {
+        match event {
+            ModuleEvent::HttpRequest {
+                process,
+                method,
+                url,
+                status,
+                closest,
+            } => {
+                self.http_requests.push(HttpRecord {
+                    process: process.to_string(),
+                    method: method.clone(),
+                    url: url.clone(),
+                    status: *status,
+                });
+                if status.is_none() {
+                    let text = hints::http_no_mock(method, url, closest);
+                    self.diagnose(
+                        Level::Warning,
+                        DiagnosticKind::HttpNoMock,
+                        Some(process),
+                        text,
+                    );
+                }
+            }
+            ModuleEvent::HttpRefused {
+                process,
+                body,
+                error,
+            } => {
+                let text = hints::http_refused(body, error);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::HttpRefused,
+                    Some(process),
+                    text,
+                );
+            }
+            ModuleEvent::VfsNoReadCap { process, path } => {
+                let text = hints::vfs_no_read_cap(path);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::VfsNoReadCap,
+                    Some(process),
+                    text,
+                );
+            }
+            ModuleEvent::VfsNotEmulated {
+                process,
+                action,
+                path,
+            } => {
+                let text = hints::vfs_not_emulated(action, path);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::NotEmulated,
+                    Some(process),
+                    text,
+                );
+            }
+            ModuleEvent::NotEmulated {
+                process,
+                module,
+                kind,
+            } => {
+                let text = hints::not_emulated(module, kind);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::NotEmulated,
+                    Some(process),
+                    text,
+                );
+            }
+        }
+    }
+
+    fn diagnose(
+        &mut self,
+        level: Level,
+        kind: DiagnosticKind,
+        process: Option<&ProcessId>,
+        (message, hint): (String, Option<String>),
+    ) {
+        self.diagnostics.push(Diagnostic {
+            level,
+            kind,
+            process: process.map(ToString::to_string),
+            message,
+            hint,
+        });
+    }
+
+    /// The newest record of `id` (a name can be reused after an exit).
+    fn record_mut(&mut self, id: &ProcessId) -> Option<&mut ProcessRecord> {
+        let id = id.to_string();
+        self.processes.iter_mut().rev().find(|p| p.id == id)
+    }
+
+    /// The run is over: how each process still running stands. `parked`
+    /// says what a process was doing with its mailbox, and whether
+    /// anything waited in it.
+    pub fn finish(&mut self, idle: bool, parked: impl Fn(&ProcessId) -> Option<(Reader, bool)>) {
+        self.ended = if idle { Ended::Idle } else { Ended::Timeout };
+        for record in &mut self.processes {
+            if record.exit.kind != ExitKind::Running {
+                continue;
+            }
+            let state = ProcessId::parse(&record.id).ok().and_then(|id| parked(&id));
+            record.exit = match state {
+                Some((Reader::Receiving, false)) => ExitRecord {
+                    kind: ExitKind::Running,
+                    detail: "waiting in receive with nothing in flight".into(),
+                },
+                Some((Reader::Awaiting(_), false)) if idle => ExitRecord {
+                    kind: ExitKind::Running,
+                    detail: "waiting for a response that nothing will send".into(),
+                },
+                _ if idle => ExitRecord {
+                    kind: ExitKind::Running,
+                    detail: "waiting with nothing in flight".into(),
+                },
+                _ => ExitRecord {
+                    kind: ExitKind::TimedOut,
+                    detail: "still executing or waiting for a response when the timeout passed"
+                        .into(),
+                },
+            };
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Every sentence the harness adds to what a node prints: why something
+//! happened and what fixes it. One function per kind of diagnostic, each
+//! returning the message and the hint.
+
+use crate::bindings::{Capability, ProcessId};
+use crate::kernel::event::{BlockReason, Consequence, NoFileCause};
+use crate::kernel::message::KernelMessage;
+
+type Text = (String, Option<String>);
+
+pub fn capability_dropped_in_spawn(parent: &ProcessId, child: &str, cap: &Capability) -> Text {
+    let issuer = &cap.issuer.process;
+    (
+        format!(
+            "spawn of {child}: capability {{issuer: {}, params: {}}} dropped: {}",
+            cap.issuer,
+            cap.params,
+            dropped_reason(parent)
+        ),
+        Some(format!(
+            "add \"{issuer}\" (params {}) to the parent's request_capabilities in pkg/manifest.json",
+            cap.params
+        )),
+    )
+}
+
+pub fn dropped_reason(parent: &ProcessId) -> String {
+    format!(
+        "{parent} does not hold this capability (and did not issue it); a real node drops it without a word"
+    )
+}
+
+pub fn spawn_no_file(parent: &ProcessId, wasm_path: &str, cause: &NoFileCause) -> Text {
+    let why = match cause {
+        NoFileCause::ReadNotDelivered(kind) => format!(
+            "could not read `{wasm_path}` through vfs: the read request failed with {kind}: the parent may not message vfs:distro:sys"
+        ),
+        NoFileCause::VfsError(body) => {
+            format!("could not read `{wasm_path}` through vfs: vfs answered {body}")
+        }
+        NoFileCause::NoBytes => {
+            format!("could not read `{wasm_path}` through vfs: it answered without the file's bytes")
+        }
+        NoFileCause::NameOfDeadProcess(child) => format!(
+            "the name {child} belongs to a process whose task is gone (it never ran, or its restart \
+             panicked); the kernel could not run it, so spawn returned NoFileAtPath"
+        ),
+    };
+    let hint = match cause {
+        NoFileCause::NameOfDeadProcess(_) => "pick another name for the child".to_string(),
+        _ => format!(
+            "the path must be `{}/pkg/<file>.wasm` (use format!(\"{{}}/pkg/child.wasm\", our.package_id())), \
+             the file must be in pkg/, and the parent needs \"vfs:distro:sys\" in its request_capabilities",
+            parent.package_id()
+        ),
+    };
+    (format!("spawn returned NoFileAtPath: {why}"), Some(hint))
+}
+
+pub fn spawn_trapped(name: &str, trap: &str) -> Text {
+    let suggestion = name
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    (
+        format!("spawn trapped the caller: {trap}"),
+        Some(format!(
+            "use a name of a-z, 0-9 and `-`, e.g. {suggestion:?}"
+        )),
+    )
+}
+
+pub fn name_taken(child: &ProcessId) -> Text {
+    (
+        format!(
+            "a process named {child} is already running: no new process was started; the \
+             existing one received a `run` request from kernel:distro:sys, and spawn returned Ok"
+        ),
+        Some("pick a fresh name (or None for a random one) for every spawn".into()),
+    )
+}
+
+pub fn grant_skipped(to: &ProcessId, params: &str) -> Text {
+    (
+        format!("grant of {params} to {to} skipped: no such process"),
+        Some("a real node skips it silently; check the process id".into()),
+    )
+}
+
+pub fn attached_cap_dropped(cap: &Capability) -> Text {
+    (
+        format!("capability {cap} attached to a message was dropped: this process neither holds nor issued it"),
+        Some("a real node drops it without a word; attach only capabilities you hold".into()),
+    )
+}
+
+pub fn unowned_cap_saved(cap: &Capability) -> Text {
+    (
+        format!("save-capabilities added {cap}, which it was never given"),
+        Some(
+            "Kinode 1.0 does not check ownership here; do not rely on it, later runtimes may"
+                .into(),
+        ),
+    )
+}
+
+/// Why a message was blocked, in words, for the report's record.
+pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
+    let (source, target) = (&km.source.process, &km.target.process);
+    match reason {
+        BlockReason::NoSuchProcess => format!("no process {target} exists on this node"),
+        BlockReason::Restarting => format!(
+            "{target} is waiting out its restart backoff: the kernel has removed it until then"
+        ),
+        BlockReason::NoMessagingCapability => format!(
+            "{target} is not public and {source} does not hold {{issuer: {}, params: \"messaging\"}}",
+            km.target
+        ),
+        BlockReason::NoNetworkCapability => format!(
+            "{source} may not send to other nodes (`{}`): it lacks the network capability",
+            km.target.node
+        ),
+        BlockReason::Offline => format!(
+            "the target is on node `{}`; the harness runs one node and has no network",
+            km.target.node
+        ),
+        BlockReason::TargetNotRunning => {
+            format!("{target} is not running (its wasm never ran, or its task is gone)")
+        }
+    }
+}
+
+pub fn blocked(km: &KernelMessage, reason: BlockReason, consequence: Consequence) -> Text {
+    let what = match consequence {
+        Consequence::Timeout => "the sender got SendError { kind: Timeout } at once",
+        Consequence::Offline => "the sender got SendError { kind: Offline } at once",
+        Consequence::Dropped => "it was dropped silently",
+    };
+    let message = format!(
+        "{} to {} was not delivered ({what}): {}",
+        km.kind(),
+        km.target,
+        block_reason(km, reason)
+    );
+    (message, block_hint(km, reason))
+}
+
+fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
+    let (source, target) = (&km.source.process, &km.target.process);
+    let is_module = target.package_name == "distro" && target.publisher_node == "sys";
+    match reason {
+        BlockReason::NoSuchProcess => target.process_name.contains('_').then(|| {
+            format!(
+                "Kinode 1.0 names runtime modules with hyphens: did you mean {}?",
+                target.to_string().replace('_', "-")
+            )
+        }),
+        BlockReason::NoNetworkCapability => {
+            Some("set request_networking: true in pkg/manifest.json".into())
+        }
+        BlockReason::NoMessagingCapability if km.request().is_none() => Some(format!(
+            "{source} may answer {target} only if {target} is public or gave {source} messaging: \
+             add \"{source}\" to grant_capabilities of {} in pkg/manifest.json (or to a spawn's \
+             grant_capabilities), or make it public",
+            target.process_name
+        )),
+        BlockReason::NoMessagingCapability if is_module => Some(format!(
+            "add \"{target}\" to request_capabilities of {} in pkg/manifest.json (a spawned \
+             process gets it only through its parent's spawn request_capabilities)",
+            source.process_name
+        )),
+        BlockReason::NoMessagingCapability => Some(format!(
+            "give {source} the capability {{issuer: {}, params: \"messaging\"}} (manifest \
+             request_capabilities, spawn request_capabilities, or a grant), or make {target} public",
+            km.target
+        )),
+        BlockReason::Restarting | BlockReason::Offline | BlockReason::TargetNotRunning => None,
+    }
+}
+
+pub fn stray_response(id: u64, from: &str) -> Text {
+    (
+        format!(
+            "response {id} from {from} dropped: no request of ours with that id is waiting (it \
+             timed out, or was never sent by us)"
+        ),
+        None,
+    )
+}
+
+pub fn response_without_request() -> Text {
+    (
+        "send-response dropped: this process is not handling a request that expects a response"
+            .into(),
+        Some("answer only requests sent with expects_response (or an rsvp)".into()),
+    )
+}
+
+pub fn mailbox_full() -> Text {
+    (
+        format!(
+            "more than {} messages wait in this process's channel while it runs without reading",
+            crate::node::mailbox::CAPACITY
+        ),
+        Some(
+            "a real node's kernel stops routing every message until this process reads its \
+             mailbox: read messages promptly"
+                .into(),
+        ),
+    )
+}
+
+pub fn never_ran(id: &ProcessId, reason: &str) -> Text {
+    (
+        format!("{id} never ran: {reason}"),
+        Some(
+            "a real node fails the same way, silently: the process stays registered and \
+             messages to it are dropped; rebuild it with `make build`"
+                .into(),
+        ),
+    )
+}
+
+pub fn restart_impossible(id: &ProcessId) -> Text {
+    (
+        format!(
+            "{id} set its on-exit to Restart but was not started with it: the Kinode 1.0 kernel \
+             has no restart backoff for it and its task panics when it exits (a release-built \
+             node, which aborts on panic, stops entirely). It is not restarted, killed or \
+             revoked: it stays registered, messages to it vanish, and a later spawn of its name \
+             gets NoFileAtPath"
+        ),
+        Some(
+            "give the process on_exit Restart where it is created (manifest on_exit or spawn's \
+             on_exit) instead of switching to it with set_on_exit"
+                .into(),
+        ),
+    )
+}
+
+pub fn restart_failed(id: &ProcessId) -> Text {
+    (
+        format!(
+            "the restart of {id} failed: while it waited out its backoff a new process took its \
+             name; that process received the kernel's `run` request instead"
+        ),
+        Some("do not spawn a name whose process is restarting".into()),
+    )
+}
+
+pub fn http_refused(body: &str, error: &str) -> Text {
+    (
+        format!("http-client refused {body} with {error}"),
+        Some(
+            "send what kinode_process_lib::http::client builds; WebSockets are not emulated".into(),
+        ),
+    )
+}
+
+pub fn http_no_mock(method: &str, url: &str, closest: &[String]) -> Text {
+    let nearest = if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; the closest mocks: {}", closest.join(", "))
+    };
+    (
+        format!("http-client: no mock for {method} {url}; answered ExecuteRequestFailed{nearest}"),
+        Some(format!(
+            "add {{\"method\": \"{method}\", \"url\": \"{url}\", \"status\": 200, \"body\": \"...\"}} \
+             to a JSON array and pass it with --http-mocks FILE"
+        )),
+    )
+}
+
+pub fn vfs_no_read_cap(path: &str) -> Text {
+    (
+        format!("vfs refused to read {path}: NoReadCap"),
+        Some(
+            "a process reads another package's drive only with a vfs read capability for it".into(),
+        ),
+    )
+}
+
+pub fn vfs_not_emulated(action: &str, path: &str) -> Text {
+    (
+        format!("vfs action {action} on {path} is not emulated; it answered an IOError"),
+        Some("host-harness's vfs reads files in the package's pkg drive only".into()),
+    )
+}
+
+pub fn not_emulated(module: &ProcessId, kind: &str) -> Text {
+    (
+        format!("{kind} to {module} got no answer: host-harness does not emulate {module}"),
+        Some("test this part on a real node, or mock it behind your own process".into()),
+    )
+}

@@ -1,0 +1,48 @@
+//! What fails a run (exit code 1): a process that trapped, never ran or
+//! was still busy at the timeout; a spawn that failed; a capability a
+//! spawn dropped; a process whose restart cannot happen.
+
+use super::{DiagnosticKind, ExitKind, Report, SpawnResult};
+
+impl Report {
+    /// Each reason the run failed, in words; empty when it passed.
+    pub fn check_failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for p in &self.processes {
+            match p.exit.kind {
+                ExitKind::Trapped => failures.push(format!("{} trapped", p.id)),
+                ExitKind::Killed => failures.push(format!("{} never ran", p.id)),
+                ExitKind::TimedOut => {
+                    failures.push(format!("{} was still busy at the timeout", p.id))
+                }
+                ExitKind::Returned | ExitKind::Running => {}
+            }
+        }
+        for s in &self.spawns {
+            let name = s.name.as_deref().unwrap_or("<random>");
+            match s.result {
+                SpawnResult::Ok => {}
+                SpawnResult::NoFileAtPath => {
+                    failures.push(format!("{} could not spawn {name}: NoFileAtPath", s.parent))
+                }
+                SpawnResult::Trapped => {
+                    failures.push(format!("{} trapped spawning {name}: a bad name", s.parent))
+                }
+            }
+            for d in &s.dropped_capabilities {
+                failures.push(format!(
+                    "{} spawned {} without {} {} (dropped)",
+                    s.parent,
+                    s.child.as_deref().unwrap_or("?"),
+                    d.capability.issuer,
+                    d.capability.params
+                ));
+            }
+        }
+        for d in self.diagnostics_of(DiagnosticKind::RestartImpossible) {
+            let process = d.process.as_deref().unwrap_or("?");
+            failures.push(format!("{process} cannot restart (see diagnostics)"));
+        }
+        failures
+    }
+}
