@@ -85,7 +85,7 @@ pub enum Event {
         capability: Capability,
     },
     Blocked {
-        message: KernelMessage,
+        message: Box<KernelMessage>,
         reason: BlockReason,
         /// What the sender got: an error at once, or nothing.
         consequence: Consequence,

@@ -43,7 +43,7 @@ pub type WasmKey = [u8; 32];
 #[derive(Debug)]
 pub enum Effect {
     /// Put this in the process's mailbox.
-    Deliver(ProcessId, Delivery),
+    Deliver(ProcessId, Box<Delivery>),
     /// Run the process's `init` (its first start, or a restart).
     Start(ProcessId),
     /// Call [`Kernel::restart_due`] for it after this long.
@@ -216,7 +216,8 @@ impl Kernel {
         if !self.processes.get(target).is_some_and(|e| e.alive) {
             return false;
         }
-        self.effects.push(Effect::Deliver(target.clone(), delivery));
+        self.effects
+            .push(Effect::Deliver(target.clone(), Box::new(delivery)));
         true
     }
 

@@ -125,7 +125,7 @@ impl Kernel {
             Consequence::Dropped
         };
         self.emit(Event::Blocked {
-            message: km.clone(),
+            message: Box::new(km.clone()),
             reason,
             consequence,
         });

@@ -250,7 +250,10 @@ fn a_name_reused_during_the_backoff_wins_and_the_restart_fails() {
         .iter()
         .any(|e| matches!(e, Event::RestartFailed { .. })));
     match effects.as_slice() {
-        [Effect::Deliver(target, Delivery::Message(km))] => {
+        [Effect::Deliver(target, delivery)] => {
+            let Delivery::Message(km) = delivery.as_ref() else {
+                panic!("{delivery:?}")
+            };
             assert_eq!(
                 (target, km.request().unwrap().body.as_slice()),
                 (&p, &b"run"[..])
@@ -302,7 +305,10 @@ fn a_network_block_prints_both_lines_and_fails_at_once() {
     assert!(lines[1].starts_with("their capabilities: {Capability { issuer: Address { node: \"fake.os\", process: ProcessId {"), "{}", lines[1]);
     assert_eq!(lines.len(), 2);
     match effects.as_slice() {
-        [Effect::Deliver(_, Delivery::Failed { error, .. })] => {
+        [Effect::Deliver(_, delivery)] => {
+            let Delivery::Failed { error, .. } = delivery.as_ref() else {
+                panic!("{delivery:?}")
+            };
             assert_eq!(error.kind, SendErrorKind::Timeout);
             assert_eq!(error.target.node, "other.os");
         }
@@ -319,7 +325,10 @@ fn a_blocked_request_names_the_real_node_in_its_error() {
     kernel.send(request(&p, Address::new("our", id("nobody")), Some(5)));
     let (effects, _) = kernel.drain();
     match effects.as_slice() {
-        [Effect::Deliver(_, Delivery::Failed { error, .. })] => {
+        [Effect::Deliver(_, delivery)] => {
+            let Delivery::Failed { error, .. } = delivery.as_ref() else {
+                panic!("{delivery:?}")
+            };
             assert_eq!(error.target.node, "fake.os");
         }
         other => panic!("{other:?}"),

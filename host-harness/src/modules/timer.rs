@@ -14,10 +14,12 @@ use crate::node::{lock, Port};
 
 use super::{respond, Answer, Module};
 
+/// Pending timers by the unix time (ms) they pop at: (request id, asker).
+type Timers = BTreeMap<u128, Vec<(u64, Address)>>;
+
 #[derive(Default)]
 pub struct Timer {
-    /// Pending timers by the unix time (ms) they pop at: (request id, asker).
-    active: Arc<Mutex<BTreeMap<u128, Vec<(u64, Address)>>>>,
+    active: Arc<Mutex<Timers>>,
 }
 
 impl Module for Timer {

@@ -11,6 +11,7 @@ pub mod port;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -57,8 +58,23 @@ struct Inner {
     report: Report,
 }
 
+/// Nodes alive in this program: every run's node is gone when `run`
+/// returns, which the leak test checks.
+static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
+
+pub fn live_nodes() -> usize {
+    LIVE_NODES.load(Ordering::SeqCst)
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        LIVE_NODES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Node {
     pub fn new(name: &str, runtime: Arc<Runtime>, terminal: Terminal) -> Arc<Node> {
+        LIVE_NODES.fetch_add(1, Ordering::SeqCst);
         Arc::new_cyclic(|me| Node {
             name: name.into(),
             me: me.clone(),
@@ -171,7 +187,7 @@ impl Node {
         match effect {
             Effect::Deliver(id, delivery) => {
                 let mailbox = inner.mailboxes.entry(id.clone()).or_default().clone();
-                if mailbox.push(delivery, self.activity.enter()) == Pushed::Overflowed {
+                if mailbox.push(*delivery, self.activity.enter()) == Pushed::Overflowed {
                     self.record(inner, &Event::MailboxFull { id });
                 }
             }
@@ -257,7 +273,6 @@ impl Port for Node {
 }
 
 fn tmp_root() -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     std::env::temp_dir().join(format!(
         "host-harness-{}-{}",

@@ -37,6 +37,16 @@ fn init(our: Address) {
         "cap-giver" => cap_giver(&our),
         "api-tour" => api_tour(&our),
         "wasi-user" => wasi_user(),
+        "state-blob" => state_blob(&our),
+        "late-restarter" => late_restarter(&our),
+        "late-prober" => late_prober(&our),
+        "flood-asker" => flood_asker(&our),
+        "flood-answerer" => flood_answerer(),
+        "busy-reader" => busy_reader(&our),
+        "busy-flooder" => busy_flooder(),
+        "timer-debugger" => timer_debugger(),
+        "our-timeout" => our_timeout(),
+        "vfs-meta" => vfs_meta(&our),
         _ => println!("started as {our}"),
     }
 }
@@ -377,4 +387,158 @@ fn wasi_user() {
     let read = std::io::stdin().read_line(&mut line).unwrap_or(0);
     println!("stdin gave {read} bytes");
     std::println!("to stdout");
+}
+
+/// `get-state` restores the last blob, but has-blob shows the state read.
+fn state_blob(our: &Address) {
+    use kinode_process_lib::kinode::process::standard as wit;
+
+    Request::to(peer(our, "echo"))
+        .body("x")
+        .blob_bytes("b1")
+        .send_and_await_response(5)
+        .unwrap()
+        .unwrap();
+    set_state(b"s");
+    let state = get_state();
+    println!(
+        "get-state {:?} has_blob {} get_blob {:?}",
+        state.map(|s| text(&s)),
+        wit::has_blob(),
+        get_blob().map(|b| text(&b.bytes))
+    );
+    wit::clear_state();
+    let state = get_state();
+    println!(
+        "after clear {:?} has_blob {} get_blob {:?} last {:?}",
+        state.map(|s| text(&s)),
+        wit::has_blob(),
+        get_blob().map(|b| text(&b.bytes)),
+        last_blob().map(|b| text(&b.bytes))
+    );
+}
+
+/// Switches to Restart without having started with it, then ends.
+fn late_restarter(our: &Address) {
+    OnExit::Restart.set().unwrap();
+    Request::to(peer(our, "late-prober"))
+        .body("done")
+        .send()
+        .unwrap();
+    println!("late-restarter exits");
+}
+
+/// After late-restarter ends: a message to it, then a spawn of its name.
+fn late_prober(our: &Address) {
+    let _ = await_message();
+    let sent = Request::to(peer(our, "late-restarter"))
+        .body("are you there")
+        .send_and_await_response(1)
+        .unwrap();
+    println!(
+        "message to it {:?}",
+        sent.map_err(|e| e.kind().clone()).map(|_| ())
+    );
+    let path = format!("{}/pkg/probe.wasm", our.package_id());
+    let again = spawn(
+        Some("late-restarter"),
+        &path,
+        OnExit::None,
+        vec![],
+        vec![],
+        false,
+    );
+    println!("respawn {:?}", again.map_err(|e| e.name()).map(|_| ()));
+}
+
+/// Waits in send-and-await while 150 requests arrive.
+fn flood_asker(our: &Address) {
+    let answer = Request::to(peer(our, "flood-answerer"))
+        .body("flood me")
+        .send_and_await_response(30)
+        .unwrap();
+    let mut count = 0;
+    while count < 150 {
+        if await_message().is_ok() {
+            count += 1;
+        }
+    }
+    println!("asker read {count}, answered {}", answer.is_ok());
+}
+
+fn flood_answerer() {
+    let asker = await_message().unwrap();
+    for i in 0..150 {
+        Request::to(asker.source())
+            .body(format!("{i}"))
+            .send()
+            .unwrap();
+    }
+    Response::new().body("done").send().unwrap();
+}
+
+/// Busy (not reading) while 150 requests arrive: a node would stall.
+fn busy_reader(our: &Address) {
+    let flag = format!("{}/flooded", std::env::var("TEMP_DIR").unwrap());
+    Request::to(peer(our, "busy-flooder"))
+        .body("go")
+        .send()
+        .unwrap();
+    while std::fs::metadata(&flag).is_err() {}
+    let mut count = 0;
+    while count < 150 {
+        if await_message().is_ok() {
+            count += 1;
+        }
+    }
+    println!("busy reader read {count}");
+}
+
+fn busy_flooder() {
+    let reader = await_message().unwrap();
+    for i in 0..150 {
+        Request::to(reader.source())
+            .body(format!("{i}"))
+            .send()
+            .unwrap();
+    }
+    let flag = format!("{}/flooded", std::env::var("TEMP_DIR").unwrap());
+    std::fs::write(flag, "").unwrap();
+}
+
+/// Sets a timer, then asks timer for its debug listing.
+fn timer_debugger() {
+    let timer = ("our", "timer", "distro", "sys");
+    Request::to(timer)
+        .body("{\"SetTimer\":200}")
+        .send()
+        .unwrap();
+    Request::to(timer).body("\"Debug\"").send().unwrap();
+}
+
+/// A request to `our@listener` that times out: the error names `our`.
+fn our_timeout() {
+    let sent = Request::to(("our", "listener", "probe", "test.os"))
+        .body("wait")
+        .send_and_await_response(1)
+        .unwrap();
+    match sent {
+        Err(e) => println!("timeout target node {}", e.target().node()),
+        Ok(_) => println!("answered"),
+    }
+}
+
+/// vfs echoes metadata on success only.
+fn vfs_meta(our: &Address) {
+    let package = our.package_id();
+    for (label, file) in [("found", "probe.wasm"), ("missing", "missing.wasm")] {
+        let body = format!("{{\"path\":\"/{package}/pkg/{file}\",\"action\":\"Read\"}}");
+        let answer = Request::to(("our", "vfs", "distro", "sys"))
+            .body(body)
+            .metadata("m1")
+            .send_and_await_response(5)
+            .unwrap()
+            .unwrap();
+        println!("{label} metadata {:?}", answer.metadata());
+    }
 }
