@@ -104,7 +104,8 @@ fn main() -> ExitCode {
             ));
         }
     }
-    // Dropping the runtime would wait on processes parked in `receive`.
+    // `run` has aborted every task, but a process still computing in wasm
+    // at the timeout only notices at its next host call: do not wait.
     runtime.shutdown_background();
     if report.check_failures().is_empty() {
         ExitCode::SUCCESS

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use host_harness::report::{DiagnosticKind, Ended, ExitKind, MessageKind, SpawnResult};
+use host_harness::report::{
+    BlockReason, Consequence, DiagnosticKind, Ended, ExitKind, MessageKind, SpawnResult,
+};
 
 const ECHO: &str = "echo:probe:test.os";
 
@@ -78,6 +80,18 @@ async fn a_blocked_request_fails_at_once_and_fire_and_forget_vanishes() {
         .map(|b| b.body.as_str())
         .collect();
     assert_eq!(bodies, ["quiet", "loud"]);
+    let outcomes: Vec<(BlockReason, Consequence)> = report
+        .blocked_messages
+        .iter()
+        .map(|b| (b.cause, b.consequence))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (BlockReason::NoMessagingCapability, Consequence::Dropped),
+            (BlockReason::NoMessagingCapability, Consequence::Timeout)
+        ]
+    );
     assert!(prints_of(&report, ECHO).is_empty(), "echo got nothing");
     assert!(has_diagnostic(&report, "it was dropped silently"));
     assert!(has_diagnostic(
@@ -202,10 +216,13 @@ async fn spawn_edge_cases() {
         .collect();
     assert!(caps.contains(&"fake.os@timer:distro:sys"));
     assert!(!caps.contains(&"fake.os@http-client:distro:sys"));
-    assert!(has_diagnostic(
-        &report,
-        "grant of \"messaging\" to nobody:nowhere:x.os skipped"
-    ));
+    let skipped: Vec<_> = report
+        .diagnostics_of(DiagnosticKind::GrantSkipped)
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0]
+        .message
+        .contains("grant of \"messaging\" to nobody:nowhere:x.os skipped"));
     // The unnamed child got a random u64 name and ran.
     let unnamed = report
         .processes
@@ -266,10 +283,11 @@ async fn http_client_answers_from_mocks_and_records_requests() {
         printed[0].starts_with("http error ExecuteRequestFailed"),
         "{printed:?}"
     );
-    assert!(has_diagnostic(
-        &report,
-        "no mock for GET https://example.com/data"
-    ));
+    let no_mock: Vec<_> = report.diagnostics_of(DiagnosticKind::HttpNoMock).collect();
+    assert_eq!(no_mock.len(), 1);
+    assert!(no_mock[0]
+        .message
+        .contains("no mock for GET https://example.com/data"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -311,7 +329,12 @@ async fn save_capabilities_does_not_check_ownership() {
         prints_of(&report, &id("cap-saver")),
         ["forged cap works true"]
     );
-    assert!(has_diagnostic(&report, "which it was never given"));
+    assert_eq!(
+        report
+            .diagnostics_of(DiagnosticKind::UnownedCapabilitySaved)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -501,7 +524,12 @@ async fn attached_capabilities_the_sender_does_not_hold_are_dropped() {
         prints_of(&report, &listener),
         ["listener got gift from cap-giver expecting false caps [\"listener\"]"]
     );
-    assert!(has_diagnostic(&report, "attached to a message was dropped"));
+    assert_eq!(
+        report
+            .diagnostics_of(DiagnosticKind::AttachedCapabilityDropped)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -371,3 +371,22 @@ fn spawn_outcomes() {
         ]
     ));
 }
+
+#[test]
+fn the_kernel_knows_nothing_of_wasmtime_or_tokio() {
+    // The rules stay testable without a runtime: keep it that way.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernel");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for crate_name in ["tokio", "wasmtime"] {
+                assert!(
+                    !line.contains(&format!("{crate_name}::")),
+                    "{}: uses {crate_name}: {line}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
