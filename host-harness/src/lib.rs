@@ -31,6 +31,7 @@ pub use modules::HttpMock;
 pub use report::Report;
 
 use kernel::InstallPlan;
+use node::home::Home;
 use node::Node;
 use report::terminal::Terminal;
 
@@ -47,6 +48,9 @@ pub struct RunOptions {
     /// Stop waiting after this long.
     pub timeout: Duration,
     pub http_mocks: Vec<HttpMock>,
+    /// The node's home on disk, kept after the run; `None`: a temporary
+    /// one, removed at the end.
+    pub home: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -58,6 +62,7 @@ impl RunOptions {
             quiet: true,
             timeout: Duration::from_secs(30),
             http_mocks: vec![],
+            home: None,
         }
     }
 }
@@ -110,15 +115,24 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         verbosity: options.verbosity,
         quiet: options.quiet,
     };
-    let node = Node::new(&options.node, runtime, terminal);
+    let mut home = Home::open(options.home.as_deref())?;
+    home.install(&package.id, &package.pkg_dir())?;
+    let states = home.states();
     let config = modules::ModuleConfig {
         http_mocks: options.http_mocks.clone(),
-        drives: [(package.id.clone(), package.pkg_dir())].into(),
+        home: home.root().to_owned(),
     };
+    let node = Node::new(&options.node, runtime, terminal, home);
     modules::add_all(&node, &config);
-    node.kernel(|k| k.install(&package.id, plans));
+    node.kernel(|k| {
+        for (id, bytes) in states {
+            k.load_state(id, bytes);
+        }
+        k.install(&package.id, plans);
+    });
     let idle = node.activity.wait_idle(options.timeout).await;
-    let report = node.finish(idle);
+    let mut report = node.finish(idle);
+    report.home = options.home.as_ref().map(|h| h.display().to_string());
     node.shutdown().await;
     Ok(report)
 }

@@ -41,6 +41,10 @@ enum Command {
         /// A JSON array of canned HTTP answers: [{"method": "GET", "url": .., "status": 200, "body": ..}]
         #[arg(long)]
         http_mocks: Option<PathBuf>,
+        /// The node's home directory, kept after the run (the next run sees what this one
+        /// wrote); without it, a temporary home is removed at the end
+        #[arg(long)]
+        home: Option<PathBuf>,
     },
 }
 
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         timeout,
         json,
         http_mocks,
+        home,
     } = Cli::parse().command;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
         quiet: json_to_stdout,
         timeout: Duration::from_secs_f64(timeout),
         http_mocks,
+        home,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

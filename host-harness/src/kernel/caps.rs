@@ -31,6 +31,13 @@ impl Kernel {
         }
     }
 
+    /// A runtime module gives `holder` a capability it issues (the
+    /// oracle's `Add`, as vfs, kv and sqlite do); false if there is no
+    /// such process.
+    pub fn add_capability(&mut self, holder: &ProcessId, cap: Capability) -> bool {
+        self.add_cap(holder, cap, Grant::Added)
+    }
+
     pub fn caps_of(&self, id: &ProcessId) -> Vec<Capability> {
         self.processes
             .get(id)

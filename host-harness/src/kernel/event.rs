@@ -200,14 +200,12 @@ pub enum ModuleEvent {
         body: String,
         error: String,
     },
-    VfsNoReadCap {
+    /// vfs refused an action for want of a capability (`NoReadCap`,
+    /// `NoWriteCap`).
+    VfsRefused {
         process: ProcessId,
         path: String,
-    },
-    VfsNotEmulated {
-        process: ProcessId,
-        action: String,
-        path: String,
+        error: String,
     },
     /// A message to a module the harness registers but does not emulate.
     NotEmulated {

@@ -50,6 +50,8 @@ pub enum Effect {
     RestartAfter(ProcessId, Duration),
     /// The process is gone: drop its mailbox and what waits in it.
     Close(ProcessId),
+    /// Write (or with `None` delete) the process's persisted state.
+    PersistState(ProcessId, Option<Vec<u8>>),
 }
 
 pub struct Kernel {
@@ -257,13 +259,21 @@ impl Kernel {
     }
 
     pub fn set_state(&mut self, id: &ProcessId, bytes: Vec<u8>) {
-        self.states.insert(id.clone(), bytes);
+        self.states.insert(id.clone(), bytes.clone());
+        self.effects
+            .push(Effect::PersistState(id.clone(), Some(bytes)));
         self.print_for(id, 2, "persisted state");
     }
 
     pub fn clear_state(&mut self, id: &ProcessId) {
         self.states.remove(id);
+        self.effects.push(Effect::PersistState(id.clone(), None));
         self.print_for(id, 2, "cleared persisted state");
+    }
+
+    /// State an earlier run of this node persisted.
+    pub fn load_state(&mut self, id: ProcessId, bytes: Vec<u8>) {
+        self.states.insert(id, bytes);
     }
 
     /// A kernel line attributed to `id`'s package, as the kernel prints for

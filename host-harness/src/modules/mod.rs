@@ -5,15 +5,17 @@
 //! behave as on a node, but answer nothing, and each message to them is
 //! reported.
 
+mod database;
 mod http_client;
+mod kv;
+mod sqlite;
 mod timer;
 mod vfs;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::bindings::{LazyLoadBlob, Message, PackageId, ProcessId, Response};
+use crate::bindings::{LazyLoadBlob, Message, ProcessId, Response};
 use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
 use crate::node::{Node, Port};
@@ -26,35 +28,33 @@ pub trait Module: Send + Sync {
 }
 
 /// Runtime modules with no stand-in behaviour.
-const INERT: [&str; 8] = [
-    "kernel",
-    "net",
-    "eth",
-    "kv",
-    "sqlite",
-    "state",
-    "fd-manager",
-    "http-server",
-];
+const INERT: [&str; 6] = ["kernel", "net", "eth", "state", "fd-manager", "http-server"];
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleConfig {
     /// Canned answers for http-client.
     pub http_mocks: Vec<HttpMock>,
-    /// Each installed package's `pkg` drive on disk, for vfs.
-    pub drives: HashMap<PackageId, PathBuf>,
+    /// The node's home: vfs drives, kv and sqlite databases live in it.
+    pub home: PathBuf,
 }
 
 /// Registers every runtime module on `node` and starts it.
 pub fn add_all(node: &Node, config: &ModuleConfig) {
-    node.add_module("vfs", false, Arc::new(vfs::Vfs::new(config.drives.clone())));
+    node.add_module(
+        "vfs",
+        false,
+        Arc::new(vfs::Vfs::new(config.home.join("vfs"))),
+    );
     node.add_module(
         "http-client",
         false,
         Arc::new(HttpClient::new(config.http_mocks.clone())),
     );
     node.add_module("timer", true, Arc::new(timer::Timer::default()));
+    node.add_module("kv", false, Arc::new(kv::Kv::new(config.home.join("kv"))));
+    let sqlite = sqlite::Sqlite::new(config.home.join("sqlite"));
+    node.add_module("sqlite", false, Arc::new(sqlite));
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
     }

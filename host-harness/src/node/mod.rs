@@ -6,6 +6,7 @@
 //! ends, [`Node::shutdown`] aborts every task it started.
 
 pub mod activity;
+pub mod home;
 pub mod mailbox;
 pub mod port;
 
@@ -25,6 +26,7 @@ use crate::process::Runtime;
 use crate::report::terminal::Terminal;
 use crate::report::Report;
 use activity::{Activity, InFlight};
+use home::Home;
 use mailbox::{Mailbox, Pushed, Reader};
 pub use port::{Port, Task};
 
@@ -47,8 +49,8 @@ pub struct Node {
     tasks: Mutex<Option<JoinSet<()>>>,
     /// The node's clock: time since the run began.
     clock: tokio::time::Instant,
-    /// Where package `tmp` drives live for this run (removed at the end).
-    tmp_root: PathBuf,
+    /// The node's home on disk.
+    home: Home,
 }
 
 struct Inner {
@@ -73,7 +75,7 @@ impl Drop for Node {
 }
 
 impl Node {
-    pub fn new(name: &str, runtime: Arc<Runtime>, terminal: Terminal) -> Arc<Node> {
+    pub fn new(name: &str, runtime: Arc<Runtime>, terminal: Terminal, home: Home) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::SeqCst);
         Arc::new_cyclic(|me| Node {
             name: name.into(),
@@ -89,7 +91,7 @@ impl Node {
             activity: Arc::new(Activity::default()),
             tasks: Mutex::new(Some(JoinSet::new())),
             clock: tokio::time::Instant::now(),
-            tmp_root: tmp_root(),
+            home,
         })
     }
 
@@ -141,13 +143,13 @@ impl Node {
 
     /// The package's `tmp` drive on the host, preopened for its processes.
     pub fn tmp_dir(&self, package: &crate::bindings::PackageId) -> Option<PathBuf> {
-        let dir = self
-            .tmp_root
-            .join("vfs")
-            .join(package.to_string())
-            .join("tmp");
+        let dir = self.home.drive(package, "tmp");
         std::fs::create_dir_all(&dir).ok()?;
         Some(dir)
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
     }
 
     /// Runs `f` on the kernel, then, still under the lock, reports its
@@ -210,6 +212,21 @@ impl Node {
                     mailbox.close();
                 }
             }
+            Effect::PersistState(id, bytes) => {
+                if let Err(e) = self.home.persist_state(&id, bytes.as_deref()) {
+                    let text =
+                        format!("host-harness could not write {id}'s state under the home: {e}");
+                    self.record(
+                        inner,
+                        &Event::Print {
+                            source: ProcessId::runtime("state"),
+                            verbosity: 0,
+                            text,
+                            prefixed: false,
+                        },
+                    );
+                }
+            }
         }
     }
 
@@ -231,6 +248,7 @@ impl Node {
             .map(|(id, mailbox)| (id.clone(), mailbox.reader()))
             .collect();
         inner.report.finish(idle, |id| parked.get(id).copied());
+        inner.report.home_changes = self.home.changes();
         inner.report.clone()
     }
 
@@ -246,7 +264,7 @@ impl Node {
         for mailbox in lock(&self.inner).mailboxes.values() {
             mailbox.close();
         }
-        let _ = std::fs::remove_dir_all(&self.tmp_root);
+        self.home.close();
     }
 }
 
@@ -270,13 +288,4 @@ impl Port for Node {
     fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {
         self.runtime.load(bytes)
     }
-}
-
-fn tmp_root() -> PathBuf {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "host-harness-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ))
 }

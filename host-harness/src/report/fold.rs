@@ -297,27 +297,14 @@ impl Report {
                     text,
                 );
             }
-            ModuleEvent::VfsNoReadCap { process, path } => {
-                let text = hints::vfs_no_read_cap(path);
-                self.diagnose(
-                    Level::Warning,
-                    DiagnosticKind::VfsNoReadCap,
-                    Some(process),
-                    text,
-                );
-            }
-            ModuleEvent::VfsNotEmulated {
+            ModuleEvent::VfsRefused {
                 process,
-                action,
                 path,
+                error,
             } => {
-                let text = hints::vfs_not_emulated(action, path);
-                self.diagnose(
-                    Level::Warning,
-                    DiagnosticKind::NotEmulated,
-                    Some(process),
-                    text,
-                );
+                let text = hints::vfs_refused(path, error);
+                let kind = DiagnosticKind::VfsRefused;
+                self.diagnose(Level::Warning, kind, Some(process), text);
             }
             ModuleEvent::NotEmulated {
                 process,

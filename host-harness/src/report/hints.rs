@@ -271,19 +271,14 @@ pub fn http_no_mock(method: &str, url: &str, closest: &[String]) -> Text {
     )
 }
 
-pub fn vfs_no_read_cap(path: &str) -> Text {
+pub fn vfs_refused(path: &str, error: &str) -> Text {
     (
-        format!("vfs refused to read {path}: NoReadCap"),
+        format!("vfs refused {path}: {error}"),
         Some(
-            "a process reads another package's drive only with a vfs read capability for it".into(),
+            "a process reads and writes its own package's drives freely; another package's \
+             drive needs the vfs read or write capability that its creator holds (or root)"
+                .into(),
         ),
-    )
-}
-
-pub fn vfs_not_emulated(action: &str, path: &str) -> Text {
-    (
-        format!("vfs action {action} on {path} is not emulated; it answered an IOError"),
-        Some("host-harness's vfs reads files in the package's pkg drive only".into()),
     )
 }
 

@@ -17,6 +17,7 @@ pub use crate::kernel::on_exit_name;
 pub use summary::render_summary;
 
 use crate::bindings::Capability;
+pub use crate::node::home::{ChangeKind, HomeChange};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -30,6 +31,10 @@ pub struct Report {
     pub blocked_messages: Vec<BlockedRecord>,
     pub http_requests: Vec<HttpRecord>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The node's home, when it outlives the run (`--home`).
+    pub home: Option<String>,
+    /// What the run created, changed or removed under the home.
+    pub home_changes: Vec<HomeChange>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -208,7 +213,7 @@ pub enum DiagnosticKind {
     RestartFailed,
     HttpRefused,
     HttpNoMock,
-    VfsNoReadCap,
+    VfsRefused,
     NotEmulated,
 }
 

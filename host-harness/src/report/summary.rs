@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Ended, ExitKind, Level, MessageKind, ProcessRecord, Report, SpawnResult};
+use super::{ChangeKind, Ended, ExitKind, Level, MessageKind, ProcessRecord, Report, SpawnResult};
 
 pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
@@ -57,6 +57,18 @@ pub fn render_summary(report: &Report) -> String {
         for h in &report.http_requests {
             let status = h.status.map_or("no mock".to_string(), |s| s.to_string());
             let _ = writeln!(out, "  {} {} {} -> {status}", h.process, h.method, h.url);
+        }
+    }
+    if !report.home_changes.is_empty() {
+        let home = report.home.as_deref().unwrap_or("the temporary home");
+        let _ = writeln!(out, "written under {home}:");
+        for c in &report.home_changes {
+            let change = match c.change {
+                ChangeKind::Created => "created",
+                ChangeKind::Changed => "changed",
+                ChangeKind::Removed => "removed",
+            };
+            let _ = writeln!(out, "  {change} {} ({} bytes)", c.path, c.bytes);
         }
     }
     if !report.diagnostics.is_empty() {

@@ -1,0 +1,133 @@
+//! What kv and sqlite share on a 1.0 node: the request envelope
+//! (`{"package_id": {..}, "db": .., "action": ..}`), the capabilities a
+//! database's `Open` hands its opener, the package check, and how answers
+//! go back (successes only when expected, echoing metadata; errors always,
+//! without it).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::{Address, Capability, LazyLoadBlob, ProcessId};
+use crate::kernel::message::KernelMessage;
+use crate::node::Port;
+
+use super::{respond, Answer};
+
+/// `PackageId` as these modules write it: a struct, not `pkg:pub`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackageKey {
+    pub package_name: String,
+    pub publisher_node: String,
+}
+
+impl PackageKey {
+    pub fn of(process: &ProcessId) -> Self {
+        PackageKey {
+            package_name: process.package_name.clone(),
+            publisher_node: process.publisher_node.clone(),
+        }
+    }
+
+    fn display(&self) -> String {
+        format!("{}:{}", self.package_name, self.publisher_node)
+    }
+}
+
+/// One request to kv or sqlite.
+#[derive(Debug, Deserialize)]
+pub struct DbRequest<A> {
+    pub package_id: PackageKey,
+    pub db: String,
+    pub action: A,
+}
+
+/// A database: whose, and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DbKey {
+    pub package: PackageKey,
+    pub db: String,
+}
+
+impl DbKey {
+    /// Where it lives: `<module root>/<package:publisher>/<db>`.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(self.package.display()).join(&self.db)
+    }
+
+    /// The capability of `kind` (`read` or `write`) on this database,
+    /// issued by `module`.
+    pub fn capability(&self, node: &str, module: &str, kind: &str) -> Capability {
+        let params = serde_json::json!({
+            "kind": kind,
+            "db_key": [self.package, self.db],
+        });
+        Capability::new(
+            Address::new(node, ProcessId::runtime(module)),
+            params.to_string(),
+        )
+    }
+
+    /// Whether `process` holds the `kind` capability on this database.
+    pub fn allows(
+        &self,
+        port: &Arc<dyn Port>,
+        module: &str,
+        process: &ProcessId,
+        kind: &str,
+    ) -> bool {
+        let cap = self.capability(port.node(), module, kind);
+        port.kernel(|k| k.holds(process, &cap))
+    }
+
+    /// `Open`: the opener gets read and write, through the oracle.
+    pub fn grant_to(&self, port: &Arc<dyn Port>, module: &str, process: &ProcessId) {
+        let caps = ["read", "write"].map(|kind| self.capability(port.node(), module, kind));
+        port.kernel(|k| {
+            for cap in caps {
+                k.add_capability(process, cap);
+            }
+        });
+    }
+}
+
+/// Whether `process` belongs to the package named in the request (Open
+/// and RemoveDb need it).
+pub fn same_package(process: &ProcessId, package: &PackageKey) -> bool {
+    PackageKey::of(process) == *package
+}
+
+/// A success: only to a request that expects it (or has an rsvp), with
+/// the request's metadata.
+pub fn answer_ok(
+    port: &Arc<dyn Port>,
+    module: &str,
+    km: &KernelMessage,
+    body: serde_json::Value,
+    blob: Option<Vec<u8>>,
+) {
+    let answer = Answer {
+        metadata: km.request().and_then(|r| r.metadata.clone()),
+        blob: blob.map(|bytes| LazyLoadBlob {
+            mime: Some("application/octet-stream".into()),
+            bytes,
+        }),
+        ..Answer::new(body.to_string())
+    };
+    respond(port, module, km, answer);
+}
+
+/// An error: always sent (to the rsvp or the source), with no metadata,
+/// and printed at verbosity 1 as the node does.
+pub fn answer_err(
+    port: &Arc<dyn Port>,
+    module: &str,
+    km: &KernelMessage,
+    error: serde_json::Value,
+    text: String,
+) {
+    port.kernel(|k| k.print_as(&ProcessId::runtime(module), 1, text));
+    let body = serde_json::json!({ "Err": error });
+    respond(port, module, km, Answer::always(body.to_string()));
+}

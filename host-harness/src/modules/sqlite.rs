@@ -1,0 +1,360 @@
+//! `sqlite:distro:sys`: a real SQLite database per (package, db) at
+//! `<home>/sqlite/<package:publisher>/<db>/<db>.db` (WAL mode), with the
+//! 1.0 node's API, errors and quirks: statements are checked by their first
+//! keyword, parameters come as a JSON array in the blob (a string that
+//! decodes as base64 binds as a BLOB), rows go back as a JSON array of
+//! objects with sorted keys (BLOBs as base64), and the read and write
+//! capabilities are checked but, as on a 1.0 node, not enforced.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::kernel::message::KernelMessage;
+use crate::node::{lock, Port};
+
+use super::database::{answer_err, answer_ok, same_package, DbKey, DbRequest};
+use super::Module;
+
+const MODULE: &str = "sqlite";
+const READ_KEYWORDS: [&str; 8] = [
+    "ANALYZE", "ATTACH", "BEGIN", "EXPLAIN", "PRAGMA", "SELECT", "VALUES", "WITH",
+];
+const WRITE_KEYWORDS: [&str; 17] = [
+    "ALTER",
+    "ANALYZE",
+    "COMMIT",
+    "CREATE",
+    "DELETE",
+    "DETACH",
+    "DROP",
+    "END",
+    "INSERT",
+    "REINDEX",
+    "RELEASE",
+    "RENAME",
+    "REPLACE",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "UPDATE",
+    "VACUUM",
+];
+
+#[derive(Debug, Deserialize)]
+enum SqliteAction {
+    Open,
+    RemoveDb,
+    Write {
+        statement: String,
+        tx_id: Option<u64>,
+    },
+    Query(String),
+    BeginTx,
+    Commit {
+        tx_id: u64,
+    },
+}
+
+#[derive(Debug)]
+enum SqliteError {
+    NoTx(u64),
+    MismatchingPackageId,
+    NotAWriteKeyword,
+    NotAReadKeyword,
+    InvalidParameters,
+    MalformedRequest,
+    Rusqlite(String),
+    Io(String),
+}
+
+impl SqliteError {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            SqliteError::NoTx(id) => json!({ "NoTx": id }),
+            SqliteError::MismatchingPackageId => json!("MismatchingPackageId"),
+            SqliteError::NotAWriteKeyword => json!("NotAWriteKeyword"),
+            SqliteError::NotAReadKeyword => json!("NotAReadKeyword"),
+            SqliteError::InvalidParameters => json!("InvalidParameters"),
+            SqliteError::MalformedRequest => json!("MalformedRequest"),
+            SqliteError::Rusqlite(e) => json!({ "RusqliteError": e }),
+            SqliteError::Io(e) => json!({ "IOError": e }),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            SqliteError::NoTx(id) => format!("no transaction {id} found"),
+            SqliteError::MismatchingPackageId => {
+                "request to open or remove DB with mismatching package ID".into()
+            }
+            SqliteError::NotAWriteKeyword => {
+                "write statement started with non-existent write keyword".into()
+            }
+            SqliteError::NotAReadKeyword => {
+                "read query started with non-existent read keyword".into()
+            }
+            SqliteError::InvalidParameters => "parameters blob in read/write was misshapen or \
+                                               contained invalid JSON objects"
+                .into(),
+            SqliteError::MalformedRequest => {
+                "sqlite got a malformed request that failed to deserialize".into()
+            }
+            SqliteError::Rusqlite(e) => format!("rusqlite error: {e}"),
+            SqliteError::Io(e) => format!("IO error: {e}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(e: rusqlite::Error) -> Self {
+        SqliteError::Rusqlite(e.to_string())
+    }
+}
+
+/// A statement waiting in a transaction, with its parameters.
+type Queued = (String, Vec<SqlValue>);
+
+pub struct Sqlite {
+    root: PathBuf,
+    open: Mutex<HashMap<DbKey, Arc<Mutex<Connection>>>>,
+    txs: Mutex<HashMap<u64, Vec<Queued>>>,
+}
+
+impl Sqlite {
+    pub fn new(root: PathBuf) -> Self {
+        Sqlite {
+            root,
+            open: Mutex::new(HashMap::new()),
+            txs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn connection(&self, key: &DbKey) -> Result<Arc<Mutex<Connection>>, SqliteError> {
+        if let Some(db) = lock(&self.open).get(key) {
+            return Ok(db.clone());
+        }
+        let dir = key.dir(&self.root);
+        std::fs::create_dir_all(&dir).map_err(|e| SqliteError::Io(e.to_string()))?;
+        let connection = Connection::open(dir.join(format!("{}.db", key.db)))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        let db = Arc::new(Mutex::new(connection));
+        lock(&self.open).insert(key.clone(), db.clone());
+        Ok(db)
+    }
+
+    fn run(
+        &self,
+        port: &Arc<dyn Port>,
+        km: &KernelMessage,
+    ) -> Result<(serde_json::Value, Option<Vec<u8>>), SqliteError> {
+        let request = km.request().ok_or(SqliteError::MalformedRequest)?;
+        let parsed: DbRequest<SqliteAction> =
+            serde_json::from_slice(&request.body).map_err(|_| SqliteError::MalformedRequest)?;
+        let key = DbKey {
+            package: parsed.package_id,
+            db: parsed.db,
+        };
+        let source = &km.source.process;
+        match &parsed.action {
+            SqliteAction::Open | SqliteAction::RemoveDb if !same_package(source, &key.package) => {
+                return Err(SqliteError::MismatchingPackageId)
+            }
+            SqliteAction::Open => key.grant_to(port, MODULE, source),
+            SqliteAction::RemoveDb => {
+                lock(&self.open).remove(&key);
+                std::fs::remove_dir_all(key.dir(&self.root))
+                    .map_err(|e| SqliteError::Io(e.to_string()))?;
+            }
+            // Checked and ignored, as a 1.0 node does.
+            _ => {}
+        }
+        let db = self.connection(&key)?;
+        let blob = km.blob.as_ref().map(|b| b.bytes.as_slice());
+        match parsed.action {
+            SqliteAction::Open | SqliteAction::RemoveDb => {}
+            SqliteAction::Query(statement) => {
+                if !starts_with_keyword(&statement, &READ_KEYWORDS) {
+                    return Err(SqliteError::NotAReadKeyword);
+                }
+                let params = parameters(blob)?;
+                let rows = query(&lock(&db), &statement, params)?;
+                return Ok((json!("Read"), Some(rows.into_bytes())));
+            }
+            SqliteAction::Write { statement, tx_id } => {
+                if !starts_with_keyword(&statement, &WRITE_KEYWORDS) {
+                    return Err(SqliteError::NotAWriteKeyword);
+                }
+                let params = parameters(blob)?;
+                match tx_id {
+                    // An unknown id starts that transaction, as on a node.
+                    Some(tx_id) => lock(&self.txs)
+                        .entry(tx_id)
+                        .or_default()
+                        .push((statement, params)),
+                    None => {
+                        lock(&db)
+                            .prepare(&statement)?
+                            .execute(rusqlite::params_from_iter(params))?;
+                    }
+                }
+            }
+            SqliteAction::BeginTx => {
+                let tx_id: u64 = rand::random();
+                lock(&self.txs).insert(tx_id, vec![]);
+                return Ok((json!({ "BeginTx": { "tx_id": tx_id } }), None));
+            }
+            SqliteAction::Commit { tx_id } => {
+                let queued = lock(&self.txs)
+                    .remove(&tx_id)
+                    .ok_or(SqliteError::NoTx(tx_id))?;
+                let mut connection = lock(&db);
+                let tx = connection.transaction()?;
+                for (statement, params) in queued {
+                    tx.execute(&statement, rusqlite::params_from_iter(params))?;
+                }
+                tx.commit()?;
+            }
+        }
+        Ok((json!("Ok"), None))
+    }
+}
+
+/// The node's check: the first word, upper-cased, is one of `keywords`.
+fn starts_with_keyword(statement: &str, keywords: &[&str]) -> bool {
+    statement
+        .split_whitespace()
+        .next()
+        .is_some_and(|first| keywords.contains(&first.to_uppercase().as_str()))
+}
+
+/// The blob's JSON array as SQL values, the node's way.
+fn parameters(blob: Option<&[u8]>) -> Result<Vec<SqlValue>, SqliteError> {
+    let Some(blob) = blob else {
+        return Ok(vec![]);
+    };
+    let values: Vec<serde_json::Value> =
+        serde_json::from_slice(blob).map_err(|_| SqliteError::InvalidParameters)?;
+    values
+        .into_iter()
+        .map(|value| match value {
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Ok(SqlValue::Integer(i)),
+                None => n
+                    .as_f64()
+                    .map(SqlValue::Real)
+                    .ok_or(SqliteError::InvalidParameters),
+            },
+            serde_json::Value::String(s) => {
+                Ok(match base64::engine::general_purpose::STANDARD.decode(&s) {
+                    Ok(bytes) => SqlValue::Blob(bytes),
+                    Err(_) => SqlValue::Text(s),
+                })
+            }
+            serde_json::Value::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
+            serde_json::Value::Null => Ok(SqlValue::Null),
+            _ => Err(SqliteError::InvalidParameters),
+        })
+        .collect()
+}
+
+/// Runs a query; the rows as the node sends them.
+fn query(db: &Connection, statement: &str, params: Vec<SqlValue>) -> Result<String, SqliteError> {
+    let mut prepared = db.prepare(statement)?;
+    let names: Vec<String> = prepared
+        .column_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut object = BTreeMap::new();
+        for (index, name) in names.iter().enumerate() {
+            let value = match row.get_ref(index)? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(i) => json!(i),
+                ValueRef::Real(f) => json!(f),
+                ValueRef::Text(t) => {
+                    json!(std::str::from_utf8(t).map_err(|e| SqliteError::Rusqlite(e.to_string()))?)
+                }
+                ValueRef::Blob(b) => json!(base64::engine::general_purpose::STANDARD.encode(b)),
+            };
+            object.insert(name.clone(), value);
+        }
+        out.push(object);
+    }
+    Ok(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
+}
+
+impl Module for Sqlite {
+    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+        if km.source.node != port.node() || km.request().is_none() {
+            return;
+        }
+        match self.run(port, &km) {
+            Ok((body, blob)) => answer_ok(port, MODULE, &km, body, blob),
+            Err(error) => answer_err(port, MODULE, &km, error.json(), error.text()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_follow_the_node_including_base64_strings() {
+        let values = parameters(Some(br#"[1, 2.5, "hello", "dGVzdA==", true, null]"#)).unwrap();
+        assert_eq!(
+            values,
+            [
+                SqlValue::Integer(1),
+                SqlValue::Real(2.5),
+                SqlValue::Text("hello".into()),
+                SqlValue::Blob(b"test".to_vec()),
+                SqlValue::Integer(1),
+                SqlValue::Null,
+            ]
+        );
+        assert!(matches!(
+            parameters(Some(b"[[1]]")),
+            Err(SqliteError::InvalidParameters)
+        ));
+        assert!(matches!(
+            parameters(Some(b"{}")),
+            Err(SqliteError::InvalidParameters)
+        ));
+    }
+
+    #[test]
+    fn statements_are_checked_by_their_first_word() {
+        assert!(starts_with_keyword("  select * from t", &READ_KEYWORDS));
+        assert!(!starts_with_keyword("select*from t", &READ_KEYWORDS));
+        assert!(!starts_with_keyword(
+            "INSERT INTO t VALUES (1)",
+            &READ_KEYWORDS
+        ));
+        assert!(starts_with_keyword(
+            "insert into t values (1)",
+            &WRITE_KEYWORDS
+        ));
+        assert!(!starts_with_keyword("", &WRITE_KEYWORDS));
+    }
+
+    #[test]
+    fn rows_come_back_with_sorted_keys_and_base64_blobs() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (zeta INTEGER, Alpha BLOB, beta TEXT)")
+            .unwrap();
+        db.execute("INSERT INTO t VALUES (1, x'6869', NULL)", [])
+            .unwrap();
+        let rows = query(&db, "SELECT * FROM t", vec![]).unwrap();
+        assert_eq!(rows, r#"[{"Alpha":"aGk=","beta":null,"zeta":1}]"#);
+    }
+}
