@@ -47,6 +47,9 @@ fn init(our: Address) {
         "timer-debugger" => timer_debugger(),
         "our-timeout" => our_timeout(),
         "vfs-meta" => vfs_meta(&our),
+        "vfs-tour" => vfs_tour(&our),
+        "kv-user" => kv_user(&our),
+        "sqlite-user" => sqlite_user(&our),
         _ => println!("started as {our}"),
     }
 }
@@ -541,4 +544,130 @@ fn vfs_meta(our: &Address) {
             .unwrap();
         println!("{label} metadata {:?}", answer.metadata());
     }
+}
+
+/// Every vfs action through the SDK, then the refusals.
+fn vfs_tour(our: &Address) {
+    use kinode_process_lib::vfs::{self, SeekFrom, VfsAction};
+
+    let drive = vfs::create_drive(our.package_id(), "data", None).unwrap();
+    println!("drive {drive}");
+    let path = format!("{drive}/f.txt");
+    let mut file = vfs::create_file(&path, None).unwrap();
+    file.write_all(b"hello").unwrap();
+    println!("seek {:?}", file.seek(SeekFrom::Start(1)));
+    println!("read_to_string {:?}", file.read_to_string());
+    file.append(b" world").unwrap();
+    println!("read {:?}", file.read().map(|b| text(&b)));
+    file.seek(SeekFrom::Start(6)).unwrap();
+    let mut five = [0u8; 5];
+    println!("read_at {:?} {}", file.read_at(&mut five), text(&five));
+    let meta = file.metadata().unwrap();
+    println!("metadata {:?} {}", meta.file_type, meta.len);
+    file.set_len(5).unwrap();
+    println!("after set_len {:?}", file.read().map(|b| text(&b)));
+    let copy = file.copy(&format!("{drive}/g.txt")).unwrap();
+    println!("copy {:?}", copy.read().map(|b| text(&b)));
+    Request::to(("our", "vfs", "distro", "sys"))
+        .body(
+            serde_json::to_vec(&vfs::VfsRequest {
+                path: format!("{drive}/g.txt"),
+                action: VfsAction::Rename {
+                    new_path: format!("{drive}/h.txt"),
+                },
+            })
+            .unwrap(),
+        )
+        .send_and_await_response(5)
+        .unwrap()
+        .unwrap();
+    let dir = vfs::open_dir(&format!("{drive}/sub/deeper"), true, None).unwrap();
+    drop(dir);
+    let listing = vfs::open_dir(&drive, false, None).unwrap().read().unwrap();
+    let mut names: Vec<String> = listing
+        .iter()
+        .map(|e| format!("{} {:?}", e.path, e.file_type))
+        .collect();
+    names.sort();
+    println!("read_dir {names:?}");
+    vfs::remove_file(&format!("{drive}/h.txt"), None).unwrap();
+    println!(
+        "removed {:?}",
+        vfs::metadata(&format!("{drive}/h.txt"), None).is_err()
+    );
+    vfs::remove_path(&format!("{drive}/sub/deeper"), None).unwrap();
+    println!(
+        "sub left {:?}",
+        vfs::metadata(&format!("{drive}/sub"), None).map(|m| m.file_type)
+    );
+    // Refusals, in the node's words.
+    let other = "/other:someone.os/data/x";
+    println!("open other {:?}", vfs::open_file(other, true, None).err());
+    println!("read other {:?}", vfs::metadata(other, None).err());
+    let stranger = "other:someone.os".parse().unwrap();
+    println!(
+        "drive other {:?}",
+        vfs::create_drive(stranger, "data", None).err()
+    );
+    println!("escape {:?}", vfs::metadata("/../x", None).err());
+    println!(
+        "missing {:?}",
+        vfs::metadata(&format!("{drive}/nope"), None).err()
+    );
+}
+
+/// kv through the SDK: set, get, delete, a transaction, another package.
+fn kv_user(our: &Address) {
+    use kinode_process_lib::kv;
+
+    let db = kv::open::<String, String>(our.package_id(), "store", None).unwrap();
+    db.set(&"a".to_string(), &"1".to_string(), None).unwrap();
+    println!("get a {:?}", db.get(&"a".to_string()).ok());
+    db.delete(&"a".to_string(), None).unwrap();
+    println!(
+        "after delete {:?}",
+        db.get(&"a".to_string()).map_err(|e| e.to_string())
+    );
+    let tx = db.begin_tx().unwrap();
+    db.set(&"b".to_string(), &"2".to_string(), Some(tx))
+        .unwrap();
+    println!("before commit {:?}", db.get(&"b".to_string()).is_ok());
+    db.commit_tx(tx).unwrap();
+    println!("after commit {:?}", db.get(&"b".to_string()).ok());
+    let stranger = "other:someone.os".parse().unwrap();
+    let other = kv::open::<String, String>(stranger, "store", None);
+    println!("open other {:?}", other.err().map(|e| e.to_string()));
+}
+
+/// sqlite through the SDK: a table, rows with parameters, a transaction.
+fn sqlite_user(our: &Address) {
+    use kinode_process_lib::sqlite;
+
+    let db = sqlite::open(our.package_id(), "people", None).unwrap();
+    db.write(
+        "CREATE TABLE person (name TEXT, age INTEGER)".into(),
+        vec![],
+        None,
+    )
+    .unwrap();
+    db.write(
+        "INSERT INTO person VALUES (?1, ?2)".into(),
+        vec!["hello".into(), 42.into()],
+        None,
+    )
+    .unwrap();
+    let tx = db.begin_tx().unwrap();
+    db.write(
+        "INSERT INTO person VALUES (?1, ?2)".into(),
+        vec!["world".into(), 7.into()],
+        Some(tx),
+    )
+    .unwrap();
+    db.commit_tx(tx).unwrap();
+    let rows = db
+        .read("SELECT * FROM person ORDER BY age".into(), vec![])
+        .unwrap();
+    println!("rows {}", serde_json::to_string(&rows).unwrap());
+    let bad = db.read("DELETE FROM person".into(), vec![]);
+    println!("read keyword {:?}", bad.err().map(|e| e.to_string()));
 }

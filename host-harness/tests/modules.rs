@@ -1,0 +1,116 @@
+//! The runtime modules a package uses, driven through the real SDK by the
+//! probe guest: every answer is decoded by kinode_process_lib, so these
+//! also check that the formats are the node's.
+
+mod common;
+
+use common::*;
+use host_harness::report::{ChangeKind, DiagnosticKind, ExitKind};
+
+fn id(name: &str) -> String {
+    format!("{name}:probe:test.os")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vfs_does_every_action_on_real_files_and_refuses_as_a_node_does() {
+    let dir = probe_package(&[probe("vfs-tour").requests(&["vfs:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(exit_kind(&report, &id("vfs-tour")), ExitKind::Returned);
+    assert_eq!(
+        prints_of(&report, &id("vfs-tour")),
+        [
+            "drive /probe:test.os/data",
+            "seek Ok(1)",
+            "read_to_string Ok(\"ello\")",
+            "read Ok(\"hello world\")",
+            "read_at Ok(5) world",
+            "metadata File 11",
+            "after set_len Ok(\"hello\")",
+            "copy Ok(\"hello\")",
+            "read_dir [\"probe:test.os/data/f.txt File\", \"probe:test.os/data/h.txt File\", \"probe:test.os/data/sub Directory\"]",
+            "removed true",
+            "sub left Ok(Directory)",
+            "open other Some(NoWriteCap)",
+            "read other Some(NoReadCap)",
+            "drive other Some(NoWriteCap)",
+            "escape Some(MalformedRequest)",
+            "missing Some(IOError(\"No such file or directory (os error 2)\"))",
+        ]
+    );
+    assert_eq!(report.diagnostics_of(DiagnosticKind::VfsRefused).count(), 3);
+    // The drive's creator holds read and write on it.
+    let caps: Vec<String> = report
+        .process(&id("vfs-tour"))
+        .unwrap()
+        .capabilities_at_start
+        .iter()
+        .map(|c| c.params.clone())
+        .collect();
+    assert!(
+        !caps.iter().any(|p| p.contains("/probe:test.os/data")),
+        "not at start"
+    );
+    let written: Vec<(&str, ChangeKind)> = report
+        .home_changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.change))
+        .collect();
+    assert_eq!(
+        written,
+        [("vfs/probe:test.os/data/f.txt", ChangeKind::Created)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kv_stores_in_a_real_database_with_transactions() {
+    let dir = probe_package(&[probe("kv-user")
+        .requests(&["kv:distro:sys"])
+        .grants(&["kv:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("kv-user")),
+        [
+            "get a Some(\"1\")",
+            "after delete Err(\"key not found\")",
+            "before commit false",
+            "after commit Some(\"2\")",
+            "open other Some(\"request to open or remove DB with mismatching package ID\")",
+        ]
+    );
+    assert!(report
+        .home_changes
+        .iter()
+        .any(|c| c.path == "kv/probe:test.os/store/db.redb"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_runs_real_sql_with_parameters_and_transactions() {
+    let dir = probe_package(&[probe("sqlite-user")
+        .requests(&["sqlite:distro:sys"])
+        .grants(&["sqlite:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    let printed = prints_of(&report, &id("sqlite-user"));
+    let rows: serde_json::Value =
+        serde_json::from_str(printed[0].strip_prefix("rows ").unwrap()).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"name": "world", "age": 7}, {"name": "hello", "age": 42}])
+    );
+    assert_eq!(
+        printed[1],
+        "read keyword Some(\"read query started with non-existent read keyword\")"
+    );
+    assert!(report
+        .home_changes
+        .iter()
+        .any(|c| c.path == "sqlite/probe:test.os/people/people.db"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_module_cannot_answer_a_process_that_did_not_grant_it_messaging() {
+    // kv is not public and holds no capability to message the process.
+    let dir = probe_package(&[probe("kv-user").requests(&["kv:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(exit_kind(&report, &id("kv-user")), ExitKind::Trapped);
+    assert_eq!(report.blocked_messages[0].source, "fake.os@kv:distro:sys");
+}
