@@ -114,3 +114,41 @@ async fn a_module_cannot_answer_a_process_that_did_not_grant_it_messaging() {
     assert_eq!(exit_kind(&report, &id("kv-user")), ExitKind::Trapped);
     assert_eq!(report.blocked_messages[0].source, "fake.os@kv:distro:sys");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kernel_commands_answer_in_the_nodes_format() {
+    let listener = id("listener");
+    let dir = probe_package(&[
+        probe("listener"),
+        probe("commander").requests(&[
+            "kernel:distro:sys",
+            listener.as_str(),
+            "homepage:homepage:sys",
+        ]),
+    ]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("commander")),
+        [
+            "kill {\"KilledProcess\":\"listener:probe:test.os\"} decodes true",
+            "after kill Err(Timeout)",
+            "run ghost \"RunProcessError\" decodes true",
+            // No such process to kill: the kernel does not answer.
+            "kill ghost Timeout",
+        ]
+    );
+    let loud: Vec<&str> = report
+        .prints
+        .iter()
+        .filter(|p| p.process == "kernel:distro:sys" && p.verbosity == 0)
+        .map(|p| p.text.as_str())
+        .collect();
+    assert!(loud.contains(&"kernel: killing process listener:probe:test.os"));
+    assert!(loud.contains(&"kernel: no such process ghost:probe:test.os to run"));
+    // The homepage a node always runs took the entry.
+    let [homepage] = report.distro_requests.as_slice() else {
+        panic!("{:?}", report.distro_requests)
+    };
+    assert_eq!(homepage.target, "homepage:homepage:sys");
+    assert!(homepage.body.contains("\"label\":\"Probe\""));
+}

@@ -207,6 +207,12 @@ pub enum ModuleEvent {
         path: String,
         error: String,
     },
+    /// A request to a distro process (homepage, app store, ...).
+    DistroRequest {
+        process: ProcessId,
+        target: ProcessId,
+        body: String,
+    },
     /// A message to a module the harness registers but does not emulate.
     NotEmulated {
         process: ProcessId,

@@ -150,13 +150,18 @@ impl Kernel {
             return;
         }
         self.processes.insert(id.clone(), entry);
-        self.effects.push(Effect::Start(id.clone()));
+        self.start(id);
     }
 
     /// Removes `id`; with `revoke`, every capability it issued through the
     /// oracle goes from every holder. Its persisted state stays (only
     /// `clear-state` deletes it).
     pub fn kill(&mut self, id: &ProcessId, revoke: bool) {
+        self.kill_printing(id, revoke, 2);
+    }
+
+    /// [`Kernel::kill`], printing "killing" at `verbosity`.
+    pub(super) fn kill_printing(&mut self, id: &ProcessId, revoke: bool, verbosity: u8) {
         if self.processes.remove(id).is_none() {
             self.print(2, format!("kernel: no such process {id} to kill"));
             return;
@@ -168,7 +173,7 @@ impl Kernel {
                 other.caps.revoke_issued_by(&issuer);
             }
         }
-        self.print(2, format!("kernel: killing process {id}"));
+        self.print(verbosity, format!("kernel: killing process {id}"));
     }
 
     /// A process whose bytes never ran: a real node panics its task (no

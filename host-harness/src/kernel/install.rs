@@ -8,7 +8,7 @@ use crate::bindings::{Address, Capability, OnExit, PackageId, ProcessId};
 use crate::capability::{CapSet, Grant};
 
 use super::event::Event;
-use super::{Effect, Kernel, Program, WasmKey};
+use super::{Kernel, Program, WasmKey};
 
 /// One manifest process, its wasm already compiled by the node.
 pub struct InstallPlan {
@@ -68,7 +68,7 @@ impl Kernel {
             self.apply_grants(&plan.id, &plan.grant_capabilities);
         }
         for plan in plans {
-            self.effects.push(Effect::Start(plan.id));
+            self.start(&plan.id);
         }
     }
 }

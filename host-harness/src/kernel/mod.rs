@@ -9,6 +9,7 @@
 //! capability calls a process makes).
 
 mod caps;
+mod commands;
 pub mod event;
 mod exit;
 mod install;
@@ -22,6 +23,7 @@ mod tests;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub use commands::Initialize;
 pub use event::Event;
 pub use exit::Backoff;
 pub use install::{network_capability, InstallPlan};
@@ -80,6 +82,9 @@ struct Entry {
     /// False once its task is gone (it never loaded, or its exit
     /// panicked): it stays registered and messages to it vanish.
     alive: bool,
+    /// Its `init` has been asked to run (created processes wait for the
+    /// kernel's `run` until then).
+    started: bool,
 }
 
 /// What runs behind a process id.
@@ -141,9 +146,9 @@ impl Kernel {
         });
     }
 
-    /// Registers a runtime module (the node runs it).
-    pub fn register_module(&mut self, name: &str, public: bool) -> ProcessId {
-        let id = ProcessId::runtime(name);
+    /// Registers a runtime module or another process the node runs
+    /// natively (the distro processes a node always has).
+    pub fn register_module(&mut self, id: ProcessId, public: bool) -> ProcessId {
         self.register(
             id.clone(),
             Program::Module,
@@ -175,8 +180,17 @@ impl Kernel {
                 program,
                 restartable,
                 alive: program != Program::Unloadable,
+                started: false,
             },
         );
+    }
+
+    /// Runs a registered process's `init`.
+    fn start(&mut self, id: &ProcessId) {
+        if let Some(entry) = self.processes.get_mut(id) {
+            entry.started = true;
+            self.effects.push(Effect::Start(id.clone()));
+        }
     }
 
     /// The compiled component behind `id`, to start it.

@@ -10,7 +10,7 @@ use crate::ids::check_process_name;
 
 use super::event::{Event, NoFileCause, SpawnEvent, SpawnOutcome};
 use super::message::Delivery;
-use super::{run_request, Effect, Kernel, Program, WasmKey};
+use super::{run_request, Kernel, Program, WasmKey};
 
 /// What reading the wasm through vfs gave: the bytes compiled (or why they
 /// do not load), or why there are no bytes.
@@ -131,7 +131,7 @@ impl Kernel {
         event.outcome = SpawnOutcome::Started(child.clone());
         self.emit(Event::Spawn(event));
         match loaded {
-            Ok(_) => self.effects.push(Effect::Start(child.clone())),
+            Ok(_) => self.start(&child),
             Err(reason) => self.never_ran(&child, reason),
         }
         Ok(Ok(child))

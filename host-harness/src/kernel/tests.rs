@@ -31,7 +31,7 @@ fn plan(name: &str, on_exit: OnExit) -> InstallPlan {
 fn kernel_with(plans: Vec<InstallPlan>) -> Kernel {
     let mut kernel = Kernel::new("fake.os");
     for module in ["kernel", "vfs", "state", "timer"] {
-        kernel.register_module(module, module == "timer");
+        kernel.register_module(ProcessId::runtime(module), module == "timer");
     }
     let package = PackageId::parse("pkg:pub.os").unwrap();
     kernel.install(&package, plans);

@@ -6,7 +6,9 @@
 //! reported.
 
 mod database;
+mod distro;
 mod http_client;
+mod kernel;
 mod kv;
 mod sqlite;
 mod timer;
@@ -28,7 +30,7 @@ pub trait Module: Send + Sync {
 }
 
 /// Runtime modules with no stand-in behaviour.
-const INERT: [&str; 6] = ["kernel", "net", "eth", "state", "fd-manager", "http-server"];
+const INERT: [&str; 5] = ["net", "eth", "state", "fd-manager", "http-server"];
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]
@@ -55,8 +57,14 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     node.add_module("kv", false, Arc::new(kv::Kv::new(config.home.join("kv"))));
     let sqlite = sqlite::Sqlite::new(config.home.join("sqlite"));
     node.add_module("sqlite", false, Arc::new(sqlite));
+    node.add_module("kernel", false, Arc::new(kernel::KernelCommands));
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
+    }
+    let distro = Arc::new(distro::Distro::default());
+    for (id, public) in distro::DISTRO {
+        let id = ProcessId::parse(id).expect("distro ids are valid");
+        node.add_native(id, public, distro.clone());
     }
 }
 

@@ -102,9 +102,15 @@ impl Node {
     /// Registers a runtime module under `name:distro:sys` and runs it: each
     /// message delivered to it goes to its `handle`.
     pub fn add_module(&self, name: &str, public: bool, module: Arc<dyn Module>) {
+        self.add_native(ProcessId::runtime(name), public, module);
+    }
+
+    /// Registers a process the node runs natively (a runtime module, or a
+    /// stand-in for a distro process) under `id`.
+    pub fn add_native(&self, id: ProcessId, public: bool, module: Arc<dyn Module>) {
         let id = {
             let mut inner = lock(&self.inner);
-            let id = inner.kernel.register_module(name, public);
+            let id = inner.kernel.register_module(id, public);
             inner.modules.insert(id.clone(), module.clone());
             id
         };

@@ -8,8 +8,9 @@ use crate::node::mailbox::Reader;
 
 use super::hints;
 use super::{
-    BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DroppedCap, Ended, ExitKind, ExitRecord,
-    HttpRecord, Level, MessageKind, PrintRecord, ProcessRecord, Report, SpawnRecord, SpawnResult,
+    BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DistroRecord, DroppedCap, Ended,
+    ExitKind, ExitRecord, HttpRecord, Level, MessageKind, PrintRecord, ProcessRecord, Report,
+    SpawnRecord, SpawnResult,
 };
 
 impl Report {
@@ -306,6 +307,15 @@ impl Report {
                 let kind = DiagnosticKind::VfsRefused;
                 self.diagnose(Level::Warning, kind, Some(process), text);
             }
+            ModuleEvent::DistroRequest {
+                process,
+                target,
+                body,
+            } => self.distro_requests.push(DistroRecord {
+                process: process.to_string(),
+                target: target.to_string(),
+                body: body.clone(),
+            }),
             ModuleEvent::NotEmulated {
                 process,
                 module,

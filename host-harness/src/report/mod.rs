@@ -30,6 +30,8 @@ pub struct Report {
     pub prints: Vec<PrintRecord>,
     pub blocked_messages: Vec<BlockedRecord>,
     pub http_requests: Vec<HttpRecord>,
+    /// Requests to the distro processes a node always runs.
+    pub distro_requests: Vec<DistroRecord>,
     pub diagnostics: Vec<Diagnostic>,
     /// The node's home, when it outlives the run (`--home`).
     pub home: Option<String>,
@@ -166,6 +168,13 @@ pub struct HttpRecord {
     pub url: String,
     /// The status answered, or null when no mock matched.
     pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DistroRecord {
+    pub process: String,
+    pub target: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

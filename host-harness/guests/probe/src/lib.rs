@@ -50,6 +50,7 @@ fn init(our: Address) {
         "vfs-tour" => vfs_tour(&our),
         "kv-user" => kv_user(&our),
         "sqlite-user" => sqlite_user(&our),
+        "commander" => commander(&our),
         _ => println!("started as {our}"),
     }
 }
@@ -670,4 +671,41 @@ fn sqlite_user(our: &Address) {
     println!("rows {}", serde_json::to_string(&rows).unwrap());
     let bad = db.read("DELETE FROM person".into(), vec![]);
     println!("read keyword {:?}", bad.err().map(|e| e.to_string()));
+}
+
+/// Kernel commands as the SDK writes them, then a homepage entry.
+fn commander(our: &Address) {
+    use kinode_process_lib::kernel_types::{KernelCommand, KernelResponse};
+
+    let command = |command: KernelCommand| {
+        let answer = Request::to(("our", "kernel", "distro", "sys"))
+            .body(serde_json::to_vec(&command).unwrap())
+            .send_and_await_response(2)
+            .unwrap();
+        match answer {
+            Ok(reply) => format!(
+                "{} decodes {}",
+                text(reply.body()),
+                serde_json::from_slice::<KernelResponse>(reply.body()).is_ok()
+            ),
+            Err(e) => format!("{:?}", e.kind()),
+        }
+    };
+    let listener = ProcessId::new(Some("listener"), our.package(), our.publisher());
+    println!("kill {}", command(KernelCommand::KillProcess(listener)));
+    let after = Request::to(peer(our, "listener"))
+        .body("still there?")
+        .send_and_await_response(5)
+        .unwrap();
+    println!(
+        "after kill {:?}",
+        after.map_err(|e| e.kind().clone()).map(|_| ())
+    );
+    let ghost = ProcessId::new(Some("ghost"), our.package(), our.publisher());
+    println!(
+        "run ghost {}",
+        command(KernelCommand::RunProcess(ghost.clone()))
+    );
+    println!("kill ghost {}", command(KernelCommand::KillProcess(ghost)));
+    kinode_process_lib::homepage::add_to_homepage("Probe", None, Some("/"), None);
 }
