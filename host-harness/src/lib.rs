@@ -51,6 +51,11 @@ pub struct RunOptions {
     /// The node's home on disk, kept after the run; `None`: a temporary
     /// one, removed at the end.
     pub home: Option<PathBuf>,
+    /// The local HTTP server's port; `None`: a free one.
+    pub http_port: Option<u16>,
+    /// Keep running (and serving HTTP) until Ctrl-C instead of stopping
+    /// when nothing is in flight.
+    pub serve: bool,
 }
 
 impl RunOptions {
@@ -63,6 +68,8 @@ impl RunOptions {
             timeout: Duration::from_secs(30),
             http_mocks: vec![],
             home: None,
+            http_port: None,
+            serve: false,
         }
     }
 }
@@ -78,61 +85,108 @@ pub enum RunError {
 
 /// Installs the package, starts its processes in manifest order, and runs
 /// until nothing is in flight (every process ended or waits for a message
-/// that nobody will send) or the timeout passes. Every task of the run is
-/// gone when this returns.
+/// that nobody will send) or the timeout passes; with `serve`, until
+/// Ctrl-C. Every task of the run is gone when this returns.
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
-    let package = package::Package::load(&options.package_dir)?;
-    let runtime = process::Runtime::shared().map_err(RunError::Engine)?;
-    // Read and compile first: a missing or broken file is the user's
-    // input error, reported before anything runs.
-    let mut plans = Vec::new();
-    for plan in &package.processes {
-        let bytes = std::fs::read(&plan.wasm_file).map_err(|source| InputError::Read {
-            path: plan.wasm_file.clone(),
-            source,
-        })?;
-        let wasm = runtime.load(&bytes).map_err(|reason| {
-            InputError::invalid(&plan.wasm_file, format!("process `{}`: {reason}", plan.id))
-        })?;
-        let pairs = |entries: &[package::CapabilityEntry]| {
-            entries
-                .iter()
-                .map(|e| (e.process.clone(), e.params.clone()))
-                .collect()
-        };
-        plans.push(InstallPlan {
-            id: plan.id.clone(),
-            wasm_path: plan.wasm_path.clone(),
-            wasm,
-            on_exit: plan.on_exit.clone(),
-            public: plan.public,
-            request_networking: plan.request_networking,
-            request_capabilities: pairs(&plan.request_capabilities),
-            grant_capabilities: pairs(&plan.grant_capabilities),
-        });
-    }
-    let terminal = Terminal {
-        verbosity: options.verbosity,
-        quiet: options.quiet,
+    let session = Session::start(options).await?;
+    let idle = if options.serve {
+        let _ = tokio::signal::ctrl_c().await;
+        true
+    } else {
+        session.settle(options.timeout).await
     };
-    let mut home = Home::open(options.home.as_deref())?;
-    home.install(&package.id, &package.pkg_dir())?;
-    let states = home.states();
-    let config = modules::ModuleConfig {
-        http_mocks: options.http_mocks.clone(),
-        home: home.root().to_owned(),
-    };
-    let node = Node::new(&options.node, runtime, terminal, home);
-    modules::add_all(&node, &config);
-    node.kernel(|k| {
-        for (id, bytes) in states {
-            k.load_state(id, bytes);
+    Ok(session.finish(idle).await)
+}
+
+/// A package installed and running on an emulated node, to drive from
+/// outside (HTTP requests to its server) before [`Session::finish`].
+pub struct Session {
+    node: std::sync::Arc<Node>,
+    home: Option<PathBuf>,
+}
+
+impl Session {
+    /// Installs the package and starts its processes.
+    pub async fn start(options: &RunOptions) -> Result<Session, RunError> {
+        let package = package::Package::load(&options.package_dir)?;
+        let runtime = process::Runtime::shared().map_err(RunError::Engine)?;
+        // Read and compile first: a missing or broken file is the user's
+        // input error, reported before anything runs.
+        let mut plans = Vec::new();
+        for plan in &package.processes {
+            let bytes = std::fs::read(&plan.wasm_file).map_err(|source| InputError::Read {
+                path: plan.wasm_file.clone(),
+                source,
+            })?;
+            let wasm = runtime.load(&bytes).map_err(|reason| {
+                InputError::invalid(&plan.wasm_file, format!("process `{}`: {reason}", plan.id))
+            })?;
+            let pairs = |entries: &[package::CapabilityEntry]| {
+                entries
+                    .iter()
+                    .map(|e| (e.process.clone(), e.params.clone()))
+                    .collect()
+            };
+            plans.push(InstallPlan {
+                id: plan.id.clone(),
+                wasm_path: plan.wasm_path.clone(),
+                wasm,
+                on_exit: plan.on_exit.clone(),
+                public: plan.public,
+                request_networking: plan.request_networking,
+                request_capabilities: pairs(&plan.request_capabilities),
+                grant_capabilities: pairs(&plan.grant_capabilities),
+            });
         }
-        k.install(&package.id, plans);
-    });
-    let idle = node.activity.wait_idle(options.timeout).await;
-    let mut report = node.finish(idle);
-    report.home = options.home.as_ref().map(|h| h.display().to_string());
-    node.shutdown().await;
-    Ok(report)
+        let terminal = Terminal {
+            verbosity: options.verbosity,
+            quiet: options.quiet,
+        };
+        let mut home = Home::open(options.home.as_deref())?;
+        home.install(&package.id, &package.pkg_dir())?;
+        let states = home.states();
+        let config = modules::ModuleConfig {
+            http_mocks: options.http_mocks.clone(),
+            home: home.root().to_owned(),
+            node: options.node.clone(),
+            http_port: options.http_port.unwrap_or(0),
+        };
+        let node = Node::new(&options.node, runtime, terminal, home);
+        modules::add_all(&node, &config);
+        node.kernel(|k| {
+            for (id, bytes) in states {
+                k.load_state(id, bytes);
+            }
+            k.install(&package.id, plans);
+        });
+        Ok(Session {
+            node,
+            home: options.home.clone(),
+        })
+    }
+
+    /// Waits until nothing is in flight (true) or `timeout` passes (false).
+    pub async fn settle(&self, timeout: Duration) -> bool {
+        self.node.activity.wait_idle(timeout).await
+    }
+
+    /// The local HTTP server's port, once a process has bound a path.
+    pub fn http_port(&self) -> Option<u16> {
+        self.node
+            .peek(|r| r.http_server.as_ref().map(|server| server.port))
+    }
+
+    /// The cookie that opens authenticated paths (`name=value`).
+    pub fn http_cookie(&self) -> Option<String> {
+        self.node
+            .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
+    }
+
+    /// Ends the run and returns its report; every task is gone after it.
+    pub async fn finish(self, idle: bool) -> Report {
+        let mut report = self.node.finish(idle);
+        report.home = self.home.as_ref().map(|h| h.display().to_string());
+        self.node.shutdown().await;
+        report
+    }
 }

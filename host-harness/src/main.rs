@@ -45,6 +45,12 @@ enum Command {
         /// wrote); without it, a temporary home is removed at the end
         #[arg(long)]
         home: Option<PathBuf>,
+        /// Port of the local HTTP server that bound paths are served on (default: a free one)
+        #[arg(long)]
+        http_port: Option<u16>,
+        /// Keep running and serving HTTP until Ctrl-C, to try the package in a browser
+        #[arg(long)]
+        serve: bool,
     },
 }
 
@@ -60,6 +66,8 @@ fn main() -> ExitCode {
         json,
         http_mocks,
         home,
+        http_port,
+        serve,
     } = Cli::parse().command;
     let fail = |message: String| {
         eprintln!("error: {message}");
@@ -83,6 +91,8 @@ fn main() -> ExitCode {
         timeout: Duration::from_secs_f64(timeout),
         http_mocks,
         home,
+        http_port,
+        serve,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

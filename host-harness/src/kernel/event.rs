@@ -207,6 +207,24 @@ pub enum ModuleEvent {
         path: String,
         error: String,
     },
+    /// The HTTP server is listening.
+    HttpServing { port: u16, cookie: String },
+    /// A process bound an HTTP path.
+    HttpBound {
+        process: ProcessId,
+        /// As stored: `/{process}{path}`.
+        path: String,
+        authenticated: bool,
+        /// Static content the server answers GET with itself.
+        content: bool,
+    },
+    /// An HTTP request the server answered.
+    HttpServed {
+        method: String,
+        path: String,
+        status: u16,
+        process: Option<ProcessId>,
+    },
     /// A request to a distro process (homepage, app store, ...).
     DistroRequest {
         process: ProcessId,

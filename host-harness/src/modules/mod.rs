@@ -8,6 +8,7 @@
 mod database;
 mod distro;
 mod http_client;
+mod http_server;
 mod kernel;
 mod kv;
 mod sqlite;
@@ -30,7 +31,7 @@ pub trait Module: Send + Sync {
 }
 
 /// Runtime modules with no stand-in behaviour.
-const INERT: [&str; 5] = ["net", "eth", "state", "fd-manager", "http-server"];
+const INERT: [&str; 4] = ["net", "eth", "state", "fd-manager"];
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +40,10 @@ pub struct ModuleConfig {
     pub http_mocks: Vec<HttpMock>,
     /// The node's home: vfs drives, kv and sqlite databases live in it.
     pub home: PathBuf,
+    /// The node's name.
+    pub node: String,
+    /// Where the HTTP server listens; 0 picks a free port.
+    pub http_port: u16,
 }
 
 /// Registers every runtime module on `node` and starts it.
@@ -58,6 +63,8 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     let sqlite = sqlite::Sqlite::new(config.home.join("sqlite"));
     node.add_module("sqlite", false, Arc::new(sqlite));
     node.add_module("kernel", false, Arc::new(kernel::KernelCommands));
+    let http = http_server::HttpServer::new(&config.node, config.http_port);
+    node.add_module("http-server", false, Arc::new(http));
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
     }

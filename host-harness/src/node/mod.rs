@@ -245,6 +245,11 @@ impl Node {
         }
     }
 
+    /// A look at the report so far.
+    pub fn peek<R>(&self, f: impl FnOnce(&Report) -> R) -> R {
+        f(&lock(&self.inner).report)
+    }
+
     /// Ends the run: how each process stands, and the report.
     pub fn finish(&self, idle: bool) -> Report {
         let mut inner = lock(&self.inner);

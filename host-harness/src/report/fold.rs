@@ -8,9 +8,9 @@ use crate::node::mailbox::Reader;
 
 use super::hints;
 use super::{
-    BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DistroRecord, DroppedCap, Ended,
-    ExitKind, ExitRecord, HttpRecord, Level, MessageKind, PrintRecord, ProcessRecord, Report,
-    SpawnRecord, SpawnResult,
+    BindingRecord, BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DistroRecord, DroppedCap,
+    Ended, ExitKind, ExitRecord, HttpRecord, HttpServerRecord, Level, MessageKind, PrintRecord,
+    ProcessRecord, Report, ServedRecord, SpawnRecord, SpawnResult,
 };
 
 impl Report {
@@ -307,6 +307,40 @@ impl Report {
                 let kind = DiagnosticKind::VfsRefused;
                 self.diagnose(Level::Warning, kind, Some(process), text);
             }
+            ModuleEvent::HttpServing { port, cookie } => {
+                self.http_server = Some(HttpServerRecord {
+                    port: *port,
+                    cookie: cookie.clone(),
+                    bindings: vec![],
+                });
+            }
+            ModuleEvent::HttpBound {
+                process,
+                path,
+                authenticated,
+                content,
+            } => {
+                if let Some(server) = self.http_server.as_mut() {
+                    server.bindings.retain(|b| b.path != *path);
+                    server.bindings.push(BindingRecord {
+                        process: process.to_string(),
+                        path: path.clone(),
+                        authenticated: *authenticated,
+                        static_content: *content,
+                    });
+                }
+            }
+            ModuleEvent::HttpServed {
+                method,
+                path,
+                status,
+                process,
+            } => self.http_served.push(ServedRecord {
+                method: method.clone(),
+                path: path.clone(),
+                status: *status,
+                process: process.as_ref().map(ToString::to_string),
+            }),
             ModuleEvent::DistroRequest {
                 process,
                 target,

@@ -30,6 +30,10 @@ pub struct Report {
     pub prints: Vec<PrintRecord>,
     pub blocked_messages: Vec<BlockedRecord>,
     pub http_requests: Vec<HttpRecord>,
+    /// The local HTTP server, once a process bound a path.
+    pub http_server: Option<HttpServerRecord>,
+    /// Each HTTP request it answered.
+    pub http_served: Vec<ServedRecord>,
     /// Requests to the distro processes a node always runs.
     pub distro_requests: Vec<DistroRecord>,
     pub diagnostics: Vec<Diagnostic>,
@@ -168,6 +172,30 @@ pub struct HttpRecord {
     pub url: String,
     /// The status answered, or null when no mock matched.
     pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpServerRecord {
+    pub port: u16,
+    /// The cookie authenticated paths take: `kinode-auth_{node}=<token>`.
+    pub cookie: String,
+    pub bindings: Vec<BindingRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingRecord {
+    pub process: String,
+    pub path: String,
+    pub authenticated: bool,
+    pub static_content: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServedRecord {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub process: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -51,6 +51,7 @@ fn init(our: Address) {
         "kv-user" => kv_user(&our),
         "sqlite-user" => sqlite_user(&our),
         "commander" => commander(&our),
+        "web-server" => web_server(),
         _ => println!("started as {our}"),
     }
 }
@@ -708,4 +709,49 @@ fn commander(our: &Address) {
     );
     println!("kill ghost {}", command(KernelCommand::KillProcess(ghost)));
     kinode_process_lib::homepage::add_to_homepage("Probe", None, Some("/"), None);
+}
+
+/// Binds HTTP paths and answers what comes, describing each request.
+fn web_server() {
+    use kinode_process_lib::http::server::{
+        send_response, HttpBindingConfig, HttpServer, HttpServerRequest,
+    };
+    use kinode_process_lib::http::StatusCode;
+
+    let mut server = HttpServer::new(5);
+    let open = HttpBindingConfig::new(false, false, false, None);
+    server.bind_http_path("/hello/:name", open.clone()).unwrap();
+    server
+        .bind_http_path("/secret", HttpBindingConfig::default())
+        .unwrap();
+    server
+        .bind_http_static_path(
+            "/static",
+            false,
+            false,
+            Some("text/plain".into()),
+            b"static bytes".to_vec(),
+        )
+        .unwrap();
+    println!("bound");
+    loop {
+        let Ok(message) = await_message() else {
+            continue;
+        };
+        let Ok(HttpServerRequest::Http(request)) = HttpServerRequest::from_bytes(message.body())
+        else {
+            continue;
+        };
+        let body = get_blob().map(|b| text(&b.bytes)).unwrap_or_default();
+        let described = format!(
+            "{} {} name={:?} q={:?} body={body}",
+            request.method().unwrap(),
+            request.bound_path(None),
+            request.url_params().get("name"),
+            request.query_params().get("q"),
+        );
+        println!("served {described}");
+        let headers = std::collections::HashMap::from([("X-Probe".to_string(), "yes".to_string())]);
+        send_response(StatusCode::CREATED, Some(headers), described.into_bytes());
+    }
 }

@@ -1,0 +1,100 @@
+//! The local HTTP server, driven by a real HTTP client: a process binds
+//! paths with the SDK and answers what arrives, as on a node.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::*;
+use host_harness::{RunOptions, Session};
+
+/// One HTTP/1.1 request over a fresh connection: (status, headers, body).
+fn http(port: u16, method: &str, path: &str, extra: &str, body: &str) -> (u16, String, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bound_paths_answer_real_http_requests() {
+    let dir = probe_package(&[probe("web-server")
+        .requests(&["http-server:distro:sys"])
+        .grants(&["http-server:distro:sys"])]);
+    let session = Session::start(&RunOptions::new(&dir)).await.unwrap();
+    assert!(
+        session.settle(Duration::from_secs(20)).await,
+        "binds, then waits"
+    );
+    let port = session
+        .http_port()
+        .expect("the server started with the first bind");
+    let cookie = session.http_cookie().unwrap();
+    let base = "/web-server:probe:test.os";
+    let client = tokio::task::spawn_blocking(move || {
+        let hello = http(port, "GET", &format!("{base}/hello/world?q=1"), "", "");
+        let posted = http(port, "POST", &format!("{base}/hello/you"), "", "data");
+        let fixed = http(port, "GET", &format!("{base}/static"), "", "");
+        let locked = http(port, "GET", &format!("{base}/secret"), "", "");
+        let opened = http(
+            port,
+            "GET",
+            &format!("{base}/secret"),
+            &format!("Cookie: {cookie}\r\n"),
+            "",
+        );
+        let missing = http(port, "GET", "/nobody:here:x.os/x", "", "");
+        (hello, posted, fixed, locked, opened, missing)
+    });
+    let (hello, posted, fixed, locked, opened, missing) = client.await.unwrap();
+    assert_eq!(hello.0, 201);
+    assert_eq!(
+        hello.2,
+        "GET /web-server:probe:test.os/hello/:name name=Some(\"world\") q=Some(\"1\") body="
+    );
+    assert!(hello.1.contains("x-probe: yes"), "{}", hello.1);
+    assert!(
+        posted.2.ends_with("name=Some(\"you\") q=None body=data"),
+        "{}",
+        posted.2
+    );
+    assert_eq!((fixed.0, fixed.2.as_str()), (200, "static bytes"));
+    assert!(fixed.1.contains("content-type: text/plain"));
+    // No cookie: the node answers 200 with its login page.
+    assert_eq!(locked.0, 200);
+    assert!(locked.2.contains("authenticated"), "{}", locked.2);
+    assert_eq!(opened.0, 201);
+    assert_eq!(missing.0, 404);
+
+    let report = session.finish(true).await;
+    let server = report.http_server.as_ref().unwrap();
+    assert_eq!(server.port, port);
+    let mut bound: Vec<&str> = server.bindings.iter().map(|b| b.path.as_str()).collect();
+    bound.sort();
+    assert_eq!(
+        bound,
+        [
+            "/web-server:probe:test.os/hello/:name",
+            "/web-server:probe:test.os/secret",
+            "/web-server:probe:test.os/static"
+        ]
+    );
+    let statuses: Vec<u16> = report.http_served.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [201, 201, 200, 200, 201, 404]);
+    assert_eq!(
+        prints_of(&report, "web-server:probe:test.os").len(),
+        4,
+        "bound + 3 served"
+    );
+}
