@@ -30,6 +30,16 @@ async fn vfs_does_every_action_on_real_files_and_refuses_as_a_node_does() {
             "read_dir [\"probe:test.os/data/f.txt File\", \"probe:test.os/data/h.txt File\", \"probe:test.os/data/sub Directory\"]",
             "removed true",
             "sub left Ok(Directory)",
+            "write Ok(\"abc\")",
+            "read_to_end Ok(\"bc\")",
+            "sync_all Ok(())",
+            "len Ok(Len(3))",
+            // SHA-256 of "abc" is ba7816bf...
+            "hash Hash starts ba78",
+            "create_dir Ok(Ok)",
+            "create_dir deep Ok(Err(IOError(\"No such file or directory (os error 2)\")))",
+            "remove_dir Ok(())",
+            "rename away Ok(Err(NoWriteCap))",
             "open other Some(NoWriteCap)",
             "read other Some(NoReadCap)",
             "drive other Some(NoWriteCap)",
@@ -37,7 +47,7 @@ async fn vfs_does_every_action_on_real_files_and_refuses_as_a_node_does() {
             "missing Some(IOError(\"No such file or directory (os error 2)\"))",
         ]
     );
-    assert_eq!(report.diagnostics_of(DiagnosticKind::VfsRefused).count(), 3);
+    assert_eq!(report.diagnostics_of(DiagnosticKind::VfsRefused).count(), 4);
     // The drive's creator holds read and write on it.
     let caps: Vec<String> = report
         .process(&id("vfs-tour"))
@@ -57,7 +67,10 @@ async fn vfs_does_every_action_on_real_files_and_refuses_as_a_node_does() {
         .collect();
     assert_eq!(
         written,
-        [("vfs/probe:test.os/data/f.txt", ChangeKind::Created)]
+        [
+            ("vfs/probe:test.os/data/f.txt", ChangeKind::Created),
+            ("vfs/probe:test.os/data/plain.txt", ChangeKind::Created)
+        ]
     );
 }
 
@@ -122,6 +135,7 @@ async fn kernel_commands_answer_in_the_nodes_format() {
         probe("listener"),
         probe("commander").requests(&[
             "kernel:distro:sys",
+            "vfs:distro:sys",
             listener.as_str(),
             "homepage:homepage:sys",
         ]),
@@ -135,8 +149,16 @@ async fn kernel_commands_answer_in_the_nodes_format() {
             "run ghost \"RunProcessError\" decodes true",
             // No such process to kill: the kernel does not answer.
             "kill ghost Timeout",
+            "initialize \"InitializedProcess\"",
+            "run made \"StartedProcess\" decodes true",
         ]
     );
+    assert_eq!(
+        prints_of(&report, &id("made")),
+        ["started as fake.os@made:probe:test.os"]
+    );
+    let made = report.process(&id("made")).unwrap();
+    assert_eq!(made.parent.as_deref(), Some(id("commander").as_str()));
     let loud: Vec<&str> = report
         .prints
         .iter()

@@ -602,6 +602,44 @@ fn vfs_tour(our: &Address) {
         "sub left {:?}",
         vfs::metadata(&format!("{drive}/sub"), None).map(|m| m.file_type)
     );
+    let raw = |path: &str, action: VfsAction| {
+        let answer = vfs::vfs_request(path, action)
+            .send_and_await_response(5)
+            .unwrap()
+            .unwrap();
+        match vfs::parse_response(answer.body()) {
+            Ok(vfs::VfsResponse::Hash(hash)) => {
+                format!("Hash starts {:02x}{:02x}", hash[0], hash[1])
+            }
+            other => format!("{other:?}"),
+        }
+    };
+    let plain_path = format!("{drive}/plain.txt");
+    let plain = vfs::File::new(plain_path.clone(), 5);
+    plain.write(b"abc").unwrap();
+    println!("write {:?}", plain.read().map(|b| text(&b)));
+    let mut reopened = vfs::open_file(&plain_path, false, None).unwrap();
+    reopened.seek(SeekFrom::Start(1)).unwrap();
+    println!("read_to_end {:?}", reopened.read_to_end().map(|b| text(&b)));
+    println!("sync_all {:?}", reopened.sync_all());
+    println!("len {}", raw(&plain_path, VfsAction::Len));
+    println!("hash {}", raw(&plain_path, VfsAction::Hash));
+    println!(
+        "create_dir {}",
+        raw(&format!("{drive}/one"), VfsAction::CreateDir)
+    );
+    println!(
+        "create_dir deep {}",
+        raw(&format!("{drive}/one/two/three"), VfsAction::CreateDir)
+    );
+    println!(
+        "remove_dir {:?}",
+        vfs::remove_dir(&format!("{drive}/one"), None)
+    );
+    let away = VfsAction::Rename {
+        new_path: "/other:someone.os/data/stolen".into(),
+    };
+    println!("rename away {}", raw(&plain_path, away));
     // Refusals, in the node's words.
     let other = "/other:someone.os/data/x";
     println!("open other {:?}", vfs::open_file(other, true, None).err());
@@ -709,6 +747,28 @@ fn commander(our: &Address) {
     );
     println!("kill ghost {}", command(KernelCommand::KillProcess(ghost)));
     kinode_process_lib::homepage::add_to_homepage("Probe", None, Some("/"), None);
+    // A process made by hand: initialize with the wasm as the blob, then run.
+    let path = format!("/{}/pkg/probe.wasm", our.package_id());
+    let wasm = kinode_process_lib::vfs::File::new(path.clone(), 5)
+        .read()
+        .unwrap();
+    let made = ProcessId::new(Some("made"), our.package(), our.publisher());
+    let init = KernelCommand::InitializeProcess {
+        id: made.clone(),
+        wasm_bytes_handle: path,
+        wit_version: Some(1),
+        on_exit: kinode_process_lib::kernel_types::OnExit::None,
+        initial_capabilities: Default::default(),
+        public: false,
+    };
+    let answer = Request::to(("our", "kernel", "distro", "sys"))
+        .body(serde_json::to_vec(&init).unwrap())
+        .blob_bytes(wasm)
+        .send_and_await_response(5)
+        .unwrap()
+        .unwrap();
+    println!("initialize {}", text(answer.body()));
+    println!("run made {}", command(KernelCommand::RunProcess(made)));
 }
 
 /// Binds HTTP paths and answers what comes, describing each request.

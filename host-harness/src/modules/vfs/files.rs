@@ -146,3 +146,46 @@ pub fn unzip(bytes: &[u8], dir: &Path) -> Result<(), VfsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            if name.ends_with('/') {
+                writer
+                    .add_directory(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+            } else {
+                writer
+                    .start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                writer.write_all(bytes).unwrap();
+            }
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn add_zip_unpacks_entry_by_entry_as_the_node_does() {
+        let dir = std::env::temp_dir().join(format!("vfs-zip-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        unzip(&zip(&[("ui/", b""), ("ui/index.html", b"<p>hi")]), &dir).unwrap();
+        assert_eq!(std::fs::read(dir.join("ui/index.html")).unwrap(), b"<p>hi");
+        // A file whose directory has no entry of its own fails, as on a node.
+        let err = unzip(&zip(&[("deep/file", b"x")]), &dir).unwrap_err();
+        assert!(matches!(err, VfsError::IoError(_)), "{err:?}");
+        // Names that climb out are refused here (a node writes them).
+        assert_eq!(
+            unzip(&zip(&[("../out", b"x")]), &dir),
+            Err(VfsError::UnzipError)
+        );
+        let parse = unzip(b"not a zip", &dir).unwrap_err();
+        assert!(matches!(parse, VfsError::ParseError { .. }), "{parse:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
