@@ -20,6 +20,9 @@ use crate::node::Node;
 use crate::wasm::ComponentCache;
 pub use host::ProcessHost;
 
+/// How often a running process yields to the rest of the node.
+const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The engine, linker and compiled components every process shares.
 pub struct Runtime {
     pub engine: Engine,
@@ -32,7 +35,21 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
+        // Every process yields to the others (and to the run's timeout)
+        // each time the epoch moves on, so no busy process can starve them.
+        config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("host-harness-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
         let mut linker = Linker::new(&engine);
         ProcessV1::add_to_linker::<ProcessHost, HasSelf<ProcessHost>>(&mut linker, |host| host)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -76,6 +93,7 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
         tmp.as_deref(),
     );
     let mut store = Store::new(&node.runtime.engine, host);
+    store.epoch_deadline_async_yield_and_update(1);
     let instance =
         ProcessV1::instantiate_async(&mut store, &wasm.component, &node.runtime.linker).await;
     let bindings = match instance {

@@ -52,6 +52,7 @@ fn init(our: Address) {
         "sqlite-user" => sqlite_user(&our),
         "commander" => commander(&our),
         "web-server" => web_server(),
+        name if name.starts_with("spinner") => spin(),
         _ => println!("started as {our}"),
     }
 }
@@ -813,5 +814,13 @@ fn web_server() {
         println!("served {described}");
         let headers = std::collections::HashMap::from([("X-Probe".to_string(), "yes".to_string())]);
         send_response(StatusCode::CREATED, Some(headers), described.into_bytes());
+    }
+}
+
+/// Computes forever without a host call.
+fn spin() {
+    let mut x: u64 = 1;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
 }
