@@ -16,6 +16,7 @@ pub mod capability;
 pub mod error;
 pub mod ids;
 pub mod kernel;
+pub mod kit;
 pub mod modules;
 pub mod node;
 pub mod package;
@@ -53,6 +54,8 @@ pub struct RunOptions {
     pub home: Option<PathBuf>,
     /// The local HTTP server's port; `None`: a free one.
     pub http_port: Option<u16>,
+    /// More packages to install on the same node, after the first.
+    pub packages: Vec<PathBuf>,
     /// Keep running (and serving HTTP) until Ctrl-C instead of stopping
     /// when nothing is in flight.
     pub serve: bool,
@@ -69,6 +72,7 @@ impl RunOptions {
             http_mocks: vec![],
             home: None,
             http_port: None,
+            packages: vec![],
             serve: false,
         }
     }
@@ -98,6 +102,41 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     Ok(session.finish(idle).await)
 }
 
+/// A package's processes, their wasm compiled, ready to install.
+fn plan_package(
+    runtime: &process::Runtime,
+    dir: &std::path::Path,
+) -> Result<(package::Package, Vec<InstallPlan>), InputError> {
+    let package = package::Package::load(dir)?;
+    let mut plans = Vec::new();
+    for plan in &package.processes {
+        let bytes = std::fs::read(&plan.wasm_file).map_err(|source| InputError::Read {
+            path: plan.wasm_file.clone(),
+            source,
+        })?;
+        let wasm = runtime.load(&bytes).map_err(|reason| {
+            InputError::invalid(&plan.wasm_file, format!("process `{}`: {reason}", plan.id))
+        })?;
+        let pairs = |entries: &[package::CapabilityEntry]| {
+            entries
+                .iter()
+                .map(|e| (e.process.clone(), e.params.clone()))
+                .collect()
+        };
+        plans.push(InstallPlan {
+            id: plan.id.clone(),
+            wasm_path: plan.wasm_path.clone(),
+            wasm,
+            on_exit: plan.on_exit.clone(),
+            public: plan.public,
+            request_networking: plan.request_networking,
+            request_capabilities: pairs(&plan.request_capabilities),
+            grant_capabilities: pairs(&plan.grant_capabilities),
+        });
+    }
+    Ok((package, plans))
+}
+
 /// A package installed and running on an emulated node, to drive from
 /// outside (HTTP requests to its server) before [`Session::finish`].
 pub struct Session {
@@ -108,42 +147,21 @@ pub struct Session {
 impl Session {
     /// Installs the package and starts its processes.
     pub async fn start(options: &RunOptions) -> Result<Session, RunError> {
-        let package = package::Package::load(&options.package_dir)?;
         let runtime = process::Runtime::shared().map_err(RunError::Engine)?;
         // Read and compile first: a missing or broken file is the user's
         // input error, reported before anything runs.
-        let mut plans = Vec::new();
-        for plan in &package.processes {
-            let bytes = std::fs::read(&plan.wasm_file).map_err(|source| InputError::Read {
-                path: plan.wasm_file.clone(),
-                source,
-            })?;
-            let wasm = runtime.load(&bytes).map_err(|reason| {
-                InputError::invalid(&plan.wasm_file, format!("process `{}`: {reason}", plan.id))
-            })?;
-            let pairs = |entries: &[package::CapabilityEntry]| {
-                entries
-                    .iter()
-                    .map(|e| (e.process.clone(), e.params.clone()))
-                    .collect()
-            };
-            plans.push(InstallPlan {
-                id: plan.id.clone(),
-                wasm_path: plan.wasm_path.clone(),
-                wasm,
-                on_exit: plan.on_exit.clone(),
-                public: plan.public,
-                request_networking: plan.request_networking,
-                request_capabilities: pairs(&plan.request_capabilities),
-                grant_capabilities: pairs(&plan.grant_capabilities),
-            });
+        let mut packages = Vec::new();
+        for dir in std::iter::once(&options.package_dir).chain(&options.packages) {
+            packages.push(plan_package(&runtime, dir)?);
         }
         let terminal = Terminal {
             verbosity: options.verbosity,
             quiet: options.quiet,
         };
         let mut home = Home::open(options.home.as_deref())?;
-        home.install(&package.id, &package.pkg_dir())?;
+        for (package, _) in &packages {
+            home.install(&package.id, &package.pkg_dir())?;
+        }
         let states = home.states();
         let config = modules::ModuleConfig {
             http_mocks: options.http_mocks.clone(),
@@ -157,7 +175,9 @@ impl Session {
             for (id, bytes) in states {
                 k.load_state(id, bytes);
             }
-            k.install(&package.id, plans);
+            for (package, plans) in packages {
+                k.install(&package.id, plans);
+            }
         });
         Ok(Session {
             node,
@@ -168,6 +188,15 @@ impl Session {
     /// Waits until nothing is in flight (true) or `timeout` passes (false).
     pub async fn settle(&self, timeout: Duration) -> bool {
         self.node.activity.wait_idle(timeout).await
+    }
+
+    /// The kernel's port, for what drives the run from inside the crate.
+    pub(crate) fn port(&self) -> std::sync::Arc<dyn node::Port> {
+        self.node.clone()
+    }
+
+    pub(crate) fn node(&self) -> &Node {
+        &self.node
     }
 
     /// The local HTTP server's port, once a process has bound a path.

@@ -1,12 +1,13 @@
 //! `host-harness run [PACKAGE_DIR]`: run a Kinode package the way a node
-//! would and report what happened. Exit codes: 0 every process ended
-//! cleanly, 1 a process trapped or a check failed, 2 bad input.
+//! would and report what happened. `host-harness test --kit tests.toml`:
+//! run kit's test packages in-process. Exit codes: 0 all went well, 1 a
+//! process trapped, a check or a test failed, 2 bad input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use host_harness::{report, run, HttpMock, RunError, RunOptions};
 
 #[derive(Parser)]
@@ -22,43 +23,133 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Install and run a package, then report what happened
-    Run {
-        /// The package directory (holding metadata.json and pkg/)
-        #[arg(default_value = ".")]
-        package_dir: PathBuf,
-        /// The node's name
-        #[arg(long, default_value = "fake.os")]
-        node: String,
-        /// Terminal verbosity, as on a node: 0 always, 1 debug, 2 runtime info, 3 every message
+    Run(RunArgs),
+    /// Run kit's test packages in-process, as `kit run-tests` runs them on fake nodes
+    Test {
+        /// kit's tests.toml (or a directory holding it, or test/tests.toml)
+        #[arg(long)]
+        kit: PathBuf,
+        /// Terminal verbosity, as on a node
         #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
         verbosity: u8,
-        /// Stop after this many seconds even if something is still in flight
-        #[arg(long, default_value_t = 30.0)]
+        /// How long the setup packages may take to settle before tests run, in seconds
+        #[arg(long, default_value_t = 5.0)]
         timeout: f64,
-        /// Write the report as JSON to this file (`-` for stdout)
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// A JSON array of canned HTTP answers: [{"method": "GET", "url": .., "status": 200, "body": ..}]
-        #[arg(long)]
-        http_mocks: Option<PathBuf>,
-        /// The node's home directory, kept after the run (the next run sees what this one
-        /// wrote); without it, a temporary home is removed at the end
-        #[arg(long)]
-        home: Option<PathBuf>,
-        /// Port of the local HTTP server that bound paths are served on (default: a free one)
-        #[arg(long)]
-        http_port: Option<u16>,
-        /// Keep running and serving HTTP until Ctrl-C, to try the package in a browser
-        #[arg(long)]
-        serve: bool,
     },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The package directory (holding metadata.json and pkg/)
+    #[arg(default_value = ".")]
+    package_dir: PathBuf,
+    /// The node's name
+    #[arg(long, default_value = "fake.os")]
+    node: String,
+    /// Terminal verbosity, as on a node: 0 always, 1 debug, 2 runtime info, 3 every message
+    #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    verbosity: u8,
+    /// Stop after this many seconds even if something is still in flight
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Write the report as JSON to this file (`-` for stdout)
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// A JSON array of canned HTTP answers: [{"method": "GET", "url": .., "status": 200, "body": ..}]
+    #[arg(long)]
+    http_mocks: Option<PathBuf>,
+    /// The node's home directory, kept after the run (the next run sees what this one
+    /// wrote); without it, a temporary home is removed at the end
+    #[arg(long)]
+    home: Option<PathBuf>,
+    /// Port of the local HTTP server that bound paths are served on (default: a free one)
+    #[arg(long)]
+    http_port: Option<u16>,
+    /// Keep running and serving HTTP until Ctrl-C, to try the package in a browser
+    #[arg(long)]
+    serve: bool,
+    /// Another package to install on the same node (repeat for more)
+    #[arg(long = "package", value_name = "DIR")]
+    packages: Vec<PathBuf>,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn check_timeout(timeout: f64) -> Result<Duration, ExitCode> {
+    if timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS {
+        Ok(Duration::from_secs_f64(timeout))
+    } else {
+        Err(fail(format!(
+            "--timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"
+        )))
+    }
+}
+
 fn main() -> ExitCode {
-    let Command::Run {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let code = match Cli::parse().command {
+        Command::Test {
+            kit,
+            verbosity,
+            timeout,
+        } => check_timeout(timeout)
+            .map(|timeout| test_kit(&runtime, &kit, verbosity, timeout))
+            .unwrap_or_else(|code| code),
+        Command::Run(args) => run_package(&runtime, args),
+    };
+    // Every task of a run is aborted, but a process still computing in
+    // wasm at the timeout only notices at its next yield: do not wait.
+    runtime.shutdown_background();
+    code
+}
+
+fn test_kit(
+    runtime: &tokio::runtime::Runtime,
+    kit: &std::path::Path,
+    verbosity: u8,
+    timeout: Duration,
+) -> ExitCode {
+    let mut options = RunOptions::new(".");
+    options.verbosity = verbosity;
+    options.quiet = verbosity == 0;
+    options.timeout = timeout;
+    let (outcomes, _reports) = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
+        Ok(done) => done,
+        Err(RunError::Input(e)) => return fail(e.to_string()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut failed = 0;
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(()) => println!("PASS {}", outcome.name),
+            Err(failure) => {
+                failed += 1;
+                println!("FAIL {}: {failure}", outcome.name);
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
+    let RunArgs {
         package_dir,
         node,
         verbosity,
@@ -68,16 +159,12 @@ fn main() -> ExitCode {
         home,
         http_port,
         serve,
-    } = Cli::parse().command;
-    let fail = |message: String| {
-        eprintln!("error: {message}");
-        ExitCode::from(2)
+        packages,
+    } = args;
+    let timeout = match check_timeout(timeout) {
+        Ok(timeout) => timeout,
+        Err(code) => return code,
     };
-    if !(timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
-        return fail(format!(
-            "--timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"
-        ));
-    }
     let http_mocks = match http_mocks.map(|path| read_mocks(&path)).transpose() {
         Ok(mocks) => mocks.unwrap_or_default(),
         Err(message) => return fail(message),
@@ -88,15 +175,12 @@ fn main() -> ExitCode {
         node,
         verbosity,
         quiet: json_to_stdout,
-        timeout: Duration::from_secs_f64(timeout),
+        timeout,
         http_mocks,
         home,
         http_port,
+        packages,
         serve,
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,
@@ -120,9 +204,6 @@ fn main() -> ExitCode {
             ));
         }
     }
-    // `run` has aborted every task, but a process still computing in wasm
-    // at the timeout only notices at its next host call: do not wait.
-    runtime.shutdown_background();
     if report.check_failures().is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -15,6 +15,10 @@ wit_bindgen::generate!({
 
 call_init!(init);
 fn init(our: Address) {
+    // kit's tester spawns tests as its own children, with random names.
+    if our.package() == "tester" {
+        return kit_test(&our);
+    }
     match our.process() {
         "echo" => echo(),
         "pinger" => pinger(&our),
@@ -822,5 +826,35 @@ fn spin() {
     let mut x: u64 = 1;
     loop {
         x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+/// A kit-style test: answers the tester's `Run` with `Run(Ok)` if echo
+/// answers as expected, else with where it failed. On a node whose name
+/// starts with `broken` it expects the wrong answer, to fail on purpose.
+fn kit_test(our: &Address) {
+    loop {
+        let Ok(message) = await_message() else {
+            continue;
+        };
+        if !message.is_request() {
+            continue;
+        }
+        let bad = our.node().starts_with("broken");
+        let wanted = if bad { "echo:pong" } else { "echo:ping" };
+        let echo = Address::new(our.node(), ("echo", "probe", "test.os"));
+        let answer = Request::to(echo)
+            .body("ping")
+            .send_and_await_response(5)
+            .unwrap();
+        let body = match answer {
+            Ok(reply) if text(reply.body()) == wanted => {
+                serde_json::json!({ "Run": { "Ok": null } })
+            }
+            _ => serde_json::json!({ "Run": { "Err": {
+                "test": "probe_test", "file": file!(), "line": line!(), "column": column!()
+            } } }),
+        };
+        Response::new().body(body.to_string()).send().unwrap();
     }
 }

@@ -1,0 +1,149 @@
+//! kit's test-package protocol, in-process: the tester spawns each test
+//! process, sends `Run`, and reads `Run(Ok)` or where the test failed.
+//! kit's own template suites (echo, fibonacci) pass the same way; they are
+//! built from kit's repository, which CI cannot fetch, so this suite uses
+//! test packages written here.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use host_harness::kit::{run_suite, Failure};
+use host_harness::RunOptions;
+
+/// A one-process package of the probe guest under `package:test.os`.
+fn package(dir: &Path, package: &str, process: &str, request: &[&str], grant: &[&str]) {
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    let probe = std::fs::read(workspace().join("target/test-guests/probe.wasm")).unwrap();
+    std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
+    let metadata = serde_json::json!({
+        "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
+        "properties": {
+            "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
+            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
+        }
+    });
+    std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
+    let manifest = serde_json::json!([{
+        "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
+        "on_exit": "Restart", "request_networking": false,
+        "request_capabilities": request, "grant_capabilities": grant, "public": true
+    }]);
+    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passing_and_a_failing_test_package_run_in_process() {
+    let root = temp_dir("kit");
+    package(&root.join("probe"), "probe", "echo", &[], &[]);
+    let echo = ["echo:probe:test.os"];
+    package(
+        &root.join("test/good-test"),
+        "good-test",
+        "good-test",
+        &echo,
+        &echo,
+    );
+    package(
+        &root.join("test/other-test"),
+        "other-test",
+        "other-test",
+        &echo,
+        &echo,
+    );
+    std::fs::write(
+        root.join("test/tests.toml"),
+        r#"
+runtime = { FetchVersion = "latest" }
+persist_home = false
+runtime_build_release = false
+always_print_node_output = false
+
+[[tests]]
+dependency_package_paths = []
+setup_packages = [{ path = "../probe", run = true }]
+setup_scripts = []
+test_package_paths = ["good-test", "other-test"]
+test_scripts = []
+timeout_secs = 5
+fakechain_router = 8545
+
+[[tests.nodes]]
+port = 8080
+home = "home/first"
+fake_node_name = "first.dev"
+
+# On this node the probe's test expects a wrong answer.
+[[tests]]
+setup_packages = [{ path = "../probe", run = true }]
+test_package_paths = ["good-test"]
+timeout_secs = 5
+
+[[tests.nodes]]
+fake_node_name = "broken.dev"
+"#,
+    )
+    .unwrap();
+    let (outcomes, reports) = run_suite(&root.join("test"), &RunOptions::new(&root))
+        .await
+        .unwrap();
+    let passed: Vec<(&str, bool)> = outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), o.result.is_ok()))
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            ("good-test", true),
+            ("other-test", true),
+            ("good-test", false)
+        ]
+    );
+    match &outcomes[2].result {
+        Err(Failure::Failed {
+            test, file, line, ..
+        }) => {
+            assert_eq!(test, "probe_test");
+            assert!(file.ends_with("src/lib.rs"), "{file}");
+            assert!(*line > 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Both ran as children of the tester, with random names, on first.dev;
+    // the second suite ran on a fresh node.
+    assert_eq!(reports[1].node, "broken.dev");
+    let report = &reports[0];
+    assert_eq!(report.node, "first.dev");
+    let children: Vec<_> = report
+        .spawns
+        .iter()
+        .filter(|s| s.parent == "tester:tester:sys")
+        .collect();
+    assert_eq!(children.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suite_needing_two_nodes_says_so() {
+    let root = temp_dir("kit2");
+    package(&root.join("probe"), "probe", "echo", &[], &[]);
+    std::fs::write(
+        root.join("tests.toml"),
+        r#"
+[[tests]]
+setup_packages = [{ path = "probe", run = true }]
+test_package_paths = ["a-test"]
+timeout_secs = 5
+[[tests.nodes]]
+fake_node_name = "first.dev"
+[[tests.nodes]]
+fake_node_name = "second.dev"
+"#,
+    )
+    .unwrap();
+    let (outcomes, _) = run_suite(&root, &RunOptions::new(&root)).await.unwrap();
+    assert_eq!(
+        outcomes[0].result,
+        Err(Failure::Error("needs 2 nodes; not supported yet".into()))
+    );
+}
