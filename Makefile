@@ -31,9 +31,12 @@ test-guests: toolchain ## Build the harness's test processes into target/test-gu
 	cargo build -q -p componentize
 	@mkdir -p target/test-guests
 	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm target/test-guests/$$p.wasm || exit 1; done
+	@cp target/test-guests/probe.wasm host-harness/tests/probe-package/pkg/probe.wasm
 
-test: build test-guests ## Build the package and test guests, then run every test (unit, WIT, components, end to end)
+test: build test-guests ## Build the package and test guests, then run every test (unit, WIT, components, end to end) and the scenarios
 	cargo test
+	cargo run -q -p host-harness -- test .
+	cargo run -q -p host-harness -- test host-harness/tests/probe-package
 
 bench: ## Measure sizes, rebuild time and a harness run; writes bench/results.md
 	bench/run.sh

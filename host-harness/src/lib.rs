@@ -22,6 +22,7 @@ pub mod node;
 pub mod package;
 pub mod process;
 pub mod report;
+pub mod scenario;
 pub mod wasm;
 
 use std::path::PathBuf;

@@ -24,18 +24,36 @@ struct Cli {
 enum Command {
     /// Install and run a package, then report what happened
     Run(RunArgs),
-    /// Run kit's test packages in-process, as `kit run-tests` runs them on fake nodes
-    Test {
-        /// kit's tests.toml (or a directory holding it, or test/tests.toml)
-        #[arg(long)]
-        kit: PathBuf,
-        /// Terminal verbosity, as on a node
-        #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
-        verbosity: u8,
-        /// How long the setup packages may take to settle before tests run, in seconds
-        #[arg(long, default_value_t = 5.0)]
-        timeout: f64,
-    },
+    /// Run the package's scenarios (tests/*.toml), or with --kit, kit's test packages
+    Test(TestArgs),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// The package directory; its scenarios are tests/*.toml
+    #[arg(default_value = ".")]
+    package_dir: PathBuf,
+    /// Only the scenarios whose file name contains this
+    #[arg(long)]
+    filter: Option<String>,
+    /// Write the results as JSON to this file (`-` for stdout)
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the results as JUnit XML to this file
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// How many scenarios run at once (default: the number of cores)
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Run kit's test packages instead: its tests.toml (or a directory holding it)
+    #[arg(long)]
+    kit: Option<PathBuf>,
+    /// Terminal verbosity for --kit runs, as on a node
+    #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    verbosity: u8,
+    /// How long --kit setup packages may take to settle before tests run, in seconds
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
 }
 
 #[derive(Args)]
@@ -97,13 +115,11 @@ fn main() -> ExitCode {
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     let code = match Cli::parse().command {
-        Command::Test {
-            kit,
-            verbosity,
-            timeout,
-        } => check_timeout(timeout)
-            .map(|timeout| test_kit(&runtime, &kit, verbosity, timeout))
-            .unwrap_or_else(|code| code),
+        Command::Test(args) => match (&args.kit, check_timeout(args.timeout)) {
+            (_, Err(code)) => code,
+            (Some(kit), Ok(timeout)) => test_kit(&runtime, kit, args.verbosity, timeout),
+            (None, Ok(_)) => test_scenarios(&runtime, &args),
+        },
         Command::Run(args) => run_package(&runtime, args),
     };
     // Every task of a run is aborted, but a process still computing in
@@ -141,6 +157,69 @@ fn test_kit(
         }
     }
     println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCode {
+    use host_harness::scenario;
+
+    let files = match scenario::find(&args.package_dir, args.filter.as_deref()) {
+        Ok(files) if files.is_empty() => {
+            return fail(format!(
+                "{}: no scenario files (tests/*.toml){}",
+                args.package_dir.display(),
+                args.filter
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" matching `{f}`"))
+            ))
+        }
+        Ok(files) => files,
+        Err(e) => return fail(e.to_string()),
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let results = match runtime.block_on(scenario::run_files(&args.package_dir, &files, jobs)) {
+        Ok(results) => results,
+        Err(e) => return fail(e.to_string()),
+    };
+    let to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    if !to_stdout {
+        for result in &results {
+            let ms = result.duration.as_millis();
+            if result.passed() {
+                println!("PASS {} ({ms} ms)", result.name);
+            } else {
+                println!("FAIL {} ({ms} ms)", result.name);
+                for failure in &result.failures {
+                    for line in failure.lines() {
+                        println!("  {line}");
+                    }
+                }
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&scenario::to_json(&results)).expect("JSON");
+        if to_stdout {
+            println!("{text}");
+        } else if let Err(e) = std::fs::write(path, text + "\n") {
+            return fail(format!("{}: cannot write: {e}", path.display()));
+        }
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, scenario::to_junit(&results)) {
+            return fail(format!("{}: cannot write: {e}", path.display()));
+        }
+    }
+    if !to_stdout {
+        println!("{} passed, {failed} failed", results.len() - failed);
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -3,7 +3,7 @@
 //! same bytes are compiled once per run.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -37,29 +37,32 @@ fn is_core_module(bytes: &[u8]) -> bool {
 }
 
 /// Compiled components by the SHA-256 of their bytes: processes that share
-/// a file, a parent spawning the same child again, and restarts all reuse
-/// one compilation.
+/// a file, a parent spawning the same child again, restarts and every run
+/// in this program all reuse one compilation. Two loads of the same bytes
+/// at once compile once: the second waits for the first.
 #[derive(Default)]
 pub struct ComponentCache {
-    compiled: Mutex<HashMap<[u8; 32], Arc<LoadedWasm>>>,
+    compiled: Mutex<HashMap<[u8; 32], Arc<Compilation>>>,
 }
+
+type Compilation = OnceLock<Result<Arc<LoadedWasm>, String>>;
 
 impl ComponentCache {
     /// Compiles `bytes` unless the same bytes were compiled before; returns
     /// their key.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<[u8; 32], String> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
-        if self.get(&key).is_some() {
-            return Ok(key);
-        }
-        // Compiled outside the lock: other loads need not wait for it.
-        let loaded = load_component(engine, bytes)?;
-        lock(&self.compiled).entry(key).or_insert(loaded);
-        Ok(key)
+        let cell = lock(&self.compiled).entry(key).or_default().clone();
+        // Compiled outside the map's lock: other components need not wait.
+        cell.get_or_init(|| load_component(engine, bytes))
+            .as_ref()
+            .map(|_| key)
+            .map_err(Clone::clone)
     }
 
     pub fn get(&self, key: &[u8; 32]) -> Option<Arc<LoadedWasm>> {
-        lock(&self.compiled).get(key).cloned()
+        let cell = lock(&self.compiled).get(key)?.clone();
+        cell.get()?.as_ref().ok().cloned()
     }
 }
 

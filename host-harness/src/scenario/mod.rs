@@ -1,0 +1,157 @@
+//! Scenarios: files in a package's `tests/` that drive it and assert on
+//! what happens (`host-harness test [PACKAGE_DIR]`). Each runs isolated, on
+//! its own node and home; several run at once. `format.rs` is the file
+//! format, `run.rs` runs one, `output.rs` writes JSON and JUnit.
+//!
+//! From Rust, build a [`Scenario`] from TOML (or field by field) and run
+//! it against a built package:
+//!
+//! ```no_run
+//! # async fn example() {
+//! use host_harness::scenario::{run_scenario, Scenario};
+//!
+//! let scenario = Scenario::from_toml(r#"
+//!     [[step]]
+//!     expect = { spawn = { child = "spawned-child-process", result = "ok" } }
+//!     [[step]]
+//!     expect = { holds = { process = "spawned-child-process:spawn:template.os",
+//!                          issuer = "http-client:distro:sys", at_start = true } }
+//! "#).unwrap();
+//! let result = run_scenario(std::path::Path::new("."), &scenario, "spawn").await;
+//! assert!(result.failures.is_empty(), "{:?}", result.failures);
+//! # }
+//! ```
+
+mod format;
+mod output;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use format::{
+    Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectFile, ExpectPrint, ExpectSpawn, FileSeed,
+    Http, ManifestChange, Scenario, Send, Step, Wait,
+};
+pub use output::{to_json, to_junit};
+
+use crate::error::InputError;
+use crate::report::Report;
+
+/// How one scenario went.
+#[derive(Debug)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub file: PathBuf,
+    /// Empty when it passed; otherwise what was expected and what happened.
+    pub failures: Vec<String>,
+    pub duration: Duration,
+    /// The run's report, when the run started.
+    pub report: Option<Report>,
+}
+
+impl ScenarioResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+impl Scenario {
+    pub fn from_toml(text: &str) -> Result<Scenario, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs `scenario` against the package in `package_dir`.
+pub async fn run_scenario(package_dir: &Path, scenario: &Scenario, name: &str) -> ScenarioResult {
+    let name = scenario.name.clone().unwrap_or_else(|| name.to_string());
+    run::run(package_dir, scenario, name, PathBuf::new()).await
+}
+
+/// The scenario files in `package_dir/tests`, sorted, kept if their name
+/// contains `filter`.
+pub fn find(package_dir: &Path, filter: Option<&str>) -> Result<Vec<PathBuf>, InputError> {
+    let dir = package_dir.join("tests");
+    let entries = std::fs::read_dir(&dir).map_err(|source| InputError::Read {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            filter.is_none_or(|f| {
+                p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().contains(f))
+            })
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Reads every file first (a bad one is an input error naming it), then
+/// runs them, `jobs` at a time.
+pub async fn run_files(
+    package_dir: &Path,
+    files: &[PathBuf],
+    jobs: usize,
+) -> Result<Vec<ScenarioResult>, InputError> {
+    let mut scenarios = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|source| InputError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let scenario = Scenario::from_toml(&text).map_err(|e| InputError::invalid(file, e))?;
+        let stem = file
+            .file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        scenarios.push((
+            scenario.name.clone().unwrap_or(stem),
+            scenario,
+            file.clone(),
+        ));
+    }
+    let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut running = Vec::new();
+    for (name, scenario, file) in scenarios {
+        let (limit, dir) = (limit.clone(), package_dir.to_owned());
+        running.push(tokio::spawn(async move {
+            let _turn = limit.acquire_owned().await;
+            run::run(&dir, &scenario, name, file).await
+        }));
+    }
+    let mut results = Vec::new();
+    for task in running {
+        match task.await {
+            Ok(result) => results.push(result),
+            Err(e) => results.push(ScenarioResult {
+                name: "?".into(),
+                file: PathBuf::new(),
+                failures: vec![format!("the scenario's task failed: {e}")],
+                duration: Duration::ZERO,
+                report: None,
+            }),
+        }
+    }
+    Ok(results)
+}
+
+/// A fresh directory for one scenario's package copy and home.
+fn work_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(40)
+        .collect();
+    std::env::temp_dir().join(format!(
+        "host-harness-scenario-{}-{}-{safe}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::SeqCst)
+    ))
+}
