@@ -48,6 +48,9 @@ struct TestArgs {
     /// Run kit's test packages instead: its tests.toml (or a directory holding it)
     #[arg(long)]
     kit: Option<PathBuf>,
+    /// Compile every component afresh instead of using the compilation cache
+    #[arg(long)]
+    no_cache: bool,
     /// Terminal verbosity for --kit runs, as on a node
     #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
     verbosity: u8,
@@ -86,6 +89,9 @@ struct RunArgs {
     /// Keep running and serving HTTP until Ctrl-C, to try the package in a browser
     #[arg(long)]
     serve: bool,
+    /// Compile every component afresh instead of using the compilation cache
+    #[arg(long)]
+    no_cache: bool,
     /// Another package to install on the same node (repeat for more)
     #[arg(long = "package", value_name = "DIR")]
     packages: Vec<PathBuf>,
@@ -114,7 +120,15 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let code = match Cli::parse().command {
+    let command = Cli::parse().command;
+    let no_cache = match &command {
+        Command::Run(args) => args.no_cache,
+        Command::Test(args) => args.no_cache,
+    };
+    if no_cache {
+        host_harness::process::Runtime::disable_disk_cache();
+    }
+    let code = match command {
         Command::Test(args) => match (&args.kit, check_timeout(args.timeout)) {
             (_, Err(code)) => code,
             (Some(kit), Ok(timeout)) => test_kit(&runtime, kit, args.verbosity, timeout),
@@ -239,6 +253,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         http_port,
         serve,
         packages,
+        no_cache: _,
     } = args;
     let timeout = match check_timeout(timeout) {
         Ok(timeout) => timeout,

@@ -17,11 +17,14 @@ use crate::kernel::event::Exit;
 use crate::kernel::{Program, WasmKey};
 use crate::node::activity::InFlight;
 use crate::node::Node;
-use crate::wasm::ComponentCache;
+use crate::wasm::{ComponentCache, DiskCache};
 pub use host::ProcessHost;
 
 /// How often a running process yields to the rest of the node.
 const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(2);
+
+static SHARED: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
+static NO_DISK_CACHE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The engine, linker and compiled components every process shares.
 pub struct Runtime {
@@ -31,7 +34,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new() -> wasmtime::Result<Runtime> {
+    pub fn new(disk: Option<DiskCache>) -> wasmtime::Result<Runtime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
@@ -56,17 +59,33 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linker,
-            components: ComponentCache::default(),
+            components: ComponentCache::with_disk(disk),
         })
     }
 
     /// One runtime for every run in this program: components compiled once
-    /// serve every later run.
+    /// serve every later run. Compilations are also kept on disk (see
+    /// [`DiskCache::default_dir`]) unless [`Runtime::disable_disk_cache`]
+    /// was called first.
     pub fn shared() -> Result<Arc<Runtime>, String> {
-        static SHARED: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
         SHARED
-            .get_or_init(|| Runtime::new().map(Arc::new).map_err(|e| format!("{e:?}")))
+            .get_or_init(|| {
+                let disk = if NO_DISK_CACHE.load(std::sync::atomic::Ordering::SeqCst) {
+                    None
+                } else {
+                    DiskCache::default_dir().map(DiskCache::new)
+                };
+                Runtime::new(disk)
+                    .map(Arc::new)
+                    .map_err(|e| format!("{e:?}"))
+            })
             .clone()
+    }
+
+    /// Compile everything afresh in this program (`--no-cache`). Must come
+    /// before the first run.
+    pub fn disable_disk_cache() {
+        NO_DISK_CACHE.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {

@@ -1,6 +1,11 @@
 //! Every wasm component the harness runs is compiled here and nowhere
 //! else: [`load_component`] compiles, [`ComponentCache`] makes sure the
-//! same bytes are compiled once per run.
+//! same bytes are compiled once per program, and `disk.rs` once per
+//! machine.
+
+mod disk;
+
+pub use disk::DiskCache;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -43,21 +48,41 @@ fn is_core_module(bytes: &[u8]) -> bool {
 #[derive(Default)]
 pub struct ComponentCache {
     compiled: Mutex<HashMap<[u8; 32], Arc<Compilation>>>,
+    disk: Option<DiskCache>,
 }
 
 type Compilation = OnceLock<Result<Arc<LoadedWasm>, String>>;
 
 impl ComponentCache {
-    /// Compiles `bytes` unless the same bytes were compiled before; returns
-    /// their key.
+    /// A cache that also keeps compilations on disk.
+    pub fn with_disk(disk: Option<DiskCache>) -> Self {
+        ComponentCache {
+            compiled: Mutex::default(),
+            disk,
+        }
+    }
+
+    /// Compiles `bytes` unless the same bytes were compiled before (in
+    /// this program or, with a disk cache, any earlier one); returns their
+    /// key.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<[u8; 32], String> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
         let cell = lock(&self.compiled).entry(key).or_default().clone();
         // Compiled outside the map's lock: other components need not wait.
-        cell.get_or_init(|| load_component(engine, bytes))
-            .as_ref()
-            .map(|_| key)
-            .map_err(Clone::clone)
+        cell.get_or_init(|| {
+            let cached = self.disk.as_ref().and_then(|d| d.load(engine, &key));
+            if let Some(component) = cached {
+                return Ok(Arc::new(LoadedWasm { component }));
+            }
+            let loaded = load_component(engine, bytes)?;
+            if let Some(disk) = &self.disk {
+                disk.store(engine, &key, &loaded.component);
+            }
+            Ok(loaded)
+        })
+        .as_ref()
+        .map(|_| key)
+        .map_err(Clone::clone)
     }
 
     pub fn get(&self, key: &[u8; 32]) -> Option<Arc<LoadedWasm>> {

@@ -1,0 +1,126 @@
+//! Compiled components kept on disk between runs, so that a run compiles
+//! only what changed. An entry is named by the component's SHA-256, the
+//! harness's version and the engine's compatibility hash, and holds a
+//! checksum of its payload: a corrupt, truncated or foreign entry is never
+//! loaded, only compiled again and replaced. Entries are written to a
+//! temporary file and renamed, so readers never see half an entry.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+pub struct DiskCache {
+    dir: PathBuf,
+}
+
+impl DiskCache {
+    pub fn new(dir: PathBuf) -> Self {
+        DiskCache { dir }
+    }
+
+    /// `$HOST_HARNESS_CACHE`, else `$XDG_CACHE_HOME/host-harness`, else
+    /// `~/.cache/host-harness`.
+    pub fn default_dir() -> Option<PathBuf> {
+        let env = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        env("HOST_HARNESS_CACHE")
+            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("host-harness")))
+            .or_else(|| env("HOME").map(|d| d.join(".cache/host-harness")))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn entry(&self, engine: &Engine, key: &[u8; 32]) -> PathBuf {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let mut name = Sha256::new();
+        name.update(key);
+        name.update(env!("CARGO_PKG_VERSION"));
+        name.update(hasher.finish().to_le_bytes());
+        self.dir.join(format!("{}.cwasm", hex(&name.finalize())))
+    }
+
+    /// The compiled component for `key`, if a sound entry is on disk.
+    pub fn load(&self, engine: &Engine, key: &[u8; 32]) -> Option<Component> {
+        let bytes = std::fs::read(self.entry(engine, key)).ok()?;
+        let (checksum, payload) = bytes.split_at_checked(32)?;
+        if Sha256::digest(payload)[..] != *checksum {
+            return None;
+        }
+        // SAFETY: the payload is what `Component::serialize` wrote for this
+        // engine configuration (its checksum matches, and wasmtime checks
+        // its own header and the engine's compatibility before use).
+        unsafe { Component::deserialize(engine, payload) }.ok()
+    }
+
+    /// Keeps `component` for later runs; failing to is not an error (the
+    /// next run compiles again).
+    pub fn store(&self, engine: &Engine, key: &[u8; 32], component: &Component) {
+        let Ok(payload) = component.serialize() else {
+            return;
+        };
+        let mut bytes = Sha256::digest(&payload).to_vec();
+        bytes.extend_from_slice(&payload);
+        let target = self.entry(engine, key);
+        let partial = target.with_extension(format!("{}.partial", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&partial, &bytes))
+            .and_then(|_| std::fs::rename(&partial, &target));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid component: its header alone.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn cache() -> DiskCache {
+        let dir = std::env::temp_dir().join(format!("harness-disk-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        DiskCache::new(dir)
+    }
+
+    #[test]
+    fn a_stored_component_loads_and_a_damaged_one_does_not() {
+        let engine = Engine::default();
+        let cache = cache();
+        let key = [1; 32];
+        assert!(cache.load(&engine, &key).is_none(), "empty at first");
+        let component = Component::new(&engine, EMPTY_COMPONENT).unwrap();
+        cache.store(&engine, &key, &component);
+        assert!(cache.load(&engine, &key).is_some());
+        // Flip a byte of the payload: the checksum no longer matches.
+        let path = cache.entry(&engine, &key);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(cache.load(&engine, &key).is_none());
+        // Garbage and truncation too.
+        std::fs::write(&path, b"short").unwrap();
+        assert!(cache.load(&engine, &key).is_none());
+        // An entry for another engine configuration is another file.
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let other = Engine::new(&config).unwrap();
+        assert_ne!(cache.entry(&engine, &key), cache.entry(&other, &key));
+        std::fs::remove_dir_all(cache.dir()).unwrap();
+    }
+}
