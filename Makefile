@@ -38,7 +38,7 @@ test: build test-guests ## Build the package and test guests, then run every tes
 	cargo run -q -p host-harness -- test .
 	cargo run -q -p host-harness -- test host-harness/tests/probe-package
 
-bench: ## Measure sizes, rebuild time and a harness run; writes bench/results.md
+bench: ## Measure sizes, rebuild time and a harness run; writes BENCHMARKS.md
 	bench/run.sh
 
 lint: ## rustfmt check and clippy on the whole workspace, warnings as errors

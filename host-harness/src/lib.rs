@@ -11,6 +11,7 @@
 //!   stand-ins for the rest).
 //! - [`report`]: what the run did, for people and as JSON.
 
+pub mod bench;
 pub mod bindings;
 pub mod capability;
 pub mod error;

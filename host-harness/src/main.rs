@@ -26,6 +26,18 @@ enum Command {
     Run(RunArgs),
     /// Run the package's scenarios (tests/*.toml), or with --kit, kit's test packages
     Test(TestArgs),
+    /// Measure the harness's speed on the template (built) and the probe guest
+    Bench {
+        /// The template's directory
+        #[arg(default_value = ".")]
+        workspace: PathBuf,
+        /// The probe guest (`make test-guests` builds it)
+        #[arg(long, default_value = "target/test-guests/probe.wasm")]
+        probe: PathBuf,
+        /// Print the results as a JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -124,6 +136,7 @@ fn main() -> ExitCode {
     let no_cache = match &command {
         Command::Run(args) => args.no_cache,
         Command::Test(args) => args.no_cache,
+        Command::Bench { .. } => false,
     };
     if no_cache {
         host_harness::process::Runtime::disable_disk_cache();
@@ -135,6 +148,21 @@ fn main() -> ExitCode {
             (None, Ok(_)) => test_scenarios(&runtime, &args),
         },
         Command::Run(args) => run_package(&runtime, args),
+        Command::Bench {
+            workspace,
+            probe,
+            json,
+        } => match runtime.block_on(host_harness::bench::measure(&workspace, &probe)) {
+            Ok(results) if json => {
+                println!("{}", serde_json::to_string_pretty(&results).expect("JSON"));
+                ExitCode::SUCCESS
+            }
+            Ok(results) => {
+                println!("{results:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
     };
     // Every task of a run is aborted, but a process still computing in
     // wasm at the timeout only notices at its next yield: do not wait.

@@ -57,6 +57,10 @@ fn init(our: Address) {
         "commander" => commander(&our),
         "web-server" => web_server(),
         name if name.starts_with("spinner") => spin(),
+        "spawn-bench" => spawn_bench(&our),
+        "roundtrip-bench" => roundtrip_bench(&our),
+        // Children spawned without a name (random digits) just end.
+        name if name.chars().all(|c| c.is_ascii_digit()) => {}
         _ => println!("started as {our}"),
     }
 }
@@ -857,4 +861,37 @@ fn kit_test(our: &Address) {
         };
         Response::new().body(body.to_string()).send().unwrap();
     }
+}
+
+/// Times 1,000 spawns of the template's child (it prints and ends).
+fn spawn_bench(our: &Address) {
+    let path = format!("{}/pkg/child.wasm", our.package_id());
+    let mut micros = Vec::with_capacity(1000);
+    let started = std::time::Instant::now();
+    for _ in 0..1000 {
+        let one = std::time::Instant::now();
+        spawn(None, &path, OnExit::None, vec![], vec![], false).unwrap();
+        micros.push(one.elapsed().as_micros() as u64);
+    }
+    let total = started.elapsed().as_micros();
+    println!(
+        "spawned {total} {}",
+        serde_json::to_string(&micros).unwrap()
+    );
+}
+
+/// Times 1,000 request/response round trips to echo.
+fn roundtrip_bench(our: &Address) {
+    let echo = peer(our, "echo");
+    let mut micros = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let one = std::time::Instant::now();
+        Request::to(&echo)
+            .body("x")
+            .send_and_await_response(5)
+            .unwrap()
+            .unwrap();
+        micros.push(one.elapsed().as_micros() as u64);
+    }
+    println!("roundtrips {}", serde_json::to_string(&micros).unwrap());
 }
