@@ -69,6 +69,9 @@ pub struct Kernel {
     backoff: HashMap<ProcessId, Backoff>,
     effects: Vec<Effect>,
     events: Vec<Event>,
+    /// Print every delivered message (verbosity 3). Off unless someone
+    /// reads them: rendering each message costs more than routing it.
+    trace_messages: bool,
 }
 
 struct Entry {
@@ -107,7 +110,13 @@ impl Kernel {
             backoff: HashMap::new(),
             effects: Vec::new(),
             events: Vec::new(),
+            trace_messages: false,
         }
+    }
+
+    /// Turns the verbosity-3 line for every delivered message on or off.
+    pub fn trace_messages(&mut self, on: bool) {
+        self.trace_messages = on;
     }
 
     pub fn node(&self) -> &str {

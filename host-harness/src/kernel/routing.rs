@@ -112,7 +112,9 @@ impl Kernel {
             self.refuse(km, BlockReason::TargetNotRunning, Consequence::Dropped);
             return;
         }
-        self.print(3, km.to_string());
+        if self.trace_messages {
+            self.print(3, km.to_string());
+        }
         self.deliver(&target, Delivery::Message(km));
     }
 

@@ -81,7 +81,11 @@ impl Node {
             name: name.into(),
             me: me.clone(),
             inner: Mutex::new(Inner {
-                kernel: Kernel::new(name),
+                kernel: {
+                    let mut kernel = Kernel::new(name);
+                    kernel.trace_messages(terminal.verbosity >= 3);
+                    kernel
+                },
                 mailboxes: HashMap::new(),
                 modules: HashMap::new(),
                 report: Report::default(),
