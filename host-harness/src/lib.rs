@@ -56,6 +56,11 @@ pub struct RunOptions {
     pub home: Option<PathBuf>,
     /// The local HTTP server's port; `None`: a free one.
     pub http_port: Option<u16>,
+    /// Memory each process may use, in bytes (default 1 GiB).
+    pub memory_limit: usize,
+    /// How long a process may compute without waiting for a message;
+    /// `None` (the default, as on a node): forever.
+    pub cpu_limit: Option<Duration>,
     /// More packages to install on the same node, after the first.
     pub packages: Vec<PathBuf>,
     /// Keep running (and serving HTTP) until Ctrl-C instead of stopping
@@ -75,6 +80,8 @@ impl RunOptions {
             home: None,
             http_port: None,
             packages: vec![],
+            memory_limit: 1 << 30,
+            cpu_limit: None,
             serve: false,
         }
     }
@@ -171,7 +178,8 @@ impl Session {
             node: options.node.clone(),
             http_port: options.http_port.unwrap_or(0),
         };
-        let node = Node::new(&options.node, runtime, terminal, home);
+        let limits = (options.memory_limit, options.cpu_limit);
+        let node = Node::new(&options.node, runtime, terminal, home, limits);
         modules::add_all(&node, &config);
         node.kernel(|k| {
             for (id, bytes) in states {

@@ -104,6 +104,12 @@ struct RunArgs {
     /// Compile every component afresh instead of using the compilation cache
     #[arg(long)]
     no_cache: bool,
+    /// Trap a process that computes this many seconds without waiting for a message
+    #[arg(long, value_name = "SECS")]
+    cpu_limit: Option<f64>,
+    /// Trap a process whose memory would grow past this many MiB
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    memory_limit: usize,
     /// Another package to install on the same node (repeat for more)
     #[arg(long = "package", value_name = "DIR")]
     packages: Vec<PathBuf>,
@@ -282,7 +288,16 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         serve,
         packages,
         no_cache: _,
+        cpu_limit,
+        memory_limit,
     } = args;
+    let cpu_limit = match cpu_limit.map(check_timeout).transpose() {
+        Ok(limit) => limit,
+        Err(_) => return fail("--cpu-limit: must be more than 0 seconds, at most a day".into()),
+    };
+    if memory_limit == 0 {
+        return fail("--memory-limit: must be at least 1 MiB".into());
+    }
     let timeout = match check_timeout(timeout) {
         Ok(timeout) => timeout,
         Err(code) => return code,
@@ -302,6 +317,8 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         home,
         http_port,
         packages,
+        memory_limit: memory_limit.saturating_mul(1 << 20),
+        cpu_limit,
         serve,
     };
     let report = match runtime.block_on(run(&options)) {

@@ -115,6 +115,16 @@ pub enum Exit {
     Returned,
     /// The text is stderr if the process wrote any, else the trap's cause.
     Trapped(String),
+    /// Trapped by a harness limit (a node has none), with the reason.
+    LimitReached(Limit, String),
+}
+
+/// A harness limit a process hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    CpuLimit,
+    MemoryLimit,
 }
 
 #[derive(Debug, Clone)]

@@ -55,7 +55,7 @@ impl Kernel {
         let address = self.address(id);
         match &exit {
             Exit::Returned => self.print(1, format!("process {address} returned without error")),
-            Exit::Trapped(text) => self.print(
+            Exit::Trapped(text) | Exit::LimitReached(_, text) => self.print(
                 0,
                 format!("\x1b[38;5;196mprocess {address} ended with error:\x1b[0m\n{text}"),
             ),

@@ -51,6 +51,8 @@ pub struct Node {
     clock: tokio::time::Instant,
     /// The node's home on disk.
     home: Home,
+    /// Per process: memory bytes, and computing time between two waits.
+    limits: (usize, Option<Duration>),
 }
 
 struct Inner {
@@ -75,7 +77,13 @@ impl Drop for Node {
 }
 
 impl Node {
-    pub fn new(name: &str, runtime: Arc<Runtime>, terminal: Terminal, home: Home) -> Arc<Node> {
+    pub fn new(
+        name: &str,
+        runtime: Arc<Runtime>,
+        terminal: Terminal,
+        home: Home,
+        limits: (usize, Option<Duration>),
+    ) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::SeqCst);
         Arc::new_cyclic(|me| Node {
             name: name.into(),
@@ -96,6 +104,7 @@ impl Node {
             tasks: Mutex::new(Some(JoinSet::new())),
             clock: tokio::time::Instant::now(),
             home,
+            limits,
         })
     }
 
@@ -131,6 +140,11 @@ impl Node {
                 busy = None;
             }
         }));
+    }
+
+    /// Per-process limits: memory bytes, and computing time between waits.
+    pub fn limits(&self) -> (usize, Option<Duration>) {
+        self.limits
     }
 
     pub fn name(&self) -> &str {

@@ -22,6 +22,7 @@ use crate::node::activity::InFlight;
 use crate::node::mailbox::{Mailbox, Wanted};
 use crate::node::Port;
 
+use super::limits::Limits;
 use super::messages::{Ingested, Messages, Received};
 use super::wasi::{self, Stdio};
 
@@ -41,6 +42,7 @@ pub struct ProcessHost {
     wasi: WasiCtx,
     table: ResourceTable,
     stdio: Stdio,
+    pub limits: Limits,
 }
 
 impl ProcessHost {
@@ -50,6 +52,7 @@ impl ProcessHost {
         mailbox: Arc<Mailbox>,
         busy: InFlight,
         tmp_dir: Option<&std::path::Path>,
+        limits: Limits,
     ) -> Self {
         let (wasi, stdio) = wasi::context(tmp_dir);
         let our = Address::new(port.node(), id.clone());
@@ -64,6 +67,7 @@ impl ProcessHost {
             wasi,
             table: ResourceTable::new(),
             stdio,
+            limits,
         }
     }
 
@@ -150,6 +154,7 @@ impl ProcessHost {
     ) -> wasmtime::Result<Result<(Address, Message), SendError>> {
         let id = self.send_one(target, request, None, blob);
         loop {
+            self.limits.waiting();
             let delivery = self.mailbox.take(&mut self.busy, Wanted::Id(id)).await;
             if let Delivery::Message(km) = &delivery {
                 if km.request().is_some() {
@@ -305,6 +310,7 @@ impl Host for ProcessHost {
 
     async fn receive(&mut self) -> wasmtime::Result<Received> {
         loop {
+            self.limits.waiting();
             let delivery = self.mailbox.take(&mut self.busy, Wanted::Any).await;
             if let Some(received) = self.ingest(delivery) {
                 return Ok(received);

@@ -4,6 +4,7 @@
 //! told how it ended.
 
 mod host;
+pub mod limits;
 pub mod messages;
 mod wasi;
 
@@ -104,15 +105,24 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
     };
     let mailbox = node.mailbox(&id);
     let tmp = node.tmp_dir(&id.package_id());
+    let (memory, cpu) = node.limits();
+    let limits = limits::Limits::new(memory, cpu, EPOCH_TICK);
     let host = ProcessHost::new(
         node.clone(),
         id.clone(),
         mailbox.clone(),
         busy,
         tmp.as_deref(),
+        limits,
     );
     let mut store = Store::new(&node.runtime.engine, host);
-    store.epoch_deadline_async_yield_and_update(1);
+    store.limiter(|host| &mut host.limits);
+    // Each tick: count it against the CPU budget, then yield to the rest.
+    store.epoch_deadline_callback(|mut context| {
+        context.data_mut().limits.tick()?;
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
     let instance =
         ProcessV1::instantiate_async(&mut store, &wasm.component, &node.runtime.linker).await;
     let bindings = match instance {
@@ -130,7 +140,12 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
     let (stdout, stderr) = host.take_output();
     let exit = match result {
         Ok(()) => Exit::Returned,
-        // What the kernel prints: stderr if any, else the trap's cause.
+        // A limit's own words; else what the kernel prints: stderr if any,
+        // else the trap's cause.
+        Err(trap) if host.limits.hit.is_some() => {
+            let limit = host.limits.hit.expect("checked");
+            Exit::LimitReached(limit, trap.root_cause().to_string())
+        }
         Err(trap) => Exit::Trapped(if stderr.is_empty() {
             trap.root_cause().to_string()
         } else {

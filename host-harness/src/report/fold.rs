@@ -47,6 +47,7 @@ impl Report {
                 exit: ExitRecord {
                     kind: ExitKind::Running,
                     detail: String::new(),
+                    limit: None,
                 },
                 stdout: String::new(),
                 stderr: String::new(),
@@ -70,10 +71,17 @@ impl Report {
                         Exit::Returned => ExitRecord {
                             kind: ExitKind::Returned,
                             detail: "init returned".into(),
+                            limit: None,
                         },
                         Exit::Trapped(text) => ExitRecord {
                             kind: ExitKind::Trapped,
                             detail: text.clone(),
+                            limit: None,
+                        },
+                        Exit::LimitReached(limit, text) => ExitRecord {
+                            kind: ExitKind::Trapped,
+                            detail: text.clone(),
+                            limit: Some(*limit),
                         },
                     };
                     record.stdout.push_str(stdout);
@@ -85,6 +93,7 @@ impl Report {
                     record.exit = ExitRecord {
                         kind: ExitKind::Killed,
                         detail: reason.clone(),
+                        limit: None,
                     };
                 }
                 let text = hints::never_ran(id, reason);
@@ -402,19 +411,23 @@ impl Report {
                 Some((Reader::Receiving, false)) => ExitRecord {
                     kind: ExitKind::Running,
                     detail: "waiting in receive with nothing in flight".into(),
+                    limit: None,
                 },
                 Some((Reader::Awaiting(_), false)) if idle => ExitRecord {
                     kind: ExitKind::Running,
                     detail: "waiting for a response that nothing will send".into(),
+                    limit: None,
                 },
                 _ if idle => ExitRecord {
                     kind: ExitKind::Running,
                     detail: "waiting with nothing in flight".into(),
+                    limit: None,
                 },
                 _ => ExitRecord {
                     kind: ExitKind::TimedOut,
                     detail: "still executing or waiting for a response when the timeout passed"
                         .into(),
+                    limit: None,
                 },
             };
         }

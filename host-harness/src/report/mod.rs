@@ -75,6 +75,8 @@ pub struct ProcessRecord {
 pub struct ExitRecord {
     pub kind: ExitKind,
     pub detail: String,
+    /// The harness limit that trapped it, if one did.
+    pub limit: Option<crate::kernel::event::Limit>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]

@@ -58,6 +58,8 @@ fn init(our: Address) {
         "web-server" => web_server(),
         name if name.starts_with("spinner") => spin(),
         "spawn-bench" => spawn_bench(&our),
+        "hog" => hog(),
+        "recurser" => println!("depth {}", recurse(0)),
         "roundtrip-bench" => roundtrip_bench(&our),
         // Children spawned without a name (random digits) just end.
         name if name.chars().all(|c| c.is_ascii_digit()) => {}
@@ -894,4 +896,22 @@ fn roundtrip_bench(our: &Address) {
         micros.push(one.elapsed().as_micros() as u64);
     }
     println!("roundtrips {}", serde_json::to_string(&micros).unwrap());
+}
+
+/// Allocates (and touches) a mebibyte at a time, forever.
+fn hog() {
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    loop {
+        kept.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&kept);
+    }
+}
+
+/// Recurses until the stack runs out.
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return 0;
+    }
+    let frame = std::hint::black_box([depth; 64]);
+    recurse(depth + 1) + frame[0]
 }
