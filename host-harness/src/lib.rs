@@ -7,9 +7,14 @@
 //! - [`node`]: the one owner of a run: kernel, mailboxes, tasks, report.
 //! - [`process`]: one wasm process in a wasmtime store, and the
 //!   `kinode:process/standard` host functions it calls.
-//! - [`modules`]: runtime modules as plug-ins (vfs, http-client, timer and
-//!   stand-ins for the rest).
+//! - [`modules`]: runtime modules as plug-ins: vfs, kv, sqlite, a real
+//!   http-server, http-client (mocks), timer, kernel commands, and the
+//!   distro processes a node always runs.
 //! - [`report`]: what the run did, for people and as JSON.
+//! - [`scenario`]: `tests/*.toml` files that drive a package and assert.
+//! - [`kit`]: kit's test packages, run in-process.
+//! - [`wasm`]: compiling components, cached in memory and on disk.
+//! - [`bench`]: how fast all this is.
 
 pub mod bench;
 pub mod bindings;

@@ -157,6 +157,7 @@ async fn kernel_commands_answer_in_the_nodes_format() {
         prints_of(&report, &id("made")),
         ["started as fake.os@made:probe:test.os"]
     );
+    assert_eq!(exit_kind(&report, &listener), ExitKind::Killed);
     let made = report.process(&id("made")).unwrap();
     assert_eq!(made.parent.as_deref(), Some(id("commander").as_str()));
     let loud: Vec<&str> = report

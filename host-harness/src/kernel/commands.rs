@@ -118,6 +118,7 @@ impl Kernel {
             return false;
         }
         self.kill_printing(id, revoke, if loud { 0 } else { 2 });
+        self.emit(Event::Killed { id: id.clone() });
         true
     }
 

@@ -43,6 +43,10 @@ pub enum Event {
         stdout: String,
         stderr: String,
     },
+    /// Killed by a `KillProcess` command.
+    Killed {
+        id: ProcessId,
+    },
     /// The process never ran: its wasm did not load or instantiate.
     NeverRan {
         id: ProcessId,
@@ -178,6 +182,8 @@ pub enum BlockReason {
     Offline,
     /// The target never ran (or its task is gone): the message vanishes.
     TargetNotRunning,
+    /// The sender is no longer in the process table (it was killed).
+    SenderGone,
 }
 
 /// What the sender of a blocked message got.

@@ -6,7 +6,9 @@
 //! what it decided, which the report folds in. One rule per file:
 //! `routing.rs` (who may message whom), `spawn.rs`, `exit.rs` (on-exit and
 //! restarts), `install.rs` (a package's manifest), `caps.rs` (the
-//! capability calls a process makes).
+//! capability calls a process makes), `commands.rs` (what processes ask
+//! `kernel:distro:sys`), `message.rs` and `event.rs` (what flows in and
+//! out).
 
 mod caps;
 mod commands;

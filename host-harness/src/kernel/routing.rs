@@ -46,6 +46,11 @@ impl Kernel {
         }
         let source = km.source.process.clone();
         let target = km.target.process.clone();
+        if km.source.node == self.node && !self.processes.contains_key(&source) {
+            // A node drops what a process no longer in its table sends.
+            self.refuse(km, BlockReason::SenderGone, Consequence::Dropped);
+            return;
+        }
 
         if km.target.node != self.node {
             if !self.holds(&source, &network_capability(&self.node)) {

@@ -115,7 +115,7 @@ pub async fn run_suite(
         let tester = Tester::install(&session);
         // Let the setup packages start before the tests run, as kit waits
         // for its nodes to boot.
-        session.settle(options.timeout).await;
+        let mut idle = session.settle(options.timeout).await;
         for (name, relative) in names.iter().zip(&test.test_package_paths) {
             let package = dir.join(relative);
             let result = run_one(&session, &tester, &package, &names, test.timeout_secs).await;
@@ -123,8 +123,9 @@ pub async fn run_suite(
                 name: name.clone(),
                 result,
             });
+            idle = session.settle(options.timeout).await;
         }
-        reports.push(session.finish(true).await);
+        reports.push(session.finish(idle).await);
     }
     Ok((outcomes, reports))
 }
@@ -199,7 +200,9 @@ async fn run_one(
         }),
         blob: None,
     });
-    let body = match tokio::time::timeout(Duration::from_secs(timeout_secs), answer).await {
+    let answered = tokio::time::timeout(Duration::from_secs(timeout_secs), answer).await;
+    tester.forget(id);
+    let body = match answered {
         Ok(Ok(body)) => body,
         _ => {
             return Err(error(format!(

@@ -63,6 +63,11 @@ impl Tester {
         tester
     }
 
+    /// Stops waiting for request `id`.
+    pub fn forget(&self, id: u64) {
+        lock(&self.waiting).remove(&id);
+    }
+
     /// The answer to request `id`, when it comes.
     pub fn expect(&self, id: u64) -> oneshot::Receiver<Vec<u8>> {
         let (sender, receiver) = oneshot::channel();

@@ -92,6 +92,13 @@ impl DbKey {
     }
 }
 
+/// Whether a database name stays one directory under its package: a node
+/// joins any name onto its path (`..` included); the harness, running on
+/// the developer's machine, refuses those as malformed.
+pub fn safe_name(db: &str) -> bool {
+    !db.is_empty() && db != "." && db != ".." && !db.contains(['/', '\\', '\0'])
+}
+
 /// Whether `process` belongs to the package named in the request (Open
 /// and RemoveDb need it).
 pub fn same_package(process: &ProcessId, package: &PackageKey) -> bool {
@@ -130,4 +137,18 @@ pub fn answer_err(
     port.kernel(|k| k.print_as(&ProcessId::runtime(module), 1, text));
     let body = serde_json::json!({ "Err": error });
     respond(port, module, km, Answer::always(body.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_stay_inside_their_package() {
+        assert!(safe_name("store"));
+        assert!(safe_name("my.db"));
+        for bad in ["", ".", "..", "../x", "a/b", "/etc", "a\\b", "nul\0"] {
+            assert!(!safe_name(bad), "{bad:?}");
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::{respond, Answer, Module};
+use super::{respond_as, Answer, Module};
 
 /// Each distro process and whether it is public (`chess` alone is).
 pub const DISTRO: [(&str, bool); 9] = [
@@ -61,7 +61,7 @@ impl Module for Distro {
                 .collect();
             drop(apps);
             let answer = json!({ "GetApps": listed }).to_string();
-            respond(port, "homepage", &km, Answer::new(answer));
+            respond_as(port, km.target.process.clone(), &km, Answer::new(answer));
         }
     }
 }

@@ -163,7 +163,9 @@ impl Module for HttpClient {
                     body: String::from_utf8_lossy(&request.body).into_owned(),
                     error: error.to_string(),
                 }));
-                respond(port, "http-client", &km, Answer::new(error.to_string()));
+                if km.expects_response() {
+                    respond(port, "http-client", &km, Answer::new(error.to_string()));
+                }
                 return;
             }
         };
@@ -188,7 +190,9 @@ impl Module for HttpClient {
         let Some(mock) = mock else {
             let reason = format!("host-harness has no mock for {method} {url}");
             let body = json!({ "Err": { "ExecuteRequestFailed": reason } });
-            respond(port, "http-client", &km, Answer::new(body.to_string()));
+            if km.expects_response() {
+                respond(port, "http-client", &km, Answer::new(body.to_string()));
+            }
             return;
         };
         let headers: HashMap<String, String> = mock

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::database::{answer_err, answer_ok, same_package, DbKey, DbRequest};
+use super::database::{answer_err, answer_ok, safe_name, same_package, DbKey, DbRequest};
 use super::Module;
 
 const MODULE: &str = "kv";
@@ -141,6 +141,9 @@ impl Kv {
         let request = km.request().ok_or(KvError::MalformedRequest)?;
         let parsed: DbRequest<KvAction> =
             serde_json::from_slice(&request.body).map_err(|_| KvError::MalformedRequest)?;
+        if !safe_name(&parsed.db) {
+            return Err(KvError::MalformedRequest);
+        }
         let key = DbKey {
             package: parsed.package_id,
             db: parsed.db,

@@ -1,9 +1,10 @@
 //! Runtime modules: plug-ins that the node registers under the kernel's
 //! ids and public flags (only `timer` is public) and hands each message
-//! sent to them. `vfs`, `http-client` and `timer` answer with the node's
-//! request and response bodies; the others exist, so capability checks
+//! sent to them. vfs, kv, sqlite, http-server, http-client, timer and the
+//! kernel's commands answer with the node's request and response bodies;
+//! `net`, `eth`, `state` and `fd-manager` exist, so capability checks
 //! behave as on a node, but answer nothing, and each message to them is
-//! reported.
+//! reported. `distro.rs` stands in for the processes every node runs.
 
 mod database;
 mod distro;
@@ -113,14 +114,19 @@ impl Answer {
     }
 }
 
-/// Sends `module`'s answer to `km`, if it gets one.
+/// Sends runtime module `module`'s answer to `km`, if it gets one.
 pub fn respond(port: &Arc<dyn Port>, module: &str, km: &KernelMessage, answer: Answer) {
+    respond_as(port, ProcessId::runtime(module), km, answer);
+}
+
+/// Sends `source`'s answer to `km`, if it gets one.
+pub fn respond_as(port: &Arc<dyn Port>, source: ProcessId, km: &KernelMessage, answer: Answer) {
     let Some(target) = reply_to(km, answer.always) else {
         return;
     };
     port.send(KernelMessage {
         id: km.id,
-        source: crate::bindings::Address::new(port.node(), ProcessId::runtime(module)),
+        source: crate::bindings::Address::new(port.node(), source),
         target,
         rsvp: None,
         message: Message::Response((

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::database::{answer_err, answer_ok, same_package, DbKey, DbRequest};
+use super::database::{answer_err, answer_ok, safe_name, same_package, DbKey, DbRequest};
 use super::Module;
 
 const MODULE: &str = "sqlite";
@@ -156,6 +156,9 @@ impl Sqlite {
         let request = km.request().ok_or(SqliteError::MalformedRequest)?;
         let parsed: DbRequest<SqliteAction> =
             serde_json::from_slice(&request.body).map_err(|_| SqliteError::MalformedRequest)?;
+        if !safe_name(&parsed.db) {
+            return Err(SqliteError::MalformedRequest);
+        }
         let key = DbKey {
             package: parsed.package_id,
             db: parsed.db,

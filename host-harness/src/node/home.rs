@@ -157,7 +157,8 @@ impl Home {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<(), InputError> {
+/// Copies a directory tree.
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<(), InputError> {
     std::fs::create_dir_all(to)
         .map_err(|e| InputError::invalid(to, format!("cannot create: {e}")))?;
     let entries = std::fs::read_dir(from).map_err(|source| InputError::Read {

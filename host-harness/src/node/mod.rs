@@ -58,7 +58,8 @@ pub struct Node {
 struct Inner {
     kernel: Kernel,
     mailboxes: HashMap<ProcessId, Arc<Mailbox>>,
-    modules: HashMap<ProcessId, Arc<dyn Module>>,
+    /// The task running each process's `init`: a kill stops it.
+    running: HashMap<ProcessId, AbortHandle>,
     report: Report,
 }
 
@@ -95,7 +96,7 @@ impl Node {
                     kernel
                 },
                 mailboxes: HashMap::new(),
-                modules: HashMap::new(),
+                running: HashMap::new(),
                 report: Report::default(),
             }),
             runtime,
@@ -123,19 +124,30 @@ impl Node {
     pub fn add_native(&self, id: ProcessId, public: bool, module: Arc<dyn Module>) {
         let id = {
             let mut inner = lock(&self.inner);
-            let id = inner.kernel.register_module(id, public);
-            inner.modules.insert(id.clone(), module.clone());
-            id
+            inner.kernel.register_module(id, public)
         };
         let mailbox = self.mailbox(&id);
         mailbox.begin();
         let port: Arc<dyn Port> = self.arc();
+        let id = id.clone();
         self.spawn_task(Box::pin(async move {
             let mut busy = None;
             loop {
                 let delivery = mailbox.take(&mut busy, mailbox::Wanted::Any).await;
                 if let Delivery::Message(km) = delivery {
-                    module.handle(&port, km);
+                    // A module bug must not silence the module for the run.
+                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        module.handle(&port, km)
+                    }));
+                    if let Err(panic) = handled {
+                        let text = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        let line = format!("host-harness: {id} failed on a message: {text}");
+                        port.kernel(|k| k.print_as(&id, 0, line));
+                    }
                 }
                 busy = None;
             }
@@ -220,7 +232,9 @@ impl Node {
             Effect::Start(id) => {
                 inner.mailboxes.entry(id.clone()).or_default();
                 let busy = self.activity.enter();
-                self.spawn_task(Box::pin(crate::process::run(self.arc(), id, busy)));
+                let task = Box::pin(crate::process::run(self.arc(), id.clone(), busy));
+                let handle = self.spawn_task(task);
+                inner.running.insert(id, handle);
             }
             Effect::RestartAfter(id, wait) => {
                 let busy = self.activity.enter();
@@ -234,6 +248,11 @@ impl Node {
             Effect::Close(id) => {
                 if let Some(mailbox) = inner.mailboxes.remove(&id) {
                     mailbox.close();
+                }
+                // A process killed while it runs stops at its next yield
+                // (one ending by itself has nothing left to wait for).
+                if let Some(task) = inner.running.remove(&id) {
+                    task.abort();
                 }
             }
             Effect::PersistState(id, bytes) => {
@@ -257,7 +276,12 @@ impl Node {
     /// Runs `task` on the node's task set; after the run it is dropped.
     pub fn spawn_task(&self, task: Task) -> AbortHandle {
         match lock(&self.tasks).as_mut() {
-            Some(tasks) => tasks.spawn(task),
+            Some(tasks) => {
+                // Forget the tasks that are done, so a long run does not
+                // keep them all.
+                while tasks.try_join_next().is_some() {}
+                tasks.spawn(task)
+            }
             // The run is over: nothing new starts.
             None => tokio::spawn(async {}).abort_handle(),
         }

@@ -88,10 +88,21 @@ impl Report {
                     record.stderr.push_str(stderr);
                 }
             }
+            Event::Killed { id } => {
+                if let Some(record) = self.record_mut(id) {
+                    if record.exit.kind == ExitKind::Running {
+                        record.exit = ExitRecord {
+                            kind: ExitKind::Killed,
+                            detail: "killed by a KillProcess command".into(),
+                            limit: None,
+                        };
+                    }
+                }
+            }
             Event::NeverRan { id, reason } => {
                 if let Some(record) = self.record_mut(id) {
                     record.exit = ExitRecord {
-                        kind: ExitKind::Killed,
+                        kind: ExitKind::NeverRan,
                         detail: reason.clone(),
                         limit: None,
                     };
@@ -111,6 +122,11 @@ impl Report {
             Event::Restarting { id, .. } => {
                 if let Some(record) = self.record_mut(id) {
                     record.restarts += 1;
+                    record.exit = ExitRecord {
+                        kind: ExitKind::Running,
+                        detail: String::new(),
+                        limit: None,
+                    };
                 }
             }
             Event::RestartFailed { id } => {

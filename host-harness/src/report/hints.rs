@@ -126,6 +126,7 @@ pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
         BlockReason::TargetNotRunning => {
             format!("{target} is not running (its wasm never ran, or its task is gone)")
         }
+        BlockReason::SenderGone => format!("{source} is no longer in the process table"),
     }
 }
 
@@ -173,7 +174,10 @@ fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
              request_capabilities, spawn request_capabilities, or a grant), or make {target} public",
             km.target
         )),
-        BlockReason::Restarting | BlockReason::Offline | BlockReason::TargetNotRunning => None,
+        BlockReason::Restarting
+        | BlockReason::Offline
+        | BlockReason::TargetNotRunning
+        | BlockReason::SenderGone => None,
     }
 }
 

@@ -87,6 +87,8 @@ pub enum ExitKind {
     /// `init` trapped (a panic, a host error).
     Trapped,
     /// The process never ran: its wasm failed to load or instantiate.
+    NeverRan,
+    /// Killed by a `KillProcess` command while it ran.
     Killed,
     /// Alive at the end, waiting for a message with nothing in flight.
     Running,

@@ -110,7 +110,8 @@ fn render_tree(report: &Report, p: &ProcessRecord, depth: usize, out: &mut Strin
     let exit = match p.exit.kind {
         ExitKind::Returned => "returned",
         ExitKind::Trapped => "TRAPPED",
-        ExitKind::Killed => "NEVER RAN",
+        ExitKind::NeverRan => "NEVER RAN",
+        ExitKind::Killed => "killed",
         ExitKind::Running => "running (waiting for messages)",
         ExitKind::TimedOut => "TIMED OUT",
     };
@@ -127,7 +128,7 @@ fn render_tree(report: &Report, p: &ProcessRecord, depth: usize, out: &mut Strin
     );
     if matches!(
         p.exit.kind,
-        ExitKind::Trapped | ExitKind::Killed | ExitKind::TimedOut
+        ExitKind::Trapped | ExitKind::NeverRan | ExitKind::TimedOut
     ) {
         for line in p.exit.detail.lines().take(12) {
             let _ = writeln!(out, "{pad}  | {line}");

@@ -11,11 +11,11 @@ impl Report {
         for p in &self.processes {
             match p.exit.kind {
                 ExitKind::Trapped => failures.push(format!("{} trapped", p.id)),
-                ExitKind::Killed => failures.push(format!("{} never ran", p.id)),
+                ExitKind::NeverRan => failures.push(format!("{} never ran", p.id)),
                 ExitKind::TimedOut => {
                     failures.push(format!("{} was still busy at the timeout", p.id))
                 }
-                ExitKind::Returned | ExitKind::Running => {}
+                ExitKind::Returned | ExitKind::Running | ExitKind::Killed => {}
             }
         }
         for s in &self.spawns {

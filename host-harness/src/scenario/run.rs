@@ -87,18 +87,13 @@ fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<(), S
     let copy = |from: &Path, to: &Path| {
         std::fs::copy(from, to).map_err(|e| format!("{}: cannot copy: {e}", from.display()))
     };
-    let pkg = package_dir.join("pkg");
-    std::fs::create_dir_all(work.join("pkg")).map_err(|e| format!("{}: {e}", work.display()))?;
+    std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
     copy(
         &package_dir.join("metadata.json"),
         &work.join("metadata.json"),
     )?;
-    let entries = std::fs::read_dir(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
-    for entry in entries.flatten() {
-        if entry.path().is_file() {
-            copy(&entry.path(), &work.join("pkg").join(entry.file_name()))?;
-        }
-    }
+    crate::node::home::copy_dir(&package_dir.join("pkg"), &work.join("pkg"))
+        .map_err(|e| e.to_string())?;
     let manifest_path = work.join("pkg/manifest.json");
     let text = std::fs::read_to_string(&manifest_path)
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
@@ -168,7 +163,8 @@ fn apply(manifest: &mut serde_json::Value, change: &ManifestChange) -> Result<()
 }
 
 async fn drive(work: &Path, scenario: &Scenario) -> (Vec<String>, Option<Report>) {
-    let timeout = Duration::from_secs_f64(scenario.timeout.unwrap_or(10.0).clamp(0.01, 86_400.0));
+    let seconds = scenario.timeout.filter(|t| t.is_finite()).unwrap_or(10.0);
+    let timeout = Duration::from_secs_f64(seconds.clamp(0.01, 86_400.0));
     let mut options = RunOptions::new(work);
     options.node = scenario.node.clone().unwrap_or_else(|| "fake.os".into());
     options.timeout = timeout;
@@ -264,7 +260,9 @@ async fn send_step(
     });
     if let (Some(answered), Some(seconds)) = (answered, send.expects_response) {
         let limit = Duration::from_secs(seconds).min(timeout);
-        seen.response = match tokio::time::timeout(limit, answered).await {
+        let answer = tokio::time::timeout(limit, answered).await;
+        lock(&driver.waiting).remove(&id);
+        seen.response = match answer {
             Ok(Ok(body)) => Some(String::from_utf8_lossy(&body).into_owned()),
             _ => {
                 return Err(format!(
@@ -331,8 +329,8 @@ fn request(
 }
 
 async fn wait_step(session: &Session, wait: &Wait, timeout: Duration) -> Result<(), String> {
-    if let Some(seconds) = wait.seconds {
-        tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+    if let Some(seconds) = wait.seconds.filter(|s| s.is_finite()) {
+        tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0))).await;
     }
     if wait.idle && !session.settle(timeout).await {
         return Err(format!("still busy after {timeout:?}"));

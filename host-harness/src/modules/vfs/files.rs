@@ -96,8 +96,15 @@ impl OpenFiles {
 
     pub fn read_exact(&self, path: &Path, length: u64) -> Result<Vec<u8>, VfsError> {
         self.with(path, |file| {
-            let mut bytes = vec![0; length as usize];
-            file.read_exact(&mut bytes).map(|_| bytes)
+            // Never allocate more than the file holds: read what is there
+            // and fail as `read_exact` does when it is short.
+            let mut bytes = Vec::new();
+            file.take(length).read_to_end(&mut bytes)?;
+            if (bytes.len() as u64) < length {
+                let short = std::io::ErrorKind::UnexpectedEof;
+                return Err(std::io::Error::new(short, "failed to fill whole buffer"));
+            }
+            Ok(bytes)
         })
     }
 
@@ -168,6 +175,19 @@ mod tests {
             }
         }
         writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn read_exact_past_the_end_fails_without_allocating_the_length() {
+        let dir = std::env::temp_dir().join(format!("vfs-exact-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let files = OpenFiles::default();
+        assert_eq!(files.read_exact(&path, 2).unwrap(), b"ab");
+        let err = files.read_exact(&path, u64::MAX).unwrap_err();
+        assert_eq!(err, VfsError::IoError("failed to fill whole buffer".into()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
