@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use crate::bindings::{ProcessId, ProcessV1};
+use crate::bindings::{ProcessId, ProcessV1, ProcessV1Pre};
 use crate::kernel::event::Exit;
 use crate::kernel::{Program, WasmKey};
 use crate::node::activity::InFlight;
@@ -32,6 +32,8 @@ pub struct Runtime {
     pub engine: Engine,
     linker: Linker<ProcessHost>,
     components: ComponentCache,
+    /// Each component linked once, ready to instantiate for every start.
+    linked: std::sync::Mutex<std::collections::HashMap<WasmKey, ProcessV1Pre<ProcessHost>>>,
 }
 
 impl Runtime {
@@ -61,6 +63,7 @@ impl Runtime {
             engine,
             linker,
             components: ComponentCache::with_disk(disk),
+            linked: Default::default(),
         })
     }
 
@@ -92,15 +95,28 @@ impl Runtime {
     pub fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {
         self.components.load(&self.engine, bytes)
     }
+
+    /// The component behind `key`, linked: type-checked against the host
+    /// once, then instantiated cheaply at every start.
+    fn linked(&self, key: &WasmKey) -> Result<ProcessV1Pre<ProcessHost>, String> {
+        if let Some(pre) = crate::node::lock(&self.linked).get(key) {
+            return Ok(pre.clone());
+        }
+        let wasm = self.components.get(key).ok_or("the component is not compiled")?;
+        let pre = self
+            .linker
+            .instantiate_pre(&wasm.component)
+            .and_then(ProcessV1Pre::new)
+            .map_err(|e| format!("{e:#}"))?;
+        crate::node::lock(&self.linked).insert(*key, pre.clone());
+        Ok(pre)
+    }
 }
 
 /// One start of `id`: instantiate, call `init`, hand the kernel the
 /// outcome (which may start it again later).
 pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
     let Some(Program::Wasm(key)) = node.kernel(|k| k.program(&id)) else {
-        return;
-    };
-    let Some(wasm) = node.runtime.components.get(&key) else {
         return;
     };
     let mailbox = node.mailbox(&id);
@@ -123,12 +139,14 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    let instance =
-        ProcessV1::instantiate_async(&mut store, &wasm.component, &node.runtime.linker).await;
+    let instance = match node.runtime.linked(&key) {
+        Ok(pre) => pre.instantiate_async(&mut store).await.map_err(|e| format!("{e:#}")),
+        Err(e) => Err(e),
+    };
     let bindings = match instance {
         Ok(bindings) => bindings,
         Err(e) => {
-            node.kernel(|k| k.instantiate_failed(&id, &format!("{e:#}")));
+            node.kernel(|k| k.instantiate_failed(&id, &e));
             return;
         }
     };
