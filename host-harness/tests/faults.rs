@@ -121,3 +121,21 @@ async fn a_panic_loop_under_restart_is_counted_and_ends_at_the_timeout() {
         .count();
     assert!(traps >= 2, "{traps}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn megabytes_on_stdout_are_discarded_as_a_node_discards_them() {
+    let report = run_dir(&probe_package(&[probe("chatterbox")])).await;
+    let chatterbox = report.process("chatterbox:probe:test.os").unwrap();
+    assert_eq!(
+        chatterbox.exit.kind,
+        ExitKind::Returned,
+        "{}",
+        chatterbox.exit.detail
+    );
+    assert_eq!(
+        prints_of(&report, "chatterbox:probe:test.os"),
+        ["wrote 4 MiB to stdout"]
+    );
+    // The report keeps the first MiB.
+    assert_eq!(chatterbox.stdout.len(), 1 << 20);
+}

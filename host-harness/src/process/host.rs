@@ -73,10 +73,9 @@ impl ProcessHost {
 
     /// stdout and stderr written so far, as text.
     pub fn take_output(&mut self) -> (String, String) {
-        let text = |pipe: &wasmtime_wasi::p2::pipe::MemoryOutputPipe| {
-            String::from_utf8_lossy(&pipe.contents()).into_owned()
-        };
-        (text(&self.stdio.stdout), text(&self.stdio.stderr))
+        let stdout = String::from_utf8_lossy(&self.stdio.stdout.contents()).into_owned();
+        let stderr = String::from_utf8_lossy(&self.stdio.stderr.contents()).into_owned();
+        (stdout, stderr)
     }
 
     pub fn take_busy(&mut self) -> Option<InFlight> {

@@ -102,7 +102,10 @@ impl Runtime {
         if let Some(pre) = crate::node::lock(&self.linked).get(key) {
             return Ok(pre.clone());
         }
-        let wasm = self.components.get(key).ok_or("the component is not compiled")?;
+        let wasm = self
+            .components
+            .get(key)
+            .ok_or("the component is not compiled")?;
         let pre = self
             .linker
             .instantiate_pre(&wasm.component)
@@ -140,7 +143,10 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
     });
     store.set_epoch_deadline(1);
     let instance = match node.runtime.linked(&key) {
-        Ok(pre) => pre.instantiate_async(&mut store).await.map_err(|e| format!("{e:#}")),
+        Ok(pre) => pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| format!("{e:#}")),
         Err(e) => Err(e),
     };
     let bindings = match instance {

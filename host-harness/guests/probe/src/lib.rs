@@ -59,6 +59,13 @@ fn init(our: Address) {
         name if name.starts_with("spinner") => spin(),
         "spawn-bench" => spawn_bench(&our),
         "hog" => hog(),
+        "chatterbox" => {
+            let line = "x".repeat(1023);
+            for _ in 0..4096 {
+                std::println!("{line}");
+            }
+            println!("wrote 4 MiB to stdout");
+        }
         "recurser" => println!("depth {}", recurse(0)),
         "roundtrip-bench" => roundtrip_bench(&our),
         // Children spawned without a name (random digits) just end.
