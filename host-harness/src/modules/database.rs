@@ -92,6 +92,20 @@ impl DbKey {
     }
 }
 
+/// A request's database and action; `None` if it is malformed (not a
+/// request, not the envelope, or a database name that is not safe).
+pub fn parse<A: serde::de::DeserializeOwned>(km: &KernelMessage) -> Option<(DbKey, A)> {
+    let parsed: DbRequest<A> = serde_json::from_slice(&km.request()?.body).ok()?;
+    if !safe_name(&parsed.db) {
+        return None;
+    }
+    let key = DbKey {
+        package: parsed.package_id,
+        db: parsed.db,
+    };
+    Some((key, parsed.action))
+}
+
 /// Whether a database name stays one directory under its package: a node
 /// joins any name onto its path (`..` included); the harness, running on
 /// the developer's machine, refuses those as malformed.

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::database::{answer_err, answer_ok, safe_name, same_package, DbKey, DbRequest};
+use super::database::{answer_err, answer_ok, parse, same_package, DbKey};
 use super::Module;
 
 const MODULE: &str = "kv";
@@ -138,16 +138,7 @@ impl Kv {
         port: &Arc<dyn Port>,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), KvError> {
-        let request = km.request().ok_or(KvError::MalformedRequest)?;
-        let parsed: DbRequest<KvAction> =
-            serde_json::from_slice(&request.body).map_err(|_| KvError::MalformedRequest)?;
-        if !safe_name(&parsed.db) {
-            return Err(KvError::MalformedRequest);
-        }
-        let key = DbKey {
-            package: parsed.package_id,
-            db: parsed.db,
-        };
+        let (key, action) = parse::<KvAction>(km).ok_or(KvError::MalformedRequest)?;
         let source = &km.source.process;
         let need = |kind: &str, error: KvError| {
             if key.allows(port, MODULE, source, kind) {
@@ -156,7 +147,7 @@ impl Kv {
                 Err(error)
             }
         };
-        match &parsed.action {
+        match &action {
             KvAction::Open | KvAction::RemoveDb if !same_package(source, &key.package) => {
                 return Err(KvError::MismatchingPackageId)
             }
@@ -180,7 +171,7 @@ impl Kv {
             }
             None => Err(KvError::NoTx(tx_id)),
         };
-        match parsed.action {
+        match action {
             KvAction::Open | KvAction::RemoveDb => {}
             KvAction::Set { key, tx_id } => {
                 let value = blob.ok_or(KvError::MalformedRequest)?;

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::database::{answer_err, answer_ok, safe_name, same_package, DbKey, DbRequest};
+use super::database::{answer_err, answer_ok, parse, same_package, DbKey};
 use super::Module;
 
 const MODULE: &str = "sqlite";
@@ -153,18 +153,9 @@ impl Sqlite {
         port: &Arc<dyn Port>,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), SqliteError> {
-        let request = km.request().ok_or(SqliteError::MalformedRequest)?;
-        let parsed: DbRequest<SqliteAction> =
-            serde_json::from_slice(&request.body).map_err(|_| SqliteError::MalformedRequest)?;
-        if !safe_name(&parsed.db) {
-            return Err(SqliteError::MalformedRequest);
-        }
-        let key = DbKey {
-            package: parsed.package_id,
-            db: parsed.db,
-        };
+        let (key, action) = parse::<SqliteAction>(km).ok_or(SqliteError::MalformedRequest)?;
         let source = &km.source.process;
-        match &parsed.action {
+        match &action {
             SqliteAction::Open | SqliteAction::RemoveDb if !same_package(source, &key.package) => {
                 return Err(SqliteError::MismatchingPackageId)
             }
@@ -179,7 +170,7 @@ impl Sqlite {
         }
         let db = self.connection(&key)?;
         let blob = km.blob.as_ref().map(|b| b.bytes.as_slice());
-        match parsed.action {
+        match action {
             SqliteAction::Open | SqliteAction::RemoveDb => {}
             SqliteAction::Query(statement) => {
                 if !starts_with_keyword(&statement, &READ_KEYWORDS) {
