@@ -90,7 +90,9 @@ impl Kernel {
     /// kernel's `run` again. False: no such process (`RunProcessError`).
     pub fn run_process(&mut self, id: &ProcessId) -> bool {
         match self.processes.get(id) {
-            Some(entry) if matches!(entry.program, Program::Wasm(_)) && entry.alive => {
+            // Its task is gone: the kernel's send fails, without a word.
+            Some(entry) if !entry.alive => false,
+            Some(entry) if matches!(entry.program, Program::Wasm(_)) => {
                 if entry.started {
                     let run = run_request(self, id);
                     self.deliver(id, Delivery::Message(run));
@@ -112,7 +114,7 @@ impl Kernel {
         if !self
             .processes
             .get(id)
-            .is_some_and(|e| matches!(e.program, Program::Wasm(_)))
+            .is_some_and(|e| e.program != Program::Module)
         {
             self.print(2, format!("kernel: no such process {id} to kill"));
             return false;

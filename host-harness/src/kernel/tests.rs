@@ -390,3 +390,26 @@ fn the_kernel_knows_nothing_of_wasmtime_or_tokio() {
         }
     }
 }
+
+#[test]
+fn run_and_kill_commands_on_a_process_that_never_ran() {
+    let mut kernel = kernel_with(vec![plan("p", OnExit::None)]);
+    let mut junk = spawn_request("p", "junk");
+    junk.read = Ok(Err("not a component".into()));
+    kernel.spawn(junk).unwrap().unwrap();
+    kernel.drain();
+    // Its task is gone: RunProcess fails without the "no such process" line.
+    assert!(!kernel.run_process(&id("junk")));
+    let (_, events) = kernel.drain();
+    assert!(prints(&events, 0).is_empty());
+    // A node can still kill it (it is in its table).
+    assert!(kernel.kill_process(&id("junk"), true, true));
+    assert!(!kernel.exists(&id("junk")));
+    // An unknown process: no kill, and the kernel's quiet line.
+    assert!(!kernel.kill_process(&id("ghost"), true, true));
+    let (_, events) = kernel.drain();
+    assert_eq!(
+        prints(&events, 2).last().unwrap(),
+        "kernel: no such process ghost:pkg:pub.os to kill"
+    );
+}

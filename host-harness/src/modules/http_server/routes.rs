@@ -58,33 +58,43 @@ impl Routes {
             .map(|(binding, _)| (binding, HashMap::new()))
     }
 
+    /// The best match: most literal segments, then most `:params`, a
+    /// wildcard last; among equals, the first bound.
     fn best(&self, path: &str) -> Option<(&Binding, HashMap<String, String>)> {
-        self.bindings
-            .iter()
-            .filter_map(|b| matches(&b.path, path).map(|(params, literal)| (b, params, literal)))
-            .max_by_key(|(_, _, literal)| *literal)
-            .map(|(binding, params, _)| (binding, params))
+        let mut best: Option<(&Binding, HashMap<String, String>, Rank)> = None;
+        for binding in &self.bindings {
+            if let Some((params, rank)) = matches(&binding.path, path) {
+                if best.as_ref().is_none_or(|(_, _, r)| rank > *r) {
+                    best = Some((binding, params, rank));
+                }
+            }
+        }
+        best.map(|(binding, params, _)| (binding, params))
     }
 }
 
-/// Whether `path` matches `pattern`: its parameters and how many literal
-/// segments matched.
-fn matches(pattern: &str, path: &str) -> Option<(HashMap<String, String>, usize)> {
+/// How good a match is: literal segments, then `:params`, then no
+/// wildcard.
+type Rank = (usize, usize, bool);
+
+/// Whether `path` matches `pattern`: its parameters and the match's rank.
+fn matches(pattern: &str, path: &str) -> Option<(HashMap<String, String>, Rank)> {
     let wanted: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
     let given: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut params = HashMap::new();
-    let mut literal = 0;
+    let (mut literal, mut dynamic) = (0, 0);
     for (index, segment) in wanted.iter().enumerate() {
         if let Some(name) = segment.strip_prefix('*') {
             let rest = given.get(index..).filter(|r| !r.is_empty())?;
             if !name.is_empty() {
                 params.insert(name.to_string(), rest.join("/"));
             }
-            return Some((params, literal));
+            return Some((params, (literal, dynamic, false)));
         }
         let part = given.get(index)?;
         match segment.strip_prefix(':') {
             Some(name) => {
+                dynamic += 1;
                 if !name.is_empty() {
                     params.insert(name.to_string(), part.to_string());
                 }
@@ -93,7 +103,7 @@ fn matches(pattern: &str, path: &str) -> Option<(HashMap<String, String>, usize)
             None => return None,
         }
     }
-    (wanted.len() == given.len()).then_some((params, literal))
+    (wanted.len() == given.len()).then_some((params, (literal, dynamic, true)))
 }
 
 #[cfg(test)]
@@ -136,6 +146,9 @@ mod tests {
         );
         let (b, _) = routes.find("/a:b:c.os/item/new").unwrap();
         assert_eq!(b.path, "/a:b:c.os/item/new", "literal beats parameter");
+        routes.bind(binding("/a:b:c.os/files/:one"));
+        let (b, _) = routes.find("/a:b:c.os/files/x").unwrap();
+        assert_eq!(b.path, "/a:b:c.os/files/:one", "parameter beats wildcard");
         let (_, params) = routes.find("/a:b:c.os/files/x/y.txt").unwrap();
         assert_eq!(params["rest"], "x/y.txt");
         let (b, params) = routes.find("/a:b:c.os/somewhere/else").unwrap();
