@@ -209,6 +209,7 @@ impl Kernel {
         self.processes.get(id).map(|e| e.program)
     }
 
+    #[cfg(test)]
     pub fn exists(&self, id: &ProcessId) -> bool {
         self.processes.contains_key(id)
     }

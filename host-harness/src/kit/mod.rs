@@ -24,6 +24,7 @@ use crate::package::Package;
 use crate::report::Report;
 use crate::{RunError, RunOptions, Session};
 
+use crate::modules::Answers;
 pub use config::Suite;
 use tester::Tester;
 
@@ -133,7 +134,7 @@ pub async fn run_suite(
 /// Spawns one test package's process from the tester and runs it.
 async fn run_one(
     session: &Session,
-    tester: &Tester,
+    tester: &Answers,
     dir: &Path,
     names: &[String],
     timeout_secs: u64,

@@ -6,6 +6,7 @@
 //! behave as on a node, but answer nothing, and each message to them is
 //! reported. `distro.rs` stands in for the processes every node runs.
 
+mod answers;
 mod database;
 mod distro;
 mod http_client;
@@ -24,6 +25,7 @@ use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
 use crate::node::{Node, Port};
 
+pub use answers::Answers;
 pub use http_client::{HttpClient, HttpMock};
 
 /// A runtime module: handles each message delivered to it.
@@ -117,6 +119,19 @@ impl Answer {
 /// Sends runtime module `module`'s answer to `km`, if it gets one.
 pub fn respond(port: &Arc<dyn Port>, module: &str, km: &KernelMessage, answer: Answer) {
     respond_as(port, ProcessId::runtime(module), km, answer);
+}
+
+/// Sends `module`'s answer to `km`'s source, ignoring its rsvp and
+/// whether it expected one (as vfs does for a root listing and
+/// http-server for its errors).
+pub fn respond_to_source(port: &Arc<dyn Port>, module: &str, km: &KernelMessage, answer: Answer) {
+    let mut to_source = km.clone();
+    to_source.rsvp = None;
+    let answer = Answer {
+        always: true,
+        ..answer
+    };
+    respond(port, module, &to_source, answer);
 }
 
 /// Sends `source`'s answer to `km`, if it gets one.

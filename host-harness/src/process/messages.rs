@@ -190,6 +190,7 @@ impl Messages {
     }
 
     /// The ids of requests still waiting for an answer.
+    #[cfg(test)]
     pub fn waiting(&self) -> impl Iterator<Item = u64> + '_ {
         self.outstanding.keys().copied()
     }

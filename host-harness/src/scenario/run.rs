@@ -4,18 +4,14 @@
 //! run settling. A failed expectation says what was expected, what
 //! happened, and the prints and diagnostics that explain it.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::oneshot;
 
 use crate::bindings::{Address, Capability, LazyLoadBlob, Message, ProcessId, Request};
 use crate::kernel::message::KernelMessage;
-use crate::modules::Module;
-use crate::node::{lock, Port};
+use crate::modules::Answers;
 use crate::report::Report;
 use crate::{RunOptions, Session};
 
@@ -26,24 +22,6 @@ use super::ScenarioResult;
 /// process it sends to.
 fn driver_id() -> ProcessId {
     ProcessId::new("driver", "host-harness", "sys")
-}
-
-/// Responses awaited, by request id.
-type Waiting = HashMap<u64, oneshot::Sender<Vec<u8>>>;
-
-#[derive(Clone, Default)]
-struct Driver {
-    waiting: Arc<Mutex<Waiting>>,
-}
-
-impl Module for Driver {
-    fn handle(&self, _port: &Arc<dyn Port>, km: KernelMessage) {
-        if let Message::Response((response, _)) = &km.message {
-            if let Some(waiting) = lock(&self.waiting).remove(&km.id) {
-                let _ = waiting.send(response.body.clone());
-            }
-        }
-    }
 }
 
 /// What the steps so far left to assert on.
@@ -174,7 +152,7 @@ async fn drive(work: &Path, scenario: &Scenario) -> (Vec<String>, Option<Report>
         Ok(session) => session,
         Err(e) => return (vec![e.to_string()], None),
     };
-    let driver = Driver::default();
+    let driver = Answers::default();
     session
         .node()
         .add_native(driver_id(), true, Arc::new(driver.clone()));
@@ -210,7 +188,7 @@ async fn drive(work: &Path, scenario: &Scenario) -> (Vec<String>, Option<Report>
 
 async fn send_step(
     session: &Session,
-    driver: &Driver,
+    driver: &Answers,
     send: &Send,
     timeout: Duration,
     seen: &mut Seen,
@@ -236,11 +214,7 @@ async fn send_step(
     let answered = send
         .expects_response
         .filter(|_| from == driver_id())
-        .map(|_| {
-            let (sender, receiver) = oneshot::channel();
-            lock(&driver.waiting).insert(id, sender);
-            receiver
-        });
+        .map(|_| driver.expect(id));
     port.send(KernelMessage {
         id,
         source: Address::new(&node, from),
@@ -261,7 +235,7 @@ async fn send_step(
     if let (Some(answered), Some(seconds)) = (answered, send.expects_response) {
         let limit = Duration::from_secs(seconds).min(timeout);
         let answer = tokio::time::timeout(limit, answered).await;
-        lock(&driver.waiting).remove(&id);
+        driver.forget(id);
         seen.response = match answer {
             Ok(Ok(body)) => Some(String::from_utf8_lossy(&body).into_owned()),
             _ => {

@@ -25,7 +25,7 @@ use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
-use super::{respond, Answer, Module};
+use super::{respond, respond_to_source, Answer, Module};
 use routes::{bound_path, Binding, Routes};
 
 /// How long the node waits for a process to answer an HTTP request.
@@ -225,10 +225,8 @@ impl Module for HttpServer {
             ),
             Err(error) => {
                 // Errors go to the source whether or not it asked.
-                let mut to_source = km.clone();
-                to_source.rsvp = None;
                 let body = json!({ "Err": error }).to_string();
-                respond(port, "http-server", &to_source, Answer::always(body));
+                respond_to_source(port, "http-server", &km, Answer::new(body));
             }
         }
     }

@@ -22,7 +22,7 @@ use crate::kernel::event::{Event, ModuleEvent};
 use crate::kernel::message::KernelMessage;
 use crate::node::Port;
 
-use super::{respond, Answer, Module};
+use super::{respond, respond_to_source, Answer, Module};
 use caps::{Checker, Need};
 use files::OpenFiles;
 use path::VfsPath;
@@ -251,28 +251,11 @@ impl Vfs {
                 need(Need::Write)?;
                 std::fs::remove_dir_all(&disk).map_err(io).map(|_| ok())
             }
-            VfsAction::Rename { new_path } | VfsAction::CopyFile { new_path }
-                if VfsPath::parse(&new_path).is_err() =>
-            {
-                Err(VfsError::MalformedRequest)
-            }
             VfsAction::Rename { new_path } => {
-                let new = VfsPath::parse(&new_path)?;
-                if !kernel {
-                    checker.check_two(&path, &new)?;
-                }
-                std::fs::rename(&disk, new.on_disk(&self.root))
-                    .map_err(io)
-                    .map(|_| ok())
+                self.move_or_copy(&checker, kernel, &path, &new_path, true)
             }
             VfsAction::CopyFile { new_path } => {
-                let new = VfsPath::parse(&new_path)?;
-                if !kernel {
-                    checker.check_two(&path, &new)?;
-                }
-                std::fs::copy(&disk, new.on_disk(&self.root))
-                    .map_err(io)
-                    .map(|_| ok())
+                self.move_or_copy(&checker, kernel, &path, &new_path, false)
             }
             VfsAction::Metadata => {
                 need(Need::Read)?;
@@ -300,6 +283,29 @@ impl Vfs {
                 files::unzip(&bytes, &disk).map(|_| ok())
             }
         }
+    }
+
+    /// `Rename` (`moving`) or `CopyFile` to `new_path`, with the two-path
+    /// capability rule.
+    fn move_or_copy(
+        &self,
+        checker: &Checker,
+        kernel: bool,
+        path: &VfsPath,
+        new_path: &str,
+        moving: bool,
+    ) -> Result<Done, VfsError> {
+        let new = VfsPath::parse(new_path)?;
+        if !kernel {
+            checker.check_two(path, &new)?;
+        }
+        let (from, to) = (path.on_disk(&self.root), new.on_disk(&self.root));
+        let done = if moving {
+            std::fs::rename(from, to)
+        } else {
+            std::fs::copy(from, to).map(|_| ())
+        };
+        done.map_err(io).map(|_| ok())
     }
 
     /// Entries with paths relative to the vfs root (no leading `/`).
@@ -357,17 +363,7 @@ impl Module for Vfs {
                 };
                 if root_listing {
                     // The node answers a root listing to its source, always.
-                    let mut to_source = km.clone();
-                    to_source.rsvp = None;
-                    respond(
-                        port,
-                        "vfs",
-                        &to_source,
-                        Answer {
-                            always: true,
-                            ..answer
-                        },
-                    );
+                    respond_to_source(port, "vfs", &km, answer);
                 } else {
                     respond(port, "vfs", &km, answer);
                 }
