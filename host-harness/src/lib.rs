@@ -1,7 +1,8 @@
 //! host-harness: runs a Kinode package in-process, the way the Kinode 1.0
 //! kernel would, and reports what happened.
 //!
-//! - [`package`]: reads `metadata.json` and `pkg/manifest.json`.
+//! - [`package`]: reads `metadata.json` and `pkg/manifest.json`; writes
+//!   the package archive as kit does (`package::archive`).
 //! - [`kernel`]: the kernel's rules alone (process table, capabilities,
 //!   routing, spawn, on-exit), as calls that return effects and events.
 //! - [`node`]: the one owner of a run: kernel, mailboxes, tasks, report.
@@ -14,6 +15,7 @@
 //! - [`scenario`]: `tests/*.toml` files that drive a package and assert.
 //! - [`kit`]: kit's test packages, run in-process.
 //! - [`wasm`]: compiling components, cached in memory and on disk.
+//! - [`template`]: `new`, a new package made from this template.
 //! - [`bench`]: how fast all this is.
 
 pub mod bench;
@@ -29,6 +31,7 @@ pub mod package;
 pub mod process;
 pub mod report;
 pub mod scenario;
+pub mod template;
 pub mod wasm;
 
 use std::path::PathBuf;

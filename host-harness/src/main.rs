@@ -38,6 +38,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Start a new package from this template (`make new` calls this)
+    New(NewArgs),
+    /// Write target/<package>:<publisher>.zip of pkg/ as kit does and print its SHA-256
+    Package(PackageArgs),
+    /// Make the component a node loads from a wasm32-wasip1 core module
+    Componentize {
+        /// The core module cargo built, e.g. target/wasm32-wasip1/wasm-release/child.wasm
+        module: PathBuf,
+        /// Where to write the component, e.g. pkg/child.wasm
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// The package name (a-z, 0-9, `-`)
+    #[arg(long)]
+    name: String,
+    /// The publisher: a node name such as `me.os`
+    #[arg(long)]
+    publisher: String,
+    /// Where to write it (default: ../<name> beside the template); must be new or empty
+    #[arg(long)]
+    dest: Option<PathBuf>,
+    /// A new name for the `parent` process
+    #[arg(long)]
+    parent: Option<String>,
+    /// A new name for the `child` process (the spawned name follows: spawned-<child>-process)
+    #[arg(long)]
+    child: Option<String>,
+    /// The template to copy
+    #[arg(long, default_value = ".")]
+    from: PathBuf,
+}
+
+#[derive(Args)]
+struct PackageArgs {
+    /// The package directory (holding metadata.json and pkg/)
+    #[arg(default_value = ".")]
+    package_dir: PathBuf,
+    /// Record the hash in metadata.json as code_hashes[current_version]
+    #[arg(long, conflicts_with = "check")]
+    update_hash: bool,
+    /// Fail unless metadata.json already records the archive's hash
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -142,7 +188,7 @@ fn main() -> ExitCode {
     let no_cache = match &command {
         Command::Run(args) => args.no_cache,
         Command::Test(args) => args.no_cache,
-        Command::Bench { .. } => false,
+        _ => false,
     };
     if no_cache {
         host_harness::process::Runtime::disable_disk_cache();
@@ -169,11 +215,89 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::New(args) => new_package(args),
+        Command::Package(args) => package(args),
+        Command::Componentize { module, output } => {
+            match componentize::componentize_file(&module, &output) {
+                Ok(_) => {
+                    let size = std::fs::metadata(&output).map_or(0, |m| m.len());
+                    println!("{}: {:.1} KB", output.display(), size as f64 / 1000.0);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        }
     };
     // Every task of a run is aborted, but a process still computing in
     // wasm at the timeout only notices at its next yield: do not wait.
     runtime.shutdown_background();
     code
+}
+
+fn new_package(args: NewArgs) -> ExitCode {
+    use host_harness::template::{create, NewPackage};
+
+    let mut renames = Vec::new();
+    for (flag, old, new) in [
+        ("--parent", "parent", &args.parent),
+        ("--child", "child", &args.child),
+    ] {
+        if let Some(new) = new {
+            renames.push((old.to_string(), new.clone(), flag.to_string()));
+        }
+    }
+    let dest = args
+        .dest
+        .unwrap_or_else(|| args.from.join("..").join(&args.name));
+    let request = NewPackage {
+        name: args.name,
+        publisher: args.publisher,
+        renames,
+        dest,
+    };
+    match create(&args.from, &request) {
+        Ok(created) => {
+            println!(
+                "created {} in {} ({} files; processes: {})",
+                created.package_id,
+                created.dir.display(),
+                created.files.len(),
+                created.processes.join(", ")
+            );
+            println!(
+                "next: cd {} && make run && make test",
+                created.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+fn package(args: PackageArgs) -> ExitCode {
+    use host_harness::package::archive;
+
+    let written = archive::write(&args.package_dir);
+    let archive = match written {
+        Ok(archive) => archive,
+        Err(e) => return fail(e.to_string()),
+    };
+    println!("{}", archive.path.display());
+    println!("sha256 {}", archive.sha256);
+    if args.update_hash {
+        if let Err(e) = archive::record_hash(&args.package_dir, &archive.sha256) {
+            return fail(e.to_string());
+        }
+        println!("recorded in metadata.json as the current version's code hash");
+    }
+    if args.check {
+        if let Err(e) = archive::check(&args.package_dir, &archive) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+        println!("metadata.json's code hash matches");
+    }
+    ExitCode::SUCCESS
 }
 
 fn test_kit(

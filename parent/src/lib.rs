@@ -33,9 +33,9 @@ fn init(our: Address) {
         // book: `Some("spawned_child_process")`. 1.0 names allow only
         // `a-z`, `0-9` and `-`: an underscore traps the parent.
         Some("spawned-child-process"),
-        // The child's wasm, in this package's drive:
-        // `spawn:template.os/pkg/child.wasm`. The kernel reads it through vfs
-        // as this process, which is why the manifest requests `vfs:distro:sys`.
+        // The child's wasm, in this package's `pkg` drive
+        // (`<package>:<publisher>/pkg/child.wasm`). The kernel reads it through
+        // vfs as this process, which is why the manifest requests `vfs:distro:sys`.
         &format!("{}/pkg/child.wasm", our.package_id()),
         // What the kernel does when the child's `init` returns: nothing.
         OnExit::None,

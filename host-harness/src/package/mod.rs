@@ -2,6 +2,8 @@
 //! files in `pkg/` (the package's `pkg` drive). Loading checks everything a
 //! node would reject at install, and names the file and field at fault.
 
+pub mod archive;
+pub mod json;
 mod manifest;
 mod metadata;
 
@@ -46,32 +48,8 @@ impl Package {
     }
 
     pub fn load(dir: &Path) -> Result<Package, InputError> {
-        let metadata_path = dir.join("metadata.json");
-        let metadata: Metadata = read_json(&metadata_path)?;
+        let (metadata, _) = load_metadata(dir)?;
         let props = &metadata.properties;
-        check_process_name(&props.package_name).map_err(|_| {
-            InputError::invalid(
-                &metadata_path,
-                format!(
-                    "properties.package_name `{}` may only contain a-z, 0-9 and `-`",
-                    props.package_name
-                ),
-            )
-        })?;
-        let publisher_ok = !props.publisher.is_empty()
-            && props
-                .publisher
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-        if !publisher_ok {
-            return Err(InputError::invalid(
-                &metadata_path,
-                format!(
-                    "properties.publisher `{}` may only contain a-z, 0-9, `-` and `.`",
-                    props.publisher
-                ),
-            ));
-        }
         let id = PackageId {
             package_name: props.package_name.clone(),
             publisher_node: props.publisher.clone(),
@@ -135,6 +113,38 @@ impl Package {
             processes,
         })
     }
+}
+
+/// `dir/metadata.json`, with the package name and publisher checked, and
+/// its path (for errors about it).
+pub fn load_metadata(dir: &Path) -> Result<(Metadata, PathBuf), InputError> {
+    let metadata_path = dir.join("metadata.json");
+    let metadata: Metadata = read_json(&metadata_path)?;
+    let props = &metadata.properties;
+    check_process_name(&props.package_name).map_err(|_| {
+        InputError::invalid(
+            &metadata_path,
+            format!(
+                "properties.package_name `{}` may only contain a-z, 0-9 and `-`",
+                props.package_name
+            ),
+        )
+    })?;
+    let publisher_ok = !props.publisher.is_empty()
+        && props
+            .publisher
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !publisher_ok {
+        return Err(InputError::invalid(
+            &metadata_path,
+            format!(
+                "properties.publisher `{}` may only contain a-z, 0-9, `-` and `.`",
+                props.publisher
+            ),
+        ));
+    }
+    Ok((metadata, metadata_path))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {

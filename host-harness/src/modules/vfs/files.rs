@@ -137,7 +137,7 @@ pub fn unzip(bytes: &[u8], dir: &Path) -> Result<(), VfsError> {
     std::fs::create_dir_all(dir).map_err(io)?;
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(|_| VfsError::UnzipError)?;
-        let name = entry.name().map_err(|_| VfsError::UnzipError)?.to_string();
+        let name = entry.name().to_string();
         // Only names that stay inside `dir`; a node writes any name.
         if name.split(['/', '\\']).any(|part| part == "..") || name.starts_with('/') {
             return Err(VfsError::UnzipError);
@@ -165,11 +165,11 @@ mod tests {
         for (name, bytes) in entries {
             if name.ends_with('/') {
                 writer
-                    .add_directory(*name, zip::write::SimpleFileOptions::default())
+                    .add_directory(*name, zip::write::FileOptions::default())
                     .unwrap();
             } else {
                 writer
-                    .start_file(*name, zip::write::SimpleFileOptions::default())
+                    .start_file(*name, zip::write::FileOptions::default())
                     .unwrap();
                 writer.write_all(bytes).unwrap();
             }

@@ -1,0 +1,225 @@
+//! The installable archive: `target/<package>:<publisher>.zip` of `pkg/`,
+//! byte for byte as kit 0.9 writes it, and its SHA-256, which the app store
+//! compares with `code_hashes[current_version]` in `metadata.json`.
+//!
+//! kit's rules: every entry under `pkg/` sorted by path (component by
+//! component, so `ui/` and its files come before `ui.txt`), directories as
+//! entries of their own, Deflate, unix mode 0755, every timestamp
+//! 2023-06-19 00:00:00, written with the `zip` crate 0.6. Any other zip
+//! writer gives other bytes, hence another hash.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::json::Json;
+use crate::error::InputError;
+
+/// A written archive.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    pub path: PathBuf,
+    /// Lowercase hex, no `0x`: what goes in `code_hashes`.
+    pub sha256: String,
+}
+
+/// Zips `package_dir/pkg` into `package_dir/target/<package>:<publisher>.zip`.
+pub fn write(package_dir: &Path) -> Result<Archive, InputError> {
+    let (metadata, _) = super::load_metadata(package_dir)?;
+    let props = &metadata.properties;
+    let bytes = zip_dir(&package_dir.join("pkg"))?;
+    let target = package_dir.join("target");
+    let path = target.join(format!("{}:{}.zip", props.package_name, props.publisher));
+    std::fs::create_dir_all(&target)
+        .and_then(|()| std::fs::write(&path, &bytes))
+        .map_err(|e| InputError::invalid(&path, format!("cannot write: {e}")))?;
+    Ok(Archive {
+        path,
+        sha256: sha256_hex(&bytes),
+    })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The archive of everything under `dir`, by kit's rules.
+pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
+    let mut entries = Vec::new();
+    walk(dir, &mut entries)?;
+    // `Path`'s order compares component by component, as kit's sort does.
+    entries.sort();
+    let options = zip::write::FileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755)
+        .last_modified_time(
+            zip::DateTime::from_date_and_time(2023, 6, 19, 0, 0, 0).expect("a valid date"),
+        );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for path in entries {
+        let name = path
+            .strip_prefix(dir)
+            .expect("walked from dir")
+            .to_string_lossy()
+            .into_owned();
+        let failed = |e: &dyn std::fmt::Display| {
+            InputError::invalid(&path, format!("cannot add to the archive: {e}"))
+        };
+        if path.is_dir() {
+            zip.add_directory(name, options).map_err(|e| failed(&e))?;
+        } else {
+            let bytes = std::fs::read(&path).map_err(|source| InputError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            zip.start_file(name, options).map_err(|e| failed(&e))?;
+            zip.write_all(&bytes).map_err(|e| failed(&e))?;
+        }
+    }
+    let cursor = zip
+        .finish()
+        .map_err(|e| InputError::invalid(dir, format!("cannot finish the archive: {e}")))?;
+    Ok(cursor.into_inner())
+}
+
+/// Every file and directory below `dir` (not `dir` itself).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let read = std::fs::read_dir(dir).map_err(|source| InputError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in read {
+        let path = entry
+            .map_err(|source| InputError::Read {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        if path.is_dir() {
+            out.push(path.clone());
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `code_hashes[current_version]` against the archive's hash: `Err` says
+/// what is wrong and how to fix it.
+pub fn check(package_dir: &Path, archive: &Archive) -> Result<(), InputError> {
+    let (metadata, path) = super::load_metadata(package_dir)?;
+    let version = &metadata.properties.current_version;
+    match metadata.properties.code_hashes.get(version) {
+        Some(hash) if *hash == archive.sha256 => Ok(()),
+        recorded => Err(InputError::invalid(
+            path,
+            format!(
+                "properties.code_hashes[\"{version}\"] is {}, but {} hashes to {}; \
+                 run `make package UPDATE_HASH=1` to record it",
+                match recorded {
+                    None => "missing".to_string(),
+                    Some(h) if h.is_empty() => "empty".to_string(),
+                    Some(h) => format!("`{h}`"),
+                },
+                archive.path.display(),
+                archive.sha256,
+            ),
+        )),
+    }
+}
+
+/// Writes `hash` into `metadata.json` as `code_hashes[current_version]`,
+/// keeping every other byte of meaning (key order, other versions).
+pub fn record_hash(package_dir: &Path, hash: &str) -> Result<(), InputError> {
+    let (metadata, path) = super::load_metadata(package_dir)?;
+    let mut json = Json::read(&path)?;
+    let version = metadata.properties.current_version.clone();
+    let Some(Json::Object(hashes)) = json
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("code_hashes"))
+    else {
+        return Err(InputError::invalid(
+            &path,
+            "properties.code_hashes must be an object",
+        ));
+    };
+    hashes.insert(version, Json::String(hash.into()));
+    json.write(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archive/pkg")
+    }
+
+    /// The fixture's archive as kit 0.9.1 makes it. Computed once by a
+    /// separate program using kit's pinned crates (zip 0.6.6, flate2
+    /// 1.0.32, miniz_oxide 0.8.0) and its options, and checked with
+    /// `unzip -Z`: 9 entries, deflated files, stored directories, all
+    /// `-rwxr-xr-x`/`drwxr-xr-x`, 23-Jun-19 00:00.
+    const KIT_SHA256: &str = "2f4ddabf7499adfb6dafdc2eb600d0fd9c928a5a1e186afa3fafa0823eb13496";
+
+    #[test]
+    fn the_fixture_zips_to_the_bytes_kit_writes() {
+        assert_eq!(sha256_hex(&zip_dir(&fixture()).unwrap()), KIT_SHA256);
+    }
+
+    #[test]
+    fn two_archives_of_one_tree_are_identical() {
+        assert_eq!(zip_dir(&fixture()).unwrap(), zip_dir(&fixture()).unwrap());
+    }
+
+    #[test]
+    fn entries_are_sorted_by_path_with_directories_and_kits_attributes() {
+        let bytes = zip_dir(&fixture()).unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut names = Vec::new();
+        for i in 0..archive.len() {
+            let entry = archive.by_index(i).unwrap();
+            let is_dir = entry.is_dir();
+            assert_eq!(
+                entry.unix_mode(),
+                Some(if is_dir { 0o40755 } else { 0o100755 }),
+                "{}",
+                entry.name()
+            );
+            let time = entry.last_modified();
+            assert_eq!((time.year(), time.month(), time.day()), (2023, 6, 19));
+            assert_eq!((time.hour(), time.minute(), time.second()), (0, 0, 0));
+            if !is_dir {
+                assert_eq!(entry.compression(), zip::CompressionMethod::Deflated);
+            }
+            names.push(entry.name().to_string());
+        }
+        assert_eq!(
+            names,
+            [
+                "app.wasm",
+                "manifest.json",
+                "ui/",
+                "ui/assets/",
+                "ui/assets/app.js",
+                "ui/index.html",
+                "ui.d/",
+                "ui.d/note.txt",
+                "ui.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_changed_byte_changes_the_hash() {
+        let dir = std::env::temp_dir().join(format!("archive-change-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::node::home::copy_dir(&fixture(), &dir).unwrap();
+        std::fs::write(dir.join("ui.txt"), "changed").unwrap();
+        let hash = sha256_hex(&zip_dir(&dir).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_ne!(hash, KIT_SHA256);
+    }
+}

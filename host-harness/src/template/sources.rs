@@ -1,0 +1,123 @@
+//! Which of the template's files a new package gets: the tracked sources
+//! of the package itself (its processes, `pkg/`, `wit/`, scenarios), never
+//! build output, the harness, or the template's own tooling.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::InputError;
+
+/// Files under `dir` that git tracks, relative to it. Outside a git
+/// checkout (a downloaded archive): every file but `target/`, `.git/` and
+/// `*.wasm`, which are build output.
+pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let git = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["ls-files", "-z", "--cached", "--full-name", "."])
+        .output();
+    match git {
+        Ok(out) if out.status.success() && is_repo_root(dir) => Ok(out
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+            .filter(|path| dir.join(path).is_file())
+            .collect()),
+        _ => {
+            let mut files = Vec::new();
+            walk(dir, Path::new(""), &mut files)?;
+            files.sort();
+            Ok(files)
+        }
+    }
+}
+
+/// `git ls-files --full-name` names files from the repository's root, so
+/// it is only used when `dir` is that root.
+fn is_repo_root(dir: &Path) -> bool {
+    dir.join(".git").exists()
+}
+
+fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let dir = root.join(relative);
+    let entries = std::fs::read_dir(&dir).map_err(|source| InputError::Read {
+        path: dir.clone(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| InputError::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let path = relative.join(&name);
+        if entry.path().is_dir() {
+            if name != "target" && name != ".git" {
+                walk(root, &path, out)?;
+            }
+        } else if path.extension().is_none_or(|ext| ext != "wasm") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a tracked file belongs to the package (as opposed to the
+/// harness, the componentizer, benchmarks or CI): `process_dirs` are the
+/// process crates' directories.
+pub fn is_package_file(path: &Path, process_dirs: &[String]) -> bool {
+    let Some(first) = path.iter().next().and_then(|c| c.to_str()) else {
+        return false;
+    };
+    let is_wasm = path.extension().is_some_and(|ext| ext == "wasm");
+    let top_level = path.components().count() == 1;
+    match first {
+        "Cargo.toml" | "Cargo.lock" | "metadata.json" | "package.mk" => top_level,
+        "pkg" => !is_wasm,
+        "wit" => true,
+        "tests" => path.components().count() == 2 && path.extension().is_some_and(|e| e == "toml"),
+        dir => process_dirs.iter().any(|p| p == dir) && !is_wasm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_packages_own_sources_are_copied() {
+        let processes = ["parent".to_string(), "child".to_string()];
+        let yes = [
+            "Cargo.toml",
+            "Cargo.lock",
+            "metadata.json",
+            "package.mk",
+            "pkg/manifest.json",
+            "pkg/ui/index.html",
+            "wit/kinode.wit",
+            "tests/spawn.toml",
+            "parent/src/lib.rs",
+            "child/Cargo.toml",
+        ];
+        let no = [
+            "Makefile",
+            "README.md",
+            "pkg/parent.wasm",
+            "host-harness/src/lib.rs",
+            "componentize/Cargo.toml",
+            "bench/run.sh",
+            ".ci/run",
+            "tests/nested/x.toml",
+            "tests/notes.md",
+            "parent/Cargo.toml.orig/x.wasm",
+            "child.wasm",
+        ];
+        for path in yes {
+            assert!(is_package_file(Path::new(path), &processes), "{path}");
+        }
+        for path in no {
+            assert!(!is_package_file(Path::new(path), &processes), "{path}");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+# The targets every package made from this template has. The Makefile sets
+# PROCESSES (the process crates, built into pkg/), HARNESS (how to run
+# host-harness) and COMPONENTIZE, then includes this file.
+
+WASM_TARGET  := wasm32-wasip1
+WASM_PROFILE := wasm-release
+WASM_OUT     := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/$(WASM_PROFILE)
+HARNESS_ARGS ?=
+
+.PHONY: help toolchain build run scenarios package check-package lint-guests fmt clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+toolchain: ## Install the wasm32-wasip1 Rust target if it is missing
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+
+build: toolchain ## Build pkg/<process>.wasm for every process (components a node loads)
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(addprefix -p ,$(PROCESSES))
+	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm pkg/$$p.wasm || exit 1; done
+
+run: build ## Build the package and run it in the harness (HARNESS_ARGS="-v 2 --json -" for more)
+	$(HARNESS) run . $(HARNESS_ARGS)
+
+scenarios: build ## Build the package and run its scenarios (tests/*.toml)
+	$(HARNESS) test .
+
+package: build ## Write target/<package>:<publisher>.zip as kit does and print its SHA-256; UPDATE_HASH=1 records it in metadata.json
+	$(HARNESS) package . $(if $(UPDATE_HASH),--update-hash)
+
+check-package: build ## Fail unless metadata.json's code_hashes[current_version] is the archive's hash
+	$(HARNESS) package . --check
+
+lint-guests: toolchain ## clippy on the processes, for wasm32-wasip1, warnings as errors
+	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(PROCESSES)) -- -D warnings
+
+fmt: ## Format the workspace
+	cargo fmt --all
+
+clean: ## Remove build outputs (pkg/*.wasm and target/)
+	rm -f $(addprefix pkg/,$(addsuffix .wasm,$(PROCESSES)))
+	cargo clean
