@@ -11,22 +11,35 @@ TEST_GUESTS  := probe
 
 include package.mk
 
-.PHONY: test test-guests bench lint new
+# The template built for hyperdrive, beside pkg/: its scenarios must pass
+# under both runtimes.
+HYPERWARE_PKG := target/hyperware-package
 
-test: build test-guests ## Build the package and test guests, then run every test (unit, WIT, components, end to end, make new) and the scenarios
+.PHONY: test test-guests test-hyperware bench lint new
+
+test: build test-guests test-hyperware ## Build the package (both flavours) and test guests, then run every test (unit, WIT, components, end to end, make new) and the scenarios
 	cargo test
 	$(HARNESS) test .
 	$(HARNESS) test host-harness/tests/probe-package
 
-test-guests: toolchain ## Build the harness's test processes into target/test-guests/
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(addprefix -p ,$(TEST_GUESTS))
+test-hyperware: toolchain ## Build the processes with hyperware_process_lib into target/hyperware-package/ and run the scenarios there (hyperdrive's rules)
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --no-default-features --features hyperware $(addprefix -p ,$(PROCESSES))
+	@rm -rf $(HYPERWARE_PKG) && mkdir -p $(HYPERWARE_PKG)/pkg
+	@cp -r metadata.json tests $(HYPERWARE_PKG)/ && cp pkg/manifest.json $(HYPERWARE_PKG)/pkg/
+	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm $(HYPERWARE_PKG)/pkg/$$p.wasm || exit 1; done
+	$(HARNESS) test $(HYPERWARE_PKG)
+
+test-guests: toolchain ## Build the harness's test processes into target/test-guests/ (<name>.wasm, and <name>-hyperware.wasm with hyperware_process_lib)
 	@mkdir -p target/test-guests
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --no-default-features --features hyperware $(addprefix -p ,$(TEST_GUESTS))
+	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm target/test-guests/$$p-hyperware.wasm || exit 1; done
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(addprefix -p ,$(TEST_GUESTS))
 	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm target/test-guests/$$p.wasm || exit 1; done
 	@cp target/test-guests/probe.wasm host-harness/tests/probe-package/pkg/probe.wasm
 
-new: ## Start a new package: make new NAME=my-app PUBLISHER=me.os [DEST=../my-app] [PARENT=name] [CHILD=name]
+new: ## Start a new package: make new NAME=my-app PUBLISHER=me.os [DEST=../my-app] [PARENT=name] [CHILD=name] [FLAVOR=hyperware]
 	@test -n "$(NAME)" -a -n "$(PUBLISHER)" || { echo "usage: make new NAME=<package> PUBLISHER=<node, e.g. me.os> [DEST=dir] [PARENT=name] [CHILD=name]" >&2; exit 2; }
-	$(HARNESS) new --name '$(NAME)' --publisher '$(PUBLISHER)' $(if $(DEST),--dest '$(DEST)') $(if $(PARENT),--parent '$(PARENT)') $(if $(CHILD),--child '$(CHILD)')
+	$(HARNESS) new --name '$(NAME)' --publisher '$(PUBLISHER)' $(if $(DEST),--dest '$(DEST)') $(if $(PARENT),--parent '$(PARENT)') $(if $(CHILD),--child '$(CHILD)') $(if $(filter hyperware,$(FLAVOR)),--flavor hyperware)
 
 bench: ## Measure sizes, rebuild time and a harness run; writes BENCHMARKS.md
 	bench/run.sh

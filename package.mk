@@ -6,6 +6,16 @@ WASM_TARGET  := wasm32-wasip1
 WASM_PROFILE := wasm-release
 WASM_OUT     := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/$(WASM_PROFILE)
 HARNESS_ARGS ?=
+# Which SDK the processes build against: kinode (kinode_process_lib, for a
+# Kinode 1.0 node) or hyperware (hyperware_process_lib, for hyperdrive).
+FLAVOR       ?= kinode
+ifeq ($(FLAVOR),kinode)
+FEATURES     :=
+else ifeq ($(FLAVOR),hyperware)
+FEATURES     := --no-default-features --features hyperware
+else
+$(error FLAVOR=$(FLAVOR): use FLAVOR=kinode (the default) or FLAVOR=hyperware)
+endif
 
 .PHONY: help toolchain build run scenarios package check-package lint-guests fmt clean
 
@@ -15,8 +25,8 @@ help: ## List the targets
 toolchain: ## Install the wasm32-wasip1 Rust target if it is missing
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
-build: toolchain ## Build pkg/<process>.wasm for every process (components a node loads)
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(addprefix -p ,$(PROCESSES))
+build: toolchain ## Build pkg/<process>.wasm for every process (components a node loads); FLAVOR=hyperware for hyperdrive
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(FEATURES) $(addprefix -p ,$(PROCESSES))
 	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm pkg/$$p.wasm || exit 1; done
 
 run: build ## Build the package and run it in the harness (HARNESS_ARGS="-v 2 --json -" for more)
@@ -32,7 +42,7 @@ check-package: build ## Fail unless metadata.json's code_hashes[current_version]
 	$(HARNESS) package . --check
 
 lint-guests: toolchain ## clippy on the processes, for wasm32-wasip1, warnings as errors
-	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(PROCESSES)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(FEATURES) $(addprefix -p ,$(PROCESSES)) -- -D warnings
 
 fmt: ## Format the workspace
 	cargo fmt --all

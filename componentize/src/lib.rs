@@ -1,21 +1,28 @@
 //! Turns the `wasm32-wasip1` core module that `cargo build` writes for a
-//! Kinode process into the WebAssembly component a Kinode node loads.
+//! Kinode (or Hyperware) process into the WebAssembly component a node
+//! loads.
 //!
 //! This is what `kit build` does with `wasm-tools component new --adapt`:
 //! the module is wrapped with the WASI preview1 *reactor* adapter (a process
 //! is a library the kernel calls into, not a command with `main`). Here the
 //! adapter comes from the `wasi-preview1-component-adapter-provider` crate,
-//! so a build needs no download and no external tool.
+//! so a build needs no download and no external tool. Which adapter follows
+//! from the SDK the module was built with: `kinode_process_lib` modules get
+//! wasmtime 27's (what kit 0.9 uses for Kinode 1.0), `hyperware_process_lib`
+//! modules wasmtime 33's (kit 3.x, hyperdrive; it imports WASI 0.2.3).
 
 use std::path::{Path, PathBuf};
 
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
 };
+use wasi_preview1_component_adapter_provider_33::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER as REACTOR_ADAPTER_33;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// The interface every Kinode process imports.
 pub const STANDARD_INTERFACE: &str = "kinode:process/standard@1.0.0";
+/// The same interface under Hyperware's name.
+pub const HYPERWARE_STANDARD_INTERFACE: &str = "hyperware:process/standard@1.0.0";
 /// The function the kernel calls to start a process.
 pub const INIT_EXPORT: &str = "init";
 
@@ -97,21 +104,26 @@ pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
     if !exports.iter().any(|name| name == INIT_EXPORT) {
         return Err(Error::NoInit { path });
     }
+    let imports = core_import_modules(module).map_err(|e| Error::InvalidModule {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let adapter = if imports.iter().any(|m| m == HYPERWARE_STANDARD_INTERFACE) {
+        REACTOR_ADAPTER_33
+    } else {
+        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+    };
     wit_component::ComponentEncoder::default()
         .validate(true)
         .module(module)
-        .and_then(|encoder| {
-            encoder.adapter(
-                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-            )
-        })
+        .and_then(|encoder| encoder.adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter))
         .and_then(|mut encoder| encoder.encode())
         .map_err(|reason| Error::Encode { path, reason })
 }
 
 /// Validates `component` and checks it has the shape of a Kinode process:
-/// it imports the standard interface and exports `init`. `path` only names
+/// it imports the standard interface (Kinode's or Hyperware's, not both)
+/// and exports `init`. `path` only names
 /// the component in errors.
 pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interface, Error> {
     let bad = |reason: String| Error::BadComponent {
@@ -125,11 +137,25 @@ pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interfac
         .validate_all(component)
         .map_err(|e| bad(format!("invalid component: {e}")))?;
     let interface = component_interface(component).map_err(|e| bad(e.to_string()))?;
-    if !interface.imports.iter().any(|i| i == STANDARD_INTERFACE) {
-        return Err(bad(format!(
-            "does not import `{STANDARD_INTERFACE}` (imports: {})",
-            interface.imports.join(", ")
-        )));
+    let imports = |name: &str| interface.imports.iter().any(|i| i == name);
+    match (
+        imports(STANDARD_INTERFACE),
+        imports(HYPERWARE_STANDARD_INTERFACE),
+    ) {
+        (true, false) | (false, true) => {}
+        (true, true) => {
+            return Err(bad(format!(
+                "imports both `{STANDARD_INTERFACE}` and `{HYPERWARE_STANDARD_INTERFACE}`: \
+                 build each process against one SDK"
+            )))
+        }
+        (false, false) => {
+            return Err(bad(format!(
+                "does not import `{STANDARD_INTERFACE}` or `{HYPERWARE_STANDARD_INTERFACE}` \
+                 (imports: {})",
+                interface.imports.join(", ")
+            )))
+        }
     }
     if !interface.exports.iter().any(|e| e == INIT_EXPORT) {
         return Err(bad(format!("does not export `{INIT_EXPORT}`")));
@@ -144,6 +170,20 @@ fn core_exports(module: &[u8]) -> wasmparser::Result<Vec<String>> {
         if let Payload::ExportSection(section) = payload? {
             for export in section {
                 names.push(export?.name.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The module names a core module imports from (`kinode:process/standard@1.0.0`,
+/// `wasi_snapshot_preview1`, ...).
+fn core_import_modules(module: &[u8]) -> wasmparser::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(module) {
+        if let Payload::ImportSection(section) = payload? {
+            for import in section {
+                names.push(import?.module.to_owned());
             }
         }
     }

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use componentize::{check_process_component, componentize, Error, STANDARD_INTERFACE};
+use componentize::{
+    check_process_component, componentize, Error, HYPERWARE_STANDARD_INTERFACE, STANDARD_INTERFACE,
+};
 
 fn built(name: &str) -> (PathBuf, Vec<u8>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,6 +37,58 @@ fn built_processes_are_kinode_process_components() {
             );
         }
     }
+}
+
+/// `make test-hyperware` builds the same processes with
+/// hyperware_process_lib: componentize gives them wasmtime 33's adapter,
+/// which imports WASI 0.2.3, as kit 3.x does.
+#[test]
+fn hyperware_builds_import_hyperwares_interface_and_wasi_0_2_3() {
+    for name in ["parent.wasm", "child.wasm"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/hyperware-package/pkg")
+            .join(name);
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `make test` first", path.display()));
+        let interface = check_process_component(&bytes, &path).unwrap();
+        assert_eq!(interface.exports, ["init"], "{name}");
+        assert!(interface
+            .imports
+            .iter()
+            .any(|i| i == HYPERWARE_STANDARD_INTERFACE));
+        for import in &interface.imports {
+            assert!(
+                import == HYPERWARE_STANDARD_INTERFACE
+                    || import.starts_with("wasi:") && import.ends_with("@0.2.3"),
+                "{name} imports {import}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_module_importing_both_interfaces_is_refused() {
+    // The check reads a component's imports; one with both names is a
+    // process no node runs.
+    let both = wasm_encoder_component(&[STANDARD_INTERFACE, HYPERWARE_STANDARD_INTERFACE]);
+    let error = check_process_component(&both, Path::new("both.wasm"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("imports both"), "{error}");
+}
+
+fn wasm_encoder_component(imports: &[&str]) -> Vec<u8> {
+    use wasm_encoder::{ComponentImportSection, ComponentTypeRef, ComponentTypeSection};
+    let mut component = wasm_encoder::Component::new();
+    let mut types = ComponentTypeSection::new();
+    types.instance(&wasm_encoder::InstanceType::new());
+    component.section(&types);
+    let mut section = ComponentImportSection::new();
+    for name in imports {
+        section.import(name, ComponentTypeRef::Instance(0));
+    }
+    component.section(&section);
+    component.finish()
 }
 
 #[test]

@@ -1,38 +1,39 @@
-//! `wit/kinode.wit` is our own text of the Kinode process interface. This
-//! proves it declares exactly what the WIT inside `kinode_process_lib` (the
-//! SDK the guests link) declares, so the harness implements, and the guests
-//! export, the interface a real node expects.
+//! `wit/kinode.wit` is our own text of the Kinode process interface, and
+//! `wit/hyperware/hyperware.wit` of Hyperware's. This proves each declares
+//! exactly what the WIT inside its SDK (`kinode_process_lib`,
+//! `hyperware_process_lib`) declares, so the harness implements, and the
+//! guests export, the interface a real node expects.
 
 use std::path::{Path, PathBuf};
 
 use wit_component::WitPrinter;
 use wit_parser::Resolve;
 
-/// The SDK's WIT directory: the `kinode_process_lib` version in
+/// An SDK's WIT directory (`wit` inside the crate): the `sdk` version in
 /// `Cargo.lock`, unpacked by cargo under `$CARGO_HOME/registry/src/` when
 /// `make build` compiled the guests. Not `cargo metadata`: that wants every
 /// package of the lock file, Windows-only ones included, which a Linux
 /// build never downloads, so it fails offline on a fresh machine.
-fn sdk_wit_dir() -> PathBuf {
+fn sdk_dir(sdk: &str, wit: &str) -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let lock = std::fs::read_to_string(workspace.join("Cargo.lock")).expect("read Cargo.lock");
     let mut lines = lock.lines();
     lines
-        .find(|line| *line == r#"name = "kinode_process_lib""#)
-        .expect("Cargo.lock lists kinode_process_lib");
+        .find(|line| *line == format!("name = \"{sdk}\""))
+        .unwrap_or_else(|| panic!("Cargo.lock lists no {sdk}"));
     let version = lines
         .next()
         .and_then(|line| line.strip_prefix("version = \""))
         .and_then(|rest| rest.strip_suffix('"'))
         .expect("a version line follows the name in Cargo.lock");
-    let crate_dir = format!("kinode_process_lib-{version}");
+    let crate_dir = format!("{sdk}-{version}");
     let sources = home::cargo_home()
         .expect("find CARGO_HOME")
         .join("registry/src");
     let registries = std::fs::read_dir(&sources)
         .unwrap_or_else(|e| panic!("{}: {e}; run `make build` first", sources.display()));
     registries
-        .filter_map(|entry| Some(entry.ok()?.path().join(&crate_dir).join("kinode-wit")))
+        .filter_map(|entry| Some(entry.ok()?.path().join(&crate_dir).join(wit)))
         .find(|dir| dir.is_dir())
         .unwrap_or_else(|| {
             panic!(
@@ -60,11 +61,42 @@ fn declarations(dir: &Path) -> String {
         .unwrap()
 }
 
+fn sdk_wit_dir() -> PathBuf {
+    sdk_dir("kinode_process_lib", "kinode-wit")
+}
+
+/// hyperware_process_lib's `hyperware.wit` alone: the SDK's directory also
+/// holds its own interfaces (sign, hyperwallet, ...) in the same package.
+fn hyperware_sdk_wit_dir() -> PathBuf {
+    let file = sdk_dir("hyperware_process_lib", "hyperware-wit").join("hyperware.wit");
+    let dir = std::env::temp_dir().join(format!("hyperware-sdk-wit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&file, dir.join("hyperware.wit"))
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    dir
+}
+
 #[test]
 fn our_wit_declares_what_the_sdk_wit_declares() {
     let ours = declarations(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"));
-    let sdk = declarations(&sdk_wit_dir());
     assert!(ours.contains("package kinode:process@1.0.0;"), "{ours}");
+    same_declarations("wit/kinode.wit", &ours, &declarations(&sdk_wit_dir()));
+}
+
+#[test]
+fn our_hyperware_wit_declares_what_its_sdk_declares() {
+    let ours = declarations(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/hyperware"));
+    assert!(ours.contains("package hyperware:process@1.0.0;"), "{ours}");
+    let sdk_dir = hyperware_sdk_wit_dir();
+    let sdk = declarations(&sdk_dir);
+    std::fs::remove_dir_all(&sdk_dir).unwrap();
+    same_declarations("wit/hyperware/hyperware.wit", &ours, &sdk);
+    // And it is Kinode's interface under another name.
+    let kinode = declarations(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"));
+    assert_eq!(ours.replace("hyperware:process", "kinode:process"), kinode);
+}
+
+fn same_declarations(file: &str, ours: &str, sdk: &str) {
     assert!(ours.contains("export init: func(our: string);"), "{ours}");
     if ours != sdk {
         let first = ours
@@ -73,7 +105,7 @@ fn our_wit_declares_what_the_sdk_wit_declares() {
             .position(|(a, b)| a != b)
             .unwrap_or(ours.lines().count().min(sdk.lines().count()));
         panic!(
-            "wit/kinode.wit differs from the SDK's WIT at declaration line {}:\n  ours: {:?}\n  sdk:  {:?}",
+            "{file} differs from the SDK's WIT at declaration line {}:\n  ours: {:?}\n  sdk:  {:?}",
             first + 1,
             ours.lines().nth(first),
             sdk.lines().nth(first),

@@ -74,6 +74,10 @@ pub struct RunOptions {
     /// Keep running (and serving HTTP) until Ctrl-C instead of stopping
     /// when nothing is in flight.
     pub serve: bool,
+    /// Whose rules to follow; `None`: the runtime the package's components
+    /// were built for (Kinode 1.0 for `kinode:process`, hyperdrive for
+    /// `hyperware:process`).
+    pub runtime: Option<kernel::Flavor>,
 }
 
 impl RunOptions {
@@ -91,6 +95,7 @@ impl RunOptions {
             memory_limit: 1 << 30,
             cpu_limit: None,
             serve: false,
+            runtime: None,
         }
     }
 }
@@ -117,6 +122,40 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         session.settle(options.timeout).await
     };
     Ok(session.finish(idle).await)
+}
+
+/// The runtime a run emulates when none is named: the one every component
+/// of the packages was built for. Components built for both is an error,
+/// naming one of each.
+fn flavor_of(
+    runtime: &process::Runtime,
+    packages: &[(package::Package, Vec<InstallPlan>)],
+) -> Result<kernel::Flavor, InputError> {
+    use wasm::ProcessInterface;
+    let mut seen: Vec<(ProcessInterface, PathBuf)> = Vec::new();
+    for (package, plans) in packages {
+        for (plan, process) in plans.iter().zip(&package.processes) {
+            if let Some(interface) = runtime.interface(&plan.wasm) {
+                if !seen.iter().any(|(i, _)| *i == interface) {
+                    seen.push((interface, process.wasm_file.clone()));
+                }
+            }
+        }
+    }
+    match seen.as_slice() {
+        [(ProcessInterface::Hyperware, _)] => Ok(kernel::Flavor::Hyperdrive),
+        [] | [(ProcessInterface::Kinode, _)] => Ok(kernel::Flavor::Kinode),
+        [(_, one), (_, other), ..] => Err(InputError::invalid(
+            one,
+            format!(
+                "imports {} while {} imports {}: a node runs one or the other; rebuild every \
+                 process with one SDK, or pick the runtime with --runtime",
+                seen[0].0.import_name(),
+                other.display(),
+                seen[1].0.import_name()
+            ),
+        )),
+    }
 }
 
 /// A package's processes, their wasm compiled, ready to install.
@@ -180,14 +219,19 @@ impl Session {
             home.install(&package.id, &package.pkg_dir())?;
         }
         let states = home.states();
+        let flavor = match options.runtime {
+            Some(flavor) => flavor,
+            None => flavor_of(&runtime, &packages)?,
+        };
         let config = modules::ModuleConfig {
+            flavor,
             http_mocks: options.http_mocks.clone(),
             home: home.root().to_owned(),
             node: options.node.clone(),
             http_port: options.http_port.unwrap_or(0),
         };
         let limits = (options.memory_limit, options.cpu_limit);
-        let node = Node::new(&options.node, runtime, terminal, home, limits);
+        let node = Node::new(&options.node, runtime, terminal, home, limits, flavor);
         modules::add_all(&node, &config);
         node.kernel(|k| {
             for (id, bytes) in states {

@@ -71,6 +71,9 @@ struct NewArgs {
     /// The template to copy
     #[arg(long, default_value = ".")]
     from: PathBuf,
+    /// The SDK the new package builds against by default: kinode (Kinode 1.0) or hyperware
+    #[arg(long, default_value = "kinode", value_parser = ["kinode", "hyperware"])]
+    flavor: String,
 }
 
 #[derive(Args)]
@@ -159,6 +162,19 @@ struct RunArgs {
     /// Another package to install on the same node (repeat for more)
     #[arg(long = "package", value_name = "DIR")]
     packages: Vec<PathBuf>,
+    /// Whose rules to follow: kinode-1.0 or hyperdrive (default: what the package's
+    /// components were built for)
+    #[arg(long, value_name = "RUNTIME", value_parser = parse_flavor)]
+    runtime: Option<host_harness::kernel::Flavor>,
+}
+
+fn parse_flavor(text: &str) -> Result<host_harness::kernel::Flavor, String> {
+    host_harness::kernel::Flavor::parse(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not a runtime: {}",
+            host_harness::kernel::Flavor::NAMES.join(" or ")
+        )
+    })
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -254,6 +270,7 @@ fn new_package(args: NewArgs) -> ExitCode {
         publisher: args.publisher,
         renames,
         dest,
+        hyperware: args.flavor == "hyperware",
     };
     match create(&args.from, &request) {
         Ok(created) => {
@@ -414,6 +431,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         no_cache: _,
         cpu_limit,
         memory_limit,
+        runtime: flavor,
     } = args;
     let cpu_limit = match cpu_limit.map(check_timeout).transpose() {
         Ok(limit) => limit,
@@ -444,6 +462,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         memory_limit: memory_limit.saturating_mul(1 << 20),
         cpu_limit,
         serve,
+        runtime: flavor,
     };
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,

@@ -114,6 +114,38 @@ fn a_new_package_builds_passes_its_scenarios_and_runs_under_its_new_names() {
 }
 
 #[test]
+fn a_new_hyperware_package_builds_and_passes_under_hyperdrive() {
+    let parent = temp_dir("new-hyperware");
+    let dest = parent.join("hw-app");
+    let created = harness(&[
+        "new",
+        "--from",
+        workspace().to_str().unwrap(),
+        "--name",
+        "hw-app",
+        "--publisher",
+        "someone.os",
+        "--flavor",
+        "hyperware",
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    let test = make(&dest, &["test"]);
+    assert!(test.status.success(), "{}", text(&test));
+    assert!(
+        text(&test).contains("3 passed, 0 failed"),
+        "{}",
+        text(&test)
+    );
+    let run = harness(&["run", dest.to_str().unwrap(), "--json", "-"]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["runtime"], "hyperdrive");
+    assert_eq!(report["spawns"][0]["result"], "ok");
+    std::fs::remove_dir_all(&parent).unwrap();
+}
+
+#[test]
 fn bad_names_exit_2_naming_the_option_and_write_nothing() {
     let parent = temp_dir("new-bad");
     let dest = parent.join("x");

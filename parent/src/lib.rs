@@ -5,13 +5,30 @@
 //! Processes") made to compile and run on a 1.0 node. Each `// book:` line
 //! says what the book wrote and why ours differs.
 
-use kinode_process_lib::{call_init, println, spawn, Address, Capability, OnExit};
+// Kinode 1.0's SDK by default; Hyperware's with the `hyperware` feature
+// (`make build FLAVOR=hyperware`). Same API, same WIT, two package names.
+#[cfg(feature = "hyperware")]
+use hyperware_process_lib as process_lib;
+#[cfg(not(feature = "hyperware"))]
+use kinode_process_lib as process_lib;
+use process_lib::{call_init, println, spawn, Address, Capability, OnExit};
 
+#[cfg(not(feature = "hyperware"))]
 wit_bindgen::generate!({
     path: "../wit",
     // book: `world: "process-v0"`. 1.0 nodes run `process-v1`.
     world: "process-v1",
 });
+#[cfg(feature = "hyperware")]
+wit_bindgen_hyperware::generate!({
+    path: "../wit/hyperware",
+    world: "process-v1",
+    runtime_path: "wit_bindgen_hyperware::rt",
+});
+#[cfg(all(feature = "kinode", feature = "hyperware"))]
+compile_error!(
+    "one SDK per build: `kinode` (the default) or `--no-default-features --features hyperware`"
+);
 
 call_init!(init);
 fn init(our: Address) {

@@ -13,34 +13,6 @@ use super::event::{Event, Exit};
 use super::message::{Delivery, KernelMessage};
 use super::{fresh_id, run_request, Effect, Kernel};
 
-/// The restart backoff of one process id: when the next restart may come
-/// at the soonest, and how many came early. Times are the node's clock
-/// (time since the run began).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pending: Option<(Duration, u32)>,
-}
-
-impl Backoff {
-    /// The kernel's rule: with no record, or once the soonest time has
-    /// passed, restart at once and allow the next one a second later;
-    /// otherwise wait until the soonest time, and push it on by 2^attempts
-    /// seconds.
-    pub fn next(&mut self, now: Duration) -> Duration {
-        match self.pending {
-            Some((soonest, attempts)) if now < soonest => {
-                let step = Duration::from_secs(1u64 << attempts.min(30));
-                self.pending = Some((soonest + step, attempts + 1));
-                soonest - now
-            }
-            _ => {
-                self.pending = Some((now + Duration::from_secs(1), 0));
-                Duration::ZERO
-            }
-        }
-    }
-}
-
 impl Kernel {
     /// Applies the kernel's exit rules once `id`'s `init` is over; `now`
     /// is the node's clock.
@@ -188,6 +160,19 @@ impl Kernel {
             id: id.clone(),
             reason,
         });
+    }
+
+    /// The bytes are not a component. Kinode 1.0 panics the process's task
+    /// without a word; hyperdrive says why. Either way the process stays
+    /// registered, its on-exit never runs, and messages to it vanish.
+    pub fn invalid_wasm(&mut self, id: &ProcessId, reason: String) {
+        if self.flavor == super::Flavor::Hyperdrive {
+            self.print(
+                0,
+                format!("kernel: process {id} invalid wasm file: {reason}"),
+            );
+        }
+        self.never_ran(id, reason);
     }
 
     /// Instantiation failed: the kernel prints and keeps the process

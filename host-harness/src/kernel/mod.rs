@@ -14,6 +14,7 @@ mod caps;
 mod commands;
 pub mod event;
 mod exit;
+mod flavor;
 mod install;
 pub mod message;
 mod routing;
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 pub use commands::Initialize;
 pub use event::Event;
-pub use exit::Backoff;
+pub use flavor::{Backoff, Flavor};
 pub use install::{network_capability, InstallPlan};
 pub use routing::debug_address;
 pub use spawn::{SpawnRead, SpawnRequest};
@@ -74,6 +75,8 @@ pub struct Kernel {
     /// Print every delivered message (verbosity 3). Off unless someone
     /// reads them: rendering each message costs more than routing it.
     trace_messages: bool,
+    /// Kinode 1.0's rules or hyperdrive's where they differ.
+    flavor: Flavor,
 }
 
 struct Entry {
@@ -113,7 +116,17 @@ impl Kernel {
             effects: Vec::new(),
             events: Vec::new(),
             trace_messages: false,
+            flavor: Flavor::Kinode,
         }
+    }
+
+    /// Follow `flavor`'s rules; set before anything is installed.
+    pub fn set_flavor(&mut self, flavor: Flavor) {
+        self.flavor = flavor;
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// Turns the verbosity-3 line for every delivered message on or off.
@@ -180,7 +193,10 @@ impl Kernel {
     ) {
         let restartable = matches!(on_exit, OnExit::Restart);
         if restartable {
-            self.backoff.entry(id.clone()).or_default();
+            let flavor = self.flavor;
+            self.backoff
+                .entry(id.clone())
+                .or_insert_with(|| Backoff::new(flavor));
         }
         self.processes.insert(
             id,
@@ -249,8 +265,11 @@ impl Kernel {
         true
     }
 
-    /// `init` is about to run for the first time.
-    pub fn started(&mut self, id: &ProcessId) {
+    /// `init` is about to run (at `now`, on the node's clock).
+    pub fn started(&mut self, id: &ProcessId, now: Duration) {
+        if let Some(backoff) = self.backoff.get_mut(id) {
+            backoff.started(now);
+        }
         let capabilities = self
             .processes
             .get(id)

@@ -132,7 +132,7 @@ impl Kernel {
         self.emit(Event::Spawn(event));
         match loaded {
             Ok(_) => self.start(&child),
-            Err(reason) => self.never_ran(&child, reason),
+            Err(reason) => self.invalid_wasm(&child, reason),
         }
         Ok(Ok(child))
     }

@@ -83,7 +83,7 @@ fn spawn_request(parent: &str, name: &str) -> SpawnRequest {
 
 #[test]
 fn restart_backoff_follows_the_kernel_on_a_fake_clock() {
-    let mut backoff = Backoff::default();
+    let mut backoff = Backoff::new(Flavor::Kinode);
     let at = |secs: f64| Duration::from_secs_f64(secs);
     // Five exits at almost the same moment: at once, then wait until the
     // soonest time, which moves on by 2^attempts seconds each time.
@@ -370,6 +370,58 @@ fn spawn_outcomes() {
             SpawnOutcome::Started(_)
         ]
     ));
+}
+
+#[test]
+fn hyperdrive_backoff_doubles_from_2_s_to_10_minutes_and_resets_after_a_healthy_run() {
+    let mut backoff = Backoff::new(Flavor::Hyperdrive);
+    let at = |secs: u64| Duration::from_secs(secs);
+    // A process that crashes right after every start: no immediate
+    // restart, then 2, 4, 8 ... s, capped at 600 s.
+    let mut now = at(10);
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        backoff.started(now);
+        let wait = backoff.next(now);
+        waits.push(wait.as_secs());
+        now += wait;
+    }
+    assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
+    // A run of 5 times the current wait (capped at 50 minutes) is healthy:
+    // the next crash restarts at once and the count starts again.
+    backoff.started(now);
+    now += at(3000);
+    assert_eq!(backoff.next(now), Duration::ZERO);
+    backoff.started(now);
+    assert_eq!(backoff.next(now + at(4)), at(2));
+    // Just short of healthy (5 x 2 s) is not.
+    backoff.started(now + at(10));
+    assert_eq!(backoff.next(now + at(19)), at(4));
+}
+
+#[test]
+fn invalid_wasm_is_silent_on_kinode_and_named_on_hyperdrive() {
+    for (flavor, expected) in [(Flavor::Kinode, false), (Flavor::Hyperdrive, true)] {
+        let mut kernel = Kernel::new("fake.os");
+        kernel.set_flavor(flavor);
+        kernel.register_module(ProcessId::runtime("vfs"), false);
+        let package = PackageId::parse("pkg:pub.os").unwrap();
+        kernel.install(&package, vec![plan("p", OnExit::None)]);
+        kernel.drain();
+        let mut junk = spawn_request("p", "junk");
+        junk.read = Ok(Err("not a component".into()));
+        assert!(
+            kernel.spawn(junk).unwrap().is_ok(),
+            "the parent's spawn succeeds"
+        );
+        let (_, events) = kernel.drain();
+        let line = "kernel: process junk:pkg:pub.os invalid wasm file: not a component";
+        assert_eq!(
+            prints(&events, 0).iter().any(|t| t == line),
+            expected,
+            "{flavor}: {events:?}"
+        );
+    }
 }
 
 #[test]

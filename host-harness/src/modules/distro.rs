@@ -1,6 +1,8 @@
-//! Stand-ins for the processes every 1.0 node runs besides the runtime
-//! modules (homepage, app store, chess, contacts, settings, kns-indexer,
-//! terminal), under their ids and public flags, so that a package that
+//! Stand-ins for the processes every node runs besides the runtime modules
+//! (Kinode 1.0: homepage, app store, chess, contacts, settings,
+//! kns-indexer, terminal; hyperdrive drops chess and kns-indexer and adds
+//! hns-indexer, the hypermap caches, hyperwallet, sign, the file explorer
+//! and spider), under their ids and public flags, so that a package that
 //! messages them at start (`add_to_homepage`, ...) finds them as it would
 //! on a node. Each request is recorded in the report; homepage also keeps
 //! the apps added to it and answers `GetApps`.
@@ -16,8 +18,9 @@ use crate::node::{lock, Port};
 
 use super::{respond_as, Answer, Module};
 
-/// Each distro process and whether it is public (`chess` alone is).
-pub const DISTRO: [(&str, bool); 9] = [
+/// Each distro process of a Kinode 1.0 node and whether it is public
+/// (`chess` alone is).
+pub const KINODE_DISTRO: [(&str, bool); 9] = [
     ("homepage:homepage:sys", false),
     ("main:app-store:sys", false),
     ("downloads:app-store:sys", false),
@@ -28,6 +31,32 @@ pub const DISTRO: [(&str, bool); 9] = [
     ("kns-indexer:kns-indexer:sys", false),
     ("terminal:terminal:sys", false),
 ];
+
+/// A hyperdrive 1.9 node's (`hyperwallet` alone is public).
+pub const HYPERDRIVE_DISTRO: [(&str, bool); 14] = [
+    ("homepage:homepage:sys", false),
+    ("main:app-store:sys", false),
+    ("downloads:app-store:sys", false),
+    ("chain:app-store:sys", false),
+    ("contacts:contacts:sys", false),
+    ("explorer:file-explorer:sys", false),
+    ("hns-indexer:hns-indexer:sys", false),
+    ("hypermap-cacher:hypermap-cacher:sys", false),
+    ("binding-cacher:hypermap-cacher:sys", false),
+    ("hyperwallet:hyperwallet:sys", true),
+    ("settings:settings:sys", false),
+    ("sign:sign:sys", false),
+    ("spider:spider:sys", false),
+    ("terminal:terminal:sys", false),
+];
+
+/// The distro processes a node of `flavor` runs.
+pub fn processes(flavor: crate::kernel::Flavor) -> &'static [(&'static str, bool)] {
+    match flavor {
+        crate::kernel::Flavor::Kinode => &KINODE_DISTRO,
+        crate::kernel::Flavor::Hyperdrive => &HYPERDRIVE_DISTRO,
+    }
+}
 
 #[derive(Default)]
 pub struct Distro {

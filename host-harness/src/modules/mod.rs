@@ -47,6 +47,8 @@ pub struct ModuleConfig {
     pub node: String,
     /// Where the HTTP server listens; 0 picks a free port.
     pub http_port: u16,
+    /// Which runtime's modules and distro processes the node has.
+    pub flavor: crate::kernel::Flavor,
 }
 
 /// Registers every runtime module on `node` and starts it.
@@ -71,8 +73,11 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
     }
+    if config.flavor == crate::kernel::Flavor::Hyperdrive {
+        node.add_module("notifications", false, Arc::new(Inert));
+    }
     let distro = Arc::new(distro::Distro::default());
-    for (id, public) in distro::DISTRO {
+    for &(id, public) in distro::processes(config.flavor) {
         let id = ProcessId::parse(id).expect("distro ids are valid");
         node.add_native(id, public, distro.clone());
     }

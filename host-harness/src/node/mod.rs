@@ -20,7 +20,7 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use crate::bindings::ProcessId;
 use crate::kernel::message::Delivery;
-use crate::kernel::{Effect, Event, Kernel, WasmKey};
+use crate::kernel::{Effect, Event, Flavor, Kernel, WasmKey};
 use crate::modules::Module;
 use crate::process::Runtime;
 use crate::report::terminal::Terminal;
@@ -53,6 +53,7 @@ pub struct Node {
     home: Home,
     /// Per process: memory bytes, and computing time between two waits.
     limits: (usize, Option<Duration>),
+    flavor: Flavor,
 }
 
 struct Inner {
@@ -84,6 +85,7 @@ impl Node {
         terminal: Terminal,
         home: Home,
         limits: (usize, Option<Duration>),
+        flavor: Flavor,
     ) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::SeqCst);
         Arc::new_cyclic(|me| Node {
@@ -93,11 +95,15 @@ impl Node {
                 kernel: {
                     let mut kernel = Kernel::new(name);
                     kernel.trace_messages(terminal.verbosity >= 3);
+                    kernel.set_flavor(flavor);
                     kernel
                 },
                 mailboxes: HashMap::new(),
                 running: HashMap::new(),
-                report: Report::default(),
+                report: Report {
+                    runtime: flavor,
+                    ..Report::default()
+                },
             }),
             runtime,
             terminal,
@@ -106,7 +112,13 @@ impl Node {
             clock: tokio::time::Instant::now(),
             home,
             limits,
+            flavor,
         })
+    }
+
+    /// Whose rules this node follows: Kinode 1.0's or hyperdrive's.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     fn arc(&self) -> Arc<Node> {
@@ -179,6 +191,10 @@ impl Node {
 
     /// The package's `tmp` drive on the host, preopened for its processes.
     pub fn tmp_dir(&self, package: &crate::bindings::PackageId) -> Option<PathBuf> {
+        // hyperdrive dropped it.
+        if self.flavor == Flavor::Hyperdrive {
+            return None;
+        }
         let dir = self.home.drive(package, "tmp");
         std::fs::create_dir_all(&dir).ok()?;
         Some(dir)

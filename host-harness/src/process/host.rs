@@ -53,8 +53,9 @@ impl ProcessHost {
         busy: InFlight,
         tmp_dir: Option<&std::path::Path>,
         limits: Limits,
+        flavor: crate::kernel::Flavor,
     ) -> Self {
-        let (wasi, stdio) = wasi::context(tmp_dir);
+        let (wasi, stdio) = wasi::context(tmp_dir, flavor);
         let our = Address::new(port.node(), id.clone());
         ProcessHost {
             messages: Messages::new(our.clone()),

@@ -15,10 +15,10 @@ use wasmtime::{Config, Engine, Store};
 
 use crate::bindings::{ProcessId, ProcessV1, ProcessV1Pre};
 use crate::kernel::event::Exit;
-use crate::kernel::{Program, WasmKey};
+use crate::kernel::{Flavor, Program, WasmKey};
 use crate::node::activity::InFlight;
 use crate::node::Node;
-use crate::wasm::{ComponentCache, DiskCache};
+use crate::wasm::{ComponentCache, DiskCache, ProcessInterface};
 pub use host::ProcessHost;
 
 /// How often a running process yields to the rest of the node.
@@ -96,6 +96,11 @@ impl Runtime {
         self.components.load(&self.engine, bytes)
     }
 
+    /// The process interface the component behind `key` was built against.
+    pub fn interface(&self, key: &WasmKey) -> Option<crate::wasm::ProcessInterface> {
+        self.components.get(key).map(|wasm| wasm.interface)
+    }
+
     /// The component behind `key`, linked: type-checked against the host
     /// once, then instantiated cheaply at every start.
     fn linked(&self, key: &WasmKey) -> Result<ProcessV1Pre<ProcessHost>, String> {
@@ -116,6 +121,24 @@ impl Runtime {
     }
 }
 
+/// The linker error a node of the other runtime gives this component: a
+/// Kinode 1.0 node links only `kinode:process`, hyperdrive only
+/// `hyperware:process` (the harness links both under one name).
+fn missing_interface(node: &Node, key: &WasmKey) -> Option<String> {
+    let built_for = node.runtime.interface(key)?;
+    let provided = match node.flavor() {
+        Flavor::Kinode => ProcessInterface::Kinode,
+        Flavor::Hyperdrive => ProcessInterface::Hyperware,
+    };
+    (built_for != provided).then(|| {
+        format!(
+            "component imports instance `{}`, but a matching implementation was not found in \
+             the linker",
+            built_for.import_name()
+        )
+    })
+}
+
 /// One start of `id`: instantiate, call `init`, hand the kernel the
 /// outcome (which may start it again later).
 pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
@@ -133,6 +156,7 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
         busy,
         tmp.as_deref(),
         limits,
+        node.flavor(),
     );
     let mut store = Store::new(&node.runtime.engine, host);
     store.limiter(|host| &mut host.limits);
@@ -142,6 +166,10 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
+    if let Some(missing) = missing_interface(&node, &key) {
+        node.kernel(|k| k.instantiate_failed(&id, &missing));
+        return;
+    }
     let instance = match node.runtime.linked(&key) {
         Ok(pre) => pre
             .instantiate_async(&mut store)
@@ -156,7 +184,8 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
             return;
         }
     };
-    node.kernel(|k| k.started(&id));
+    let now = node.now();
+    node.kernel(|k| k.started(&id, now));
     mailbox.begin();
     let our = format!("{}@{id}", node.name());
     let result = bindings.call_init(&mut store, &our).await;

@@ -1,7 +1,10 @@
-//! WASI as the Kinode runtime links it: no stdin, no args, stdout thrown
-//! away by the node (kept here for the report), stderr kept (5000 bytes)
-//! and shown when the process traps, and one preopened directory, the
-//! package's `tmp`, at the same path as on the host, named by `TEMP_DIR`.
+//! WASI as the runtime links it: no stdin, no args, stdout thrown away by
+//! the node (kept here for the report), stderr kept (5000 bytes) and shown
+//! when the process traps. Kinode 1.0 also preopens one directory, the
+//! package's `tmp`, at the same path as on the host, named by `TEMP_DIR`,
+//! and fails a write past stderr's 5000 bytes; hyperdrive has no tmp
+//! directory and no environment, and its stderr keeps the newest bytes
+//! instead of failing.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -13,6 +16,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
+use crate::kernel::Flavor;
 use crate::node::lock;
 
 /// The runtime's `STACK_TRACE_SIZE`.
@@ -22,30 +26,66 @@ pub const STDOUT_CAPACITY: usize = 1 << 20;
 
 pub struct Stdio {
     pub stdout: KeptOutput,
-    /// Like a node's: writing past its capacity fails.
-    pub stderr: MemoryOutputPipe,
+    pub stderr: Stderr,
 }
 
-/// stdout as a node treats it, writes always succeed and go nowhere, but
-/// the first `capacity` bytes are kept for the report.
+/// stderr as each runtime keeps it.
+pub enum Stderr {
+    /// Kinode 1.0: writing past its capacity fails.
+    Bounded(MemoryOutputPipe),
+    /// hyperdrive: two pipes of half the size, swapped when full, so
+    /// writes never fail and the newest bytes are kept (here exactly the
+    /// newest 5000).
+    Rotating(KeptOutput),
+}
+
+impl Stderr {
+    pub fn contents(&self) -> Vec<u8> {
+        match self {
+            Stderr::Bounded(pipe) => pipe.contents().to_vec(),
+            Stderr::Rotating(kept) => kept.contents(),
+        }
+    }
+}
+
+/// Output whose writes always succeed; `capacity` bytes of it are kept,
+/// the first ones (stdout, which a node discards, kept for the report) or
+/// the newest (hyperdrive's stderr).
 #[derive(Clone)]
 pub struct KeptOutput {
     capacity: usize,
+    newest: bool,
     kept: Arc<Mutex<Vec<u8>>>,
 }
 
 impl KeptOutput {
+    /// Keeps the first `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
         KeptOutput {
             capacity,
+            newest: false,
             kept: Arc::default(),
+        }
+    }
+
+    /// Keeps the newest `capacity` bytes.
+    pub fn newest(capacity: usize) -> Self {
+        KeptOutput {
+            newest: true,
+            ..KeptOutput::new(capacity)
         }
     }
 
     fn keep(&self, bytes: &[u8]) {
         let mut kept = lock(&self.kept);
-        let room = self.capacity.saturating_sub(kept.len());
-        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if self.newest {
+            kept.extend_from_slice(bytes);
+            let excess = kept.len().saturating_sub(self.capacity);
+            kept.drain(..excess);
+        } else {
+            let room = self.capacity.saturating_sub(kept.len());
+            kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
     }
 
     pub fn contents(&self) -> Vec<u8> {
@@ -108,16 +148,26 @@ impl Pollable for KeptOutput {
     async fn ready(&mut self) {}
 }
 
-pub fn context(tmp_dir: Option<&Path>) -> (WasiCtx, Stdio) {
-    let stdio = Stdio {
-        stdout: KeptOutput::new(STDOUT_CAPACITY),
-        stderr: MemoryOutputPipe::new(STDERR_CAPACITY),
-    };
+/// The WASI context of one process under `flavor`; `tmp_dir` is Kinode
+/// 1.0's per-package tmp directory (hyperdrive has none).
+pub fn context(tmp_dir: Option<&Path>, flavor: Flavor) -> (WasiCtx, Stdio) {
     let mut builder = WasiCtxBuilder::new();
-    builder
-        .stdout(stdio.stdout.clone())
-        .stderr(stdio.stderr.clone());
-    if let Some(dir) = tmp_dir {
+    let stdout = KeptOutput::new(STDOUT_CAPACITY);
+    builder.stdout(stdout.clone());
+    let stderr = match flavor {
+        Flavor::Kinode => {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+            builder.stderr(pipe.clone());
+            Stderr::Bounded(pipe)
+        }
+        Flavor::Hyperdrive => {
+            let kept = KeptOutput::newest(STDERR_CAPACITY);
+            builder.stderr(kept.clone());
+            Stderr::Rotating(kept)
+        }
+    };
+    let stdio = Stdio { stdout, stderr };
+    if let Some(dir) = tmp_dir.filter(|_| flavor == Flavor::Kinode) {
         let path = dir.to_string_lossy();
         if builder
             .preopened_dir(dir, path.as_ref(), FsPerms::ReadWrite)
@@ -127,4 +177,37 @@ pub fn context(tmp_dir: Option<&Path>) -> (WasiCtx, Stdio) {
         }
     }
     (builder.build(), stdio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdout_keeps_the_first_bytes_and_hyperdrives_stderr_the_newest() {
+        let first = KeptOutput::new(4);
+        let newest = KeptOutput::newest(4);
+        for chunk in [&b"abc"[..], b"def", b"gh"] {
+            first.keep(chunk);
+            newest.keep(chunk);
+        }
+        assert_eq!(first.contents(), b"abcd");
+        assert_eq!(newest.contents(), b"efgh");
+    }
+
+    #[test]
+    fn kinode_stderr_refuses_writes_past_5000_bytes_and_hyperdrives_never_does() {
+        let big = bytes::Bytes::from(vec![b'x'; STDERR_CAPACITY + 1]);
+        let (_, kinode) = context(None, Flavor::Kinode);
+        let Stderr::Bounded(mut pipe) = kinode.stderr else {
+            panic!("Kinode 1.0's stderr is a bounded pipe");
+        };
+        assert!(pipe.write(big.clone()).is_err());
+        let (_, hyperdrive) = context(None, Flavor::Hyperdrive);
+        let Stderr::Rotating(mut kept) = hyperdrive.stderr else {
+            panic!("hyperdrive's stderr rotates");
+        };
+        assert!(kept.write(big).is_ok());
+        assert_eq!(kept.contents().len(), STDERR_CAPACITY);
+    }
 }

@@ -44,6 +44,7 @@ impl Report {
                 on_exit: on_exit_name(on_exit).into(),
                 capabilities_at_start: vec![],
                 restarts: 0,
+                restart_waits_ms: Vec::new(),
                 exit: ExitRecord {
                     kind: ExitKind::Running,
                     detail: String::new(),
@@ -119,9 +120,10 @@ impl Report {
                     text,
                 );
             }
-            Event::Restarting { id, .. } => {
+            Event::Restarting { id, after_ms } => {
                 if let Some(record) = self.record_mut(id) {
                     record.restarts += 1;
+                    record.restart_waits_ms.push(*after_ms);
                     record.exit = ExitRecord {
                         kind: ExitKind::Running,
                         detail: String::new(),

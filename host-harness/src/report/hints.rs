@@ -214,14 +214,19 @@ pub fn mailbox_full() -> Text {
 }
 
 pub fn never_ran(id: &ProcessId, reason: &str) -> Text {
-    (
-        format!("{id} never ran: {reason}"),
-        Some(
-            "a real node fails the same way, silently: the process stays registered and \
-             messages to it are dropped; rebuild it with `make build`"
-                .into(),
-        ),
-    )
+    let hint = if reason.contains(crate::wasm::interface::KINODE_STANDARD) {
+        "it was built with kinode_process_lib, for Kinode 1.0, and this node is hyperdrive, \
+         which provides only hyperware:process: rebuild it with hyperware_process_lib \
+         (`make build FLAVOR=hyperware`) or run with `--runtime kinode-1.0`"
+    } else if reason.contains(crate::wasm::interface::HYPERWARE_STANDARD) {
+        "it was built with hyperware_process_lib, for hyperdrive, and this node is Kinode 1.0, \
+         which provides only kinode:process: rebuild it with kinode_process_lib (`make build`) \
+         or run with `--runtime hyperdrive`"
+    } else {
+        "a real node fails the same way: the process stays registered and messages to it are \
+         dropped; rebuild it with `make build`"
+    };
+    (format!("{id} never ran: {reason}"), Some(hint.into()))
 }
 
 pub fn restart_impossible(id: &ProcessId) -> Text {

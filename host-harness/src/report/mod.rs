@@ -23,6 +23,8 @@ pub use crate::node::home::{ChangeKind, HomeChange};
 pub struct Report {
     pub package: String,
     pub node: String,
+    /// Whose rules the run followed: `kinode-1.0` or `hyperdrive`.
+    pub runtime: crate::kernel::Flavor,
     /// Whether nothing was left in flight, or `--timeout` passed.
     pub ended: Ended,
     pub processes: Vec<ProcessRecord>,
@@ -64,6 +66,10 @@ pub struct ProcessRecord {
     /// What the process held when its `init` began (first start).
     pub capabilities_at_start: Vec<CapRecord>,
     pub restarts: u32,
+    /// How long the kernel's backoff waited before each restart, in
+    /// milliseconds (Kinode 1.0: 0, 1000, 2000, ...; hyperdrive: 2000,
+    /// 4000, ... up to 600000).
+    pub restart_waits_ms: Vec<u64>,
     pub exit: ExitRecord,
     /// WASI stdout: a real node discards it; kept here for debugging.
     pub stdout: String,

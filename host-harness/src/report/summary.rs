@@ -9,8 +9,8 @@ pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n== host-harness: {} on {} ==",
-        report.package, report.node
+        "\n== host-harness: {} on {} ({}) ==",
+        report.package, report.node, report.runtime
     );
     let _ = writeln!(out, "processes:");
     for root in report.processes.iter().filter(|p| p.parent.is_none()) {

@@ -32,6 +32,9 @@ pub struct NewPackage {
     pub renames: Vec<(String, String, String)>,
     /// Where to write it: a directory that does not exist or is empty.
     pub dest: PathBuf,
+    /// Build for hyperdrive (`hyperware_process_lib`) by default instead
+    /// of Kinode 1.0: the new Makefile's `FLAVOR`.
+    pub hyperware: bool,
 }
 
 /// What was made.
@@ -194,6 +197,10 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             .replace("@PUBLISHER@", &new.publisher)
             .replace("@PROCESSES@", &new_processes.join(" "))
             .replace("@PROCESS_DIRS@", &process_list)
+            .replace(
+                "@FLAVOR@",
+                if new.hyperware { "hyperware" } else { "kinode" },
+            )
             .replace("@HARNESS_SRC@", &harness_src.display().to_string())
     };
     out.insert("Makefile".into(), fill(MAKEFILE).into_bytes());

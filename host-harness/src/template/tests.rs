@@ -22,6 +22,7 @@ fn request(dest: &Path) -> NewPackage {
             ("child".into(), "worker".into(), "--child".into()),
         ],
         dest: dest.to_owned(),
+        hyperware: false,
     }
 }
 
@@ -85,12 +86,21 @@ fn the_new_package_carries_the_new_names_wherever_they_matter() {
         .iter()
         .map(|(k, _)| k.to_string())
         .collect();
-    assert_eq!(deps, ["kinode_process_lib", "wit-bindgen"]);
+    assert_eq!(
+        deps,
+        [
+            "kinode_process_lib",
+            "wit-bindgen",
+            "hyperware_process_lib",
+            "wit-bindgen-hyperware"
+        ]
+    );
     assert!(doc["profile"].get("wasm-release").is_some());
     assert!(doc["profile"].get("dev").is_none());
 
     let makefile = read(&dest, "Makefile");
     assert!(makefile.contains("PROCESSES := boss worker"));
+    assert!(makefile.contains("FLAVOR ?= kinode"));
     assert!(makefile.contains("include package.mk"));
     assert_eq!(read(&dest, "package.mk"), read(&template(), "package.mk"));
     assert!(read(&dest, "README.md").starts_with("# my-app\n"));

@@ -4,6 +4,7 @@
 //! machine.
 
 mod disk;
+pub mod interface;
 
 pub use disk::DiskCache;
 
@@ -13,12 +14,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sha2::{Digest, Sha256};
 
 use crate::node::lock;
+pub use interface::ProcessInterface;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
 /// A compiled process component, shared by every start of a process.
 pub struct LoadedWasm {
     pub component: Component,
+    /// The process interface it was built against (Kinode's or Hyperware's).
+    pub interface: ProcessInterface,
 }
 
 /// Compiles `bytes`. The error says why a node would not run them.
@@ -30,9 +34,14 @@ pub fn load_component(engine: &Engine, bytes: &[u8]) -> Result<Arc<LoadedWasm>, 
                 .into(),
         );
     }
-    let component = Component::new(engine, bytes)
+    let interface = ProcessInterface::of(bytes)?;
+    let linkable = interface::as_kinode(bytes)?;
+    let component = Component::new(engine, &linkable)
         .map_err(|e| format!("not a loadable WebAssembly component: {e:#}"))?;
-    Ok(Arc::new(LoadedWasm { component }))
+    Ok(Arc::new(LoadedWasm {
+        component,
+        interface,
+    }))
 }
 
 /// A core module starts with the wasm magic and version 1; a component
@@ -72,7 +81,11 @@ impl ComponentCache {
         cell.get_or_init(|| {
             let cached = self.disk.as_ref().and_then(|d| d.load(engine, &key));
             if let Some(component) = cached {
-                return Ok(Arc::new(LoadedWasm { component }));
+                let interface = ProcessInterface::of(bytes)?;
+                return Ok(Arc::new(LoadedWasm {
+                    component,
+                    interface,
+                }));
             }
             let loaded = load_component(engine, bytes)?;
             if let Some(disk) = &self.disk {
@@ -95,17 +108,71 @@ impl ComponentCache {
 mod tests {
     use super::*;
 
-    /// The smallest valid component: its header alone.
-    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+    /// A component that imports `names`, each an instance with nothing in it.
+    pub(crate) fn component_importing(names: &[&str]) -> Vec<u8> {
+        use wasm_encoder::{ComponentImportSection, ComponentTypeRef, ComponentTypeSection};
+        let mut component = wasm_encoder::Component::new();
+        let mut types = ComponentTypeSection::new();
+        types.instance(&wasm_encoder::InstanceType::new());
+        component.section(&types);
+        let mut imports = ComponentImportSection::new();
+        for name in names {
+            imports.import(*name, ComponentTypeRef::Instance(0));
+        }
+        component.section(&imports);
+        component.finish()
+    }
 
     #[test]
     fn the_same_bytes_compile_once() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
-        let key = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let bytes = component_importing(&[interface::KINODE_STANDARD]);
+        let key = cache.load(&engine, &bytes).unwrap();
         let first = cache.get(&key).unwrap();
-        assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap(), key);
+        assert_eq!(cache.load(&engine, &bytes).unwrap(), key);
         assert!(Arc::ptr_eq(&first, &cache.get(&key).unwrap()));
+    }
+
+    #[test]
+    fn a_hyperware_component_is_linked_under_kinodes_name() {
+        let engine = Engine::default();
+        let cache = ComponentCache::default();
+        let bytes = component_importing(&[interface::HYPERWARE_STANDARD, "wasi:io/streams@0.2.3"]);
+        let loaded = cache.get(&cache.load(&engine, &bytes).unwrap()).unwrap();
+        assert_eq!(loaded.interface, ProcessInterface::Hyperware);
+        let imports: Vec<_> = loaded
+            .component
+            .component_type()
+            .imports(&engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        assert_eq!(
+            imports,
+            [interface::KINODE_STANDARD, "wasi:io/streams@0.2.3"]
+        );
+    }
+
+    #[test]
+    fn a_component_with_both_interfaces_or_neither_is_refused() {
+        let engine = Engine::default();
+        let cache = ComponentCache::default();
+        let both =
+            component_importing(&[interface::KINODE_STANDARD, interface::HYPERWARE_STANDARD]);
+        let err = cache.load(&engine, &both).unwrap_err();
+        assert!(
+            err.starts_with("imports both kinode:process/standard@1.0.0 and hyperware"),
+            "{err}"
+        );
+        let neither = component_importing(&["wasi:io/streams@0.2.3"]);
+        let err = cache.load(&engine, &neither).unwrap_err();
+        assert!(
+            err.contains("imports neither") && err.contains("(its imports: wasi:io/streams@0.2.3)"),
+            "{err}"
+        );
+        let empty = b"\0asm\x0d\0\x01\0";
+        let err = cache.load(&engine, empty).unwrap_err();
+        assert!(err.contains("(its imports: none)"), "{err}");
     }
 
     #[test]
@@ -118,9 +185,9 @@ mod tests {
             "{err}"
         );
         let err = cache.load(&engine, b"junk").err().unwrap();
-        assert!(
-            err.starts_with("not a loadable WebAssembly component"),
-            "{err}"
+        assert_eq!(
+            err,
+            "not a loadable WebAssembly component: it does not start with a component header"
         );
     }
 }

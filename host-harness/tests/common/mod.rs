@@ -25,7 +25,7 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
-fn read_built(path: &Path) -> Vec<u8> {
+pub fn read_built(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run `make test`, which builds it first",
@@ -132,6 +132,15 @@ pub fn probe_package(processes: &[Probe]) -> PathBuf {
         serde_json::json!(manifest).to_string(),
     )
     .unwrap();
+    dir
+}
+
+/// The same package with the probe built against hyperware_process_lib
+/// (`make test-guests` builds both).
+pub fn hyperware_probe_package(processes: &[Probe]) -> PathBuf {
+    let dir = probe_package(processes);
+    let probe = read_built(&workspace().join("target/test-guests/probe-hyperware.wasm"));
+    std::fs::write(dir.join("pkg/probe.wasm"), probe).unwrap();
     dir
 }
 

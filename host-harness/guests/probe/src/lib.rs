@@ -3,14 +3,31 @@
 //! tests read those prints from the report. Names not listed here (e.g. a
 //! spawned child with a random name) print their address and return.
 
-use kinode_process_lib::{
+// Built against Kinode 1.0's SDK by default, or Hyperware's with the
+// `hyperware` feature (`make test-guests` builds both), like the template.
+#[cfg(feature = "hyperware")]
+use hyperware_process_lib as process_lib;
+#[cfg(not(feature = "hyperware"))]
+use kinode_process_lib as process_lib;
+#[cfg(feature = "hyperware")]
+use process_lib::hyperware::process::standard;
+#[cfg(not(feature = "hyperware"))]
+use process_lib::kinode::process::standard;
+use process_lib::{
     await_message, call_init, get_blob, get_state, http, last_blob, println, save_capabilities,
     set_state, spawn, timer, Address, Capability, Message, OnExit, ProcessId, Request, Response,
 };
 
+#[cfg(not(feature = "hyperware"))]
 wit_bindgen::generate!({
     path: "../../../wit",
     world: "process-v1",
+});
+#[cfg(feature = "hyperware")]
+wit_bindgen_hyperware::generate!({
+    path: "../../../wit/hyperware",
+    world: "process-v1",
+    runtime_path: "wit_bindgen_hyperware::rt",
 });
 
 call_init!(init);
@@ -350,7 +367,7 @@ fn cap_giver(our: &Address) {
 
 /// The standard functions no other scenario calls.
 fn api_tour(our: &Address) {
-    use kinode_process_lib::kinode::process::standard as wit;
+    use crate::standard as wit;
 
     println!("on-exit none {}", OnExit::get().is_none());
     OnExit::Restart.set().unwrap();
@@ -414,7 +431,7 @@ fn wasi_user() {
 
 /// `get-state` restores the last blob, but has-blob shows the state read.
 fn state_blob(our: &Address) {
-    use kinode_process_lib::kinode::process::standard as wit;
+    use crate::standard as wit;
 
     Request::to(peer(our, "echo"))
         .body("x")
@@ -568,7 +585,7 @@ fn vfs_meta(our: &Address) {
 
 /// Every vfs action through the SDK, then the refusals.
 fn vfs_tour(our: &Address) {
-    use kinode_process_lib::vfs::{self, SeekFrom, VfsAction};
+    use process_lib::vfs::{self, SeekFrom, VfsAction};
 
     let drive = vfs::create_drive(our.package_id(), "data", None).unwrap();
     println!("drive {drive}");
@@ -676,7 +693,7 @@ fn vfs_tour(our: &Address) {
 
 /// kv through the SDK: set, get, delete, a transaction, another package.
 fn kv_user(our: &Address) {
-    use kinode_process_lib::kv;
+    use process_lib::kv;
 
     let db = kv::open::<String, String>(our.package_id(), "store", None).unwrap();
     db.set(&"a".to_string(), &"1".to_string(), None).unwrap();
@@ -699,7 +716,7 @@ fn kv_user(our: &Address) {
 
 /// sqlite through the SDK: a table, rows with parameters, a transaction.
 fn sqlite_user(our: &Address) {
-    use kinode_process_lib::sqlite;
+    use process_lib::sqlite;
 
     let db = sqlite::open(our.package_id(), "people", None).unwrap();
     db.write(
@@ -732,7 +749,7 @@ fn sqlite_user(our: &Address) {
 
 /// Kernel commands as the SDK writes them, then a homepage entry.
 fn commander(our: &Address) {
-    use kinode_process_lib::kernel_types::{KernelCommand, KernelResponse};
+    use process_lib::kernel_types::{KernelCommand, KernelResponse};
 
     let command = |command: KernelCommand| {
         let answer = Request::to(("our", "kernel", "distro", "sys"))
@@ -764,18 +781,16 @@ fn commander(our: &Address) {
         command(KernelCommand::RunProcess(ghost.clone()))
     );
     println!("kill ghost {}", command(KernelCommand::KillProcess(ghost)));
-    kinode_process_lib::homepage::add_to_homepage("Probe", None, Some("/"), None);
+    process_lib::homepage::add_to_homepage("Probe", None, Some("/"), None);
     // A process made by hand: initialize with the wasm as the blob, then run.
     let path = format!("/{}/pkg/probe.wasm", our.package_id());
-    let wasm = kinode_process_lib::vfs::File::new(path.clone(), 5)
-        .read()
-        .unwrap();
+    let wasm = process_lib::vfs::File::new(path.clone(), 5).read().unwrap();
     let made = ProcessId::new(Some("made"), our.package(), our.publisher());
     let init = KernelCommand::InitializeProcess {
         id: made.clone(),
         wasm_bytes_handle: path,
         wit_version: Some(1),
-        on_exit: kinode_process_lib::kernel_types::OnExit::None,
+        on_exit: process_lib::kernel_types::OnExit::None,
         initial_capabilities: Default::default(),
         public: false,
     };
@@ -791,10 +806,10 @@ fn commander(our: &Address) {
 
 /// Binds HTTP paths and answers what comes, describing each request.
 fn web_server() {
-    use kinode_process_lib::http::server::{
+    use process_lib::http::server::{
         send_response, HttpBindingConfig, HttpServer, HttpServerRequest,
     };
-    use kinode_process_lib::http::StatusCode;
+    use process_lib::http::StatusCode;
 
     let mut server = HttpServer::new(5);
     let open = HttpBindingConfig::new(false, false, false, None);
