@@ -175,3 +175,27 @@ async fn kernel_commands_answer_in_the_nodes_format() {
     assert_eq!(homepage.target, "homepage:homepage:sys");
     assert!(homepage.body.contains("\"label\":\"Probe\""));
 }
+
+#[tokio::test]
+async fn eth_answers_as_a_node_that_reaches_no_chain() {
+    let dir = probe_package(&[probe("eth-user")
+        .requests(&["eth:distro:sys"])
+        .grants(&["eth:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, "eth-user:probe:test.os"),
+        ["block number Err(NoRpcForChain)"]
+    );
+    let diagnostic = report
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == host_harness::report::DiagnosticKind::Unreachable)
+        .expect("a diagnostic says why");
+    assert!(
+        diagnostic
+            .message
+            .contains("Request to eth:distro:sys was answered Err(NoRpcForChain)"),
+        "{}",
+        diagnostic.message
+    );
+}

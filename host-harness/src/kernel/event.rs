@@ -247,6 +247,14 @@ pub enum ModuleEvent {
         target: ProcessId,
         body: String,
     },
+    /// A module the node would reach the outside world for answered as
+    /// it answers when it cannot (eth without a chain).
+    Unreachable {
+        process: ProcessId,
+        module: ProcessId,
+        action: &'static str,
+        answer: &'static str,
+    },
     /// A message to a module the harness registers but does not emulate.
     NotEmulated {
         process: ProcessId,

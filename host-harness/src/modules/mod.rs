@@ -2,13 +2,15 @@
 //! ids and public flags (only `timer` is public) and hands each message
 //! sent to them. vfs, kv, sqlite, http-server, http-client, timer and the
 //! kernel's commands answer with the node's request and response bodies;
-//! `net`, `eth`, `state` and `fd-manager` exist, so capability checks
-//! behave as on a node, but answer nothing, and each message to them is
-//! reported. `distro.rs` stands in for the processes every node runs.
+//! `eth` answers as a node that reaches no chain (`eth.rs`); `net`,
+//! `state` and `fd-manager` exist, so capability checks behave as on a
+//! node, but answer nothing, and each message to them is reported.
+//! `distro.rs` stands in for the processes every node runs.
 
 mod answers;
 mod database;
 mod distro;
+mod eth;
 mod http_client;
 mod http_server;
 mod kernel;
@@ -34,7 +36,7 @@ pub trait Module: Send + Sync {
 }
 
 /// Runtime modules with no stand-in behaviour.
-const INERT: [&str; 4] = ["net", "eth", "state", "fd-manager"];
+const INERT: [&str; 3] = ["net", "state", "fd-manager"];
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +72,7 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     node.add_module("kernel", false, Arc::new(kernel::KernelCommands));
     let http = http_server::HttpServer::new(&config.node, config.http_port);
     node.add_module("http-server", false, Arc::new(http));
+    node.add_module("eth", false, Arc::new(eth::Eth));
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
     }

@@ -377,6 +377,20 @@ impl Report {
                 target: target.to_string(),
                 body: body.clone(),
             }),
+            ModuleEvent::Unreachable {
+                process,
+                module,
+                action,
+                answer,
+            } => {
+                let text = hints::unreachable(module, action, answer);
+                self.diagnose(
+                    Level::Warning,
+                    DiagnosticKind::Unreachable,
+                    Some(process),
+                    text,
+                );
+            }
             ModuleEvent::NotEmulated {
                 process,
                 module,

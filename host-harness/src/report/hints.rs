@@ -291,6 +291,20 @@ pub fn vfs_refused(path: &str, error: &str) -> Text {
     )
 }
 
+pub fn unreachable(module: &ProcessId, action: &str, answer: &str) -> Text {
+    (
+        format!(
+            "{action} to {module} was answered Err({answer}): the harness reaches no chain, \
+             so it answers as a node with no RPC provider for the chain does"
+        ),
+        Some(
+            "handle this error in your process (a node's providers fail too); test the chain \
+             itself on a real node"
+                .into(),
+        ),
+    )
+}
+
 pub fn not_emulated(module: &ProcessId, kind: &str) -> Text {
     (
         format!("{kind} to {module} got no answer: host-harness does not emulate {module}"),

@@ -261,6 +261,8 @@ pub enum DiagnosticKind {
     HttpRefused,
     HttpNoMock,
     VfsRefused,
+    /// eth answered as a node that cannot reach the chain.
+    Unreachable,
     NotEmulated,
 }
 

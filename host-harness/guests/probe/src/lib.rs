@@ -58,6 +58,7 @@ fn init(our: Address) {
         "cap-giver" => cap_giver(&our),
         "api-tour" => api_tour(&our),
         "wasi-user" => wasi_user(),
+        "eth-user" => eth_user(),
         "state-blob" => state_blob(&our),
         "late-restarter" => late_restarter(&our),
         "late-prober" => late_prober(&our),
@@ -427,6 +428,12 @@ fn wasi_user() {
     let read = std::io::stdin().read_line(&mut line).unwrap_or(0);
     println!("stdin gave {read} bytes");
     std::println!("to stdout");
+}
+
+/// Asks eth for a block number: the harness has no chain.
+fn eth_user() {
+    let provider = process_lib::eth::Provider::new(8453, 5);
+    println!("block number {:?}", provider.get_block_number());
 }
 
 /// `get-state` restores the last blob, but has-blob shows the state read.
