@@ -131,7 +131,9 @@ impl Kernel {
         }
     }
 
-    /// `SetOnExit` from a command: no print, unlike the host function.
+    /// `SetOnExit` from a command: no print, unlike the host function, and
+    /// only the kernel's record changes: the running task keeps its own
+    /// copy and exits by it.
     pub fn command_set_on_exit(&mut self, target: &ProcessId, on_exit: OnExit) {
         if let Some(entry) = self.processes.get_mut(target) {
             entry.on_exit = on_exit.clone();

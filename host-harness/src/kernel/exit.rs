@@ -91,8 +91,10 @@ impl Kernel {
             id: id.clone(),
             after_ms: wait.as_millis() as u64,
         });
-        // Removed without revoking; the name is free until the restart.
-        if let Some(entry) = self.processes.remove(id) {
+        // Removed without revoking; the name is free until the restart,
+        // which starts from the dying task's own on-exit (Restart).
+        if let Some(mut entry) = self.processes.remove(id) {
+            entry.on_exit = entry.task_on_exit.clone();
             self.effects.push(Effect::Close(id.clone()));
             self.print(2, format!("kernel: killing process {id}"));
             self.restarting.insert(id.clone(), entry);

@@ -82,7 +82,13 @@ pub struct Kernel {
 struct Entry {
     caps: CapSet,
     public: bool,
+    /// The kernel's record (its process map, what `Debug` shows and a
+    /// restart starts from).
     on_exit: OnExit,
+    /// The running task's own copy, which decides what happens when it
+    /// exits: the process's `set_on_exit` changes both, a `SetOnExit`
+    /// kernel command only the kernel's record.
+    task_on_exit: OnExit,
     program: Program,
     /// Created with `OnExit::Restart`: only then does the 1.0 kernel give
     /// it a restart backoff, and only then can it restart.
@@ -203,6 +209,7 @@ impl Kernel {
             Entry {
                 caps,
                 public,
+                task_on_exit: on_exit.clone(),
                 on_exit,
                 program,
                 restartable,
@@ -281,15 +288,18 @@ impl Kernel {
         });
     }
 
+    /// What the running task of `id` does when it exits (`get_on_exit`).
     pub fn on_exit(&self, id: &ProcessId) -> OnExit {
         self.processes
             .get(id)
-            .map_or(OnExit::None, |e| e.on_exit.clone())
+            .map_or(OnExit::None, |e| e.task_on_exit.clone())
     }
 
+    /// The process's own `set_on_exit`: its task's copy and the kernel's.
     pub fn set_on_exit(&mut self, id: &ProcessId, on_exit: OnExit) {
         if let Some(entry) = self.processes.get_mut(id) {
             entry.on_exit = on_exit.clone();
+            entry.task_on_exit = on_exit.clone();
         }
         self.print_for(id, 2, "set new on-exit behavior");
         self.emit(Event::OnExitChanged {

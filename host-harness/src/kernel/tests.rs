@@ -148,6 +148,47 @@ fn a_restarting_process_waits_removed_and_comes_back_with_its_caps() {
 }
 
 #[test]
+fn a_set_on_exit_command_changes_the_kernels_record_not_the_running_tasks() {
+    let mut kernel = kernel_with(vec![
+        plan("none", OnExit::None),
+        plan("again", OnExit::Restart),
+    ]);
+    let (none, again) = (id("none"), id("again"));
+    kernel.command_set_on_exit(&none, OnExit::Restart);
+    kernel.command_set_on_exit(&again, OnExit::None);
+    let recorded = |kernel: &Kernel, who: &ProcessId| {
+        kernel
+            .process_map()
+            .into_iter()
+            .find(|(id, ..)| id == who)
+            .map(|(_, on_exit, ..)| on_exit_name(&on_exit))
+    };
+    assert_eq!(recorded(&kernel, &none), Some("Restart"));
+    // The tasks still see, and exit by, their own copies.
+    assert_eq!(on_exit_name(&kernel.on_exit(&none)), "None");
+    assert_eq!(on_exit_name(&kernel.on_exit(&again)), "Restart");
+    for who in [&none, &again] {
+        kernel.ended(
+            who,
+            Exit::Returned,
+            String::new(),
+            String::new(),
+            Duration::ZERO,
+        );
+    }
+    let (effects, events) = kernel.drain();
+    assert!(!kernel.exists(&none), "killed by its task's None");
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::RestartImpossible { .. })));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Start(s) if *s == again)));
+    // The restart starts from the task's Restart again.
+    assert_eq!(recorded(&kernel, &again), Some("Restart"));
+}
+
+#[test]
 fn set_on_exit_restart_without_starting_with_it_leaves_a_dead_process() {
     // Fidelity fix 2: no backoff exists for it; the task panics at exit.
     let mut kernel = kernel_with(vec![plan("late", OnExit::None), plan("q", OnExit::None)]);
