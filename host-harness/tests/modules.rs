@@ -199,3 +199,19 @@ async fn eth_answers_as_a_node_that_reaches_no_chain() {
         diagnostic.message
     );
 }
+
+#[tokio::test]
+async fn net_answers_as_a_lone_node_and_signs_with_its_own_key() {
+    let dir = probe_package(&[probe("net-user")
+        .requests(&["net:distro:sys"])
+        .grants(&["net:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, "net-user:probe:test.os"),
+        [
+            "peers 0",
+            "peer fake.os",
+            "signature 64 bytes, verifies Ok(true), changed Ok(false)"
+        ]
+    );
+}

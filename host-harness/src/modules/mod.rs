@@ -2,9 +2,10 @@
 //! ids and public flags (only `timer` is public) and hands each message
 //! sent to them. vfs, kv, sqlite, http-server, http-client, timer and the
 //! kernel's commands answer with the node's request and response bodies;
-//! `eth` answers as a node that reaches no chain (`eth.rs`); `net`,
-//! `state` and `fd-manager` exist, so capability checks behave as on a
-//! node, but answer nothing, and each message to them is reported.
+//! `eth` answers as a node that reaches no chain (`eth.rs`), `net` as a
+//! node with no peers (`net.rs`); `state` and `fd-manager` exist, so
+//! capability checks behave as on a node, but answer nothing, and each
+//! message to them is reported.
 //! `distro.rs` stands in for the processes every node runs.
 
 mod answers;
@@ -15,6 +16,7 @@ mod http_client;
 mod http_server;
 mod kernel;
 mod kv;
+mod net;
 mod sqlite;
 mod timer;
 mod vfs;
@@ -36,7 +38,7 @@ pub trait Module: Send + Sync {
 }
 
 /// Runtime modules with no stand-in behaviour.
-const INERT: [&str; 3] = ["net", "state", "fd-manager"];
+const INERT: [&str; 2] = ["state", "fd-manager"];
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +75,7 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     let http = http_server::HttpServer::new(&config.node, config.http_port);
     node.add_module("http-server", false, Arc::new(http));
     node.add_module("eth", false, Arc::new(eth::Eth));
+    node.add_module("net", false, Arc::new(net::Net::new()));
     for name in INERT {
         node.add_module(name, false, Arc::new(Inert));
     }

@@ -59,6 +59,7 @@ fn init(our: Address) {
         "api-tour" => api_tour(&our),
         "wasi-user" => wasi_user(),
         "eth-user" => eth_user(),
+        "net-user" => net_user(&our),
         "state-blob" => state_blob(&our),
         "late-restarter" => late_restarter(&our),
         "late-prober" => late_prober(&our),
@@ -434,6 +435,34 @@ fn wasi_user() {
 fn eth_user() {
     let provider = process_lib::eth::Provider::new(8453, 5);
     println!("block number {:?}", provider.get_block_number());
+}
+
+/// Asks net what a lone node knows: its peers, itself, and whether its
+/// signature checks out (and a changed message's does not).
+fn net_user(our: &Address) {
+    use process_lib::net::{NetAction, NetResponse};
+    let net = Address::new(our.node(), ("net", "distro", "sys"));
+    let ask = |action: &NetAction| {
+        let response = Request::to(net.clone())
+            .body(rmp_serde::to_vec(action).unwrap())
+            .send_and_await_response(5)
+            .unwrap()
+            .unwrap();
+        rmp_serde::from_slice::<NetResponse>(response.body()).unwrap()
+    };
+    match ask(&NetAction::GetPeers) {
+        NetResponse::Peers(peers) => println!("peers {}", peers.len()),
+        other => println!("unexpected {other:?}"),
+    }
+    match ask(&NetAction::GetPeer(our.node().to_string())) {
+        NetResponse::Peer(Some(identity)) => println!("peer {}", identity.name),
+        other => println!("unexpected {other:?}"),
+    }
+    let signature = process_lib::net::sign(b"hello".to_vec()).unwrap();
+    let length = signature.len();
+    let good = process_lib::net::verify(our.clone(), b"hello".to_vec(), signature.clone());
+    let bad = process_lib::net::verify(our.clone(), b"hellO".to_vec(), signature);
+    println!("signature {length} bytes, verifies {good:?}, changed {bad:?}");
 }
 
 /// `get-state` restores the last blob, but has-blob shows the state read.
