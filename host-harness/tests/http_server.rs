@@ -98,3 +98,62 @@ async fn bound_paths_answer_real_http_requests() {
         "bound + 3 served"
     );
 }
+
+/// A real WebSocket client against a bound WebSocket path, under both
+/// runtimes: the process hears the channel open, each frame, and the
+/// close; its pushes reach the client; without the cookie the node's 404.
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_bindings_carry_frames_both_ways() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    let ws = || {
+        probe("ws-server")
+            .requests(&["http-server:distro:sys"])
+            .grants(&["http-server:distro:sys"])
+    };
+    for dir in [probe_package(&[ws()]), hyperware_probe_package(&[ws()])] {
+        let session = Session::start(&RunOptions::new(&dir)).await.unwrap();
+        assert!(session.settle(Duration::from_secs(20)).await);
+        let port = session.http_port().unwrap();
+        let url = format!("ws://127.0.0.1:{port}/ws-server:probe:test.os/ws");
+
+        let refused = tokio_tungstenite::connect_async(url.as_str()).await;
+        let status = match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status(),
+            other => panic!("connected without the cookie: {:?}", other.map(|_| ())),
+        };
+        assert_eq!(status, 404);
+
+        let mut request = url.as_str().into_client_request().unwrap();
+        let cookie = session.http_cookie().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let next = |frame: Option<Result<Frame, _>>| match frame {
+            Some(Ok(Frame::Text(text))) => text.to_string(),
+            other => panic!("expected a text frame, got {other:?}"),
+        };
+        assert_eq!(next(socket.next().await), "hello");
+        socket.send(Frame::text("abc")).await.unwrap();
+        assert_eq!(next(socket.next().await), "ABC");
+        socket.close(None).await.unwrap();
+        while socket.next().await.is_some() {}
+        assert!(session.settle(Duration::from_secs(20)).await);
+        let report = session.finish(true).await;
+        assert_eq!(
+            prints_of(&report, "ws-server:probe:test.os"),
+            [
+                "bound",
+                "open /ws",
+                "push Text abc",
+                "push Close ",
+                "closed"
+            ],
+            "{}",
+            report.runtime
+        );
+    }
+}

@@ -72,7 +72,7 @@ pub fn add_all(node: &Node, config: &ModuleConfig) {
     let sqlite = sqlite::Sqlite::new(config.home.join("sqlite"));
     node.add_module("sqlite", false, Arc::new(sqlite));
     node.add_module("kernel", false, Arc::new(kernel::KernelCommands));
-    let http = http_server::HttpServer::new(&config.node, config.http_port);
+    let http = http_server::HttpServer::new(&config.node, config.http_port, config.flavor);
     node.add_module("http-server", false, Arc::new(http));
     node.add_module("eth", false, Arc::new(eth::Eth));
     node.add_module("net", false, Arc::new(net::Net::new()));

@@ -75,6 +75,7 @@ fn init(our: Address) {
         "sqlite-user" => sqlite_user(&our),
         "commander" => commander(&our),
         "web-server" => web_server(),
+        "ws-server" => ws_server(),
         name if name.starts_with("spinner") => spin(),
         "spawn-bench" => spawn_bench(&our),
         "hog" => hog(),
@@ -841,6 +842,50 @@ fn commander(our: &Address) {
 }
 
 /// Binds HTTP paths and answers what comes, describing each request.
+/// Binds a WebSocket path (the cookie wanted), greets each channel, echoes
+/// text upper-cased, and ends when a channel closes.
+fn ws_server() {
+    use process_lib::http::server::{
+        send_ws_push, HttpServer, HttpServerRequest, WsBindingConfig, WsMessageType,
+    };
+    let push = |channel_id, text: String| {
+        let blob = process_lib::LazyLoadBlob::new(None::<String>, text.into_bytes());
+        send_ws_push(channel_id, WsMessageType::Text, blob);
+    };
+    let mut server = HttpServer::new(5);
+    server
+        .bind_ws_path("/ws", WsBindingConfig::new(true, false, false))
+        .unwrap();
+    println!("bound");
+    loop {
+        let Ok(message) = await_message() else {
+            continue;
+        };
+        match HttpServerRequest::from_bytes(message.body()) {
+            // Hyperware's adds the client's address (`..`).
+            Ok(HttpServerRequest::WebSocketOpen {
+                path, channel_id, ..
+            }) => {
+                println!("open {path}");
+                push(channel_id, "hello".into());
+            }
+            Ok(HttpServerRequest::WebSocketPush {
+                channel_id,
+                message_type,
+            }) => {
+                let said = get_blob().map(|b| text(&b.bytes)).unwrap_or_default();
+                println!("push {message_type:?} {said}");
+                push(channel_id, said.to_uppercase());
+            }
+            Ok(HttpServerRequest::WebSocketClose(_)) => {
+                println!("closed");
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
 fn web_server() {
     use process_lib::http::server::{
         send_response, HttpBindingConfig, HttpServer, HttpServerRequest,

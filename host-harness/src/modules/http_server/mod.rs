@@ -8,9 +8,16 @@
 //! Authentication is emulated: an authenticated path wants the node's
 //! cookie `kinode-auth_{node}`, whose value here is a token made for the
 //! run (printed, and in the report) instead of a signed JWT.
+//!
+//! WebSocket bindings are real too (`websocket.rs`): a client that
+//! connects opens a channel the process hears of (`WebSocketOpen`), its
+//! frames arrive as `WebSocketPush` requests (bytes in the blob), the
+//! process pushes back with `WebSocketPush` and closes with
+//! `WebSocketClose`, with the node's errors.
 
 mod routes;
 mod server;
+mod websocket;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,16 +55,37 @@ enum HttpServerAction {
     },
     WebSocketBind {
         path: String,
+        authenticated: bool,
+        #[serde(default)]
+        extension: bool,
     },
     WebSocketSecureBind {
         path: String,
+        #[serde(default)]
+        extension: bool,
     },
     WebSocketUnbind {
         path: String,
     },
-    WebSocketPush {},
-    /// A channel id; no channel exists without WebSockets.
-    WebSocketClose(#[allow(dead_code)] u32),
+    /// What the node sends processes, never accepts from them.
+    WebSocketOpen {},
+    WebSocketPush {
+        channel_id: u32,
+        message_type: WsMessageType,
+    },
+    /// For runtime extensions over a local WebSocket; not emulated.
+    WebSocketExtPushOutgoing {},
+    WebSocketExtPushData {},
+    WebSocketClose(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+enum WsMessageType {
+    Text,
+    Binary,
+    Ping,
+    Pong,
+    Close,
 }
 
 /// A process's answer to an HTTP request: its body and blob.
@@ -69,6 +97,8 @@ pub struct HttpServer {
 
 struct Shared {
     node: String,
+    /// hyperdrive tells a process where a WebSocket client connects from.
+    flavor: crate::kernel::Flavor,
     /// `--http-port`; 0 picks a free one.
     wanted_port: u16,
     /// The port once listening.
@@ -77,18 +107,25 @@ struct Shared {
     routes: Mutex<Routes>,
     /// HTTP requests waiting for their process's response, by message id.
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    /// WebSocket bindings (`content` unused; `local_only` is `extension`).
+    ws_routes: Mutex<Routes>,
+    /// Open WebSocket channels: the process that owns each, and its frames' way out.
+    channels: Mutex<HashMap<u32, websocket::Channel>>,
 }
 
 impl HttpServer {
-    pub fn new(node: &str, wanted_port: u16) -> Self {
+    pub fn new(node: &str, wanted_port: u16, flavor: crate::kernel::Flavor) -> Self {
         HttpServer {
             shared: Arc::new(Shared {
                 node: node.into(),
+                flavor,
                 wanted_port,
                 port: Mutex::new(None),
                 token: format!("{:032x}", rand::random::<u128>()),
                 routes: Mutex::new(Routes::default()),
                 pending: Mutex::new(HashMap::new()),
+                ws_routes: Mutex::new(Routes::default()),
+                channels: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -141,30 +178,44 @@ impl HttpServer {
                 });
                 return Ok(());
             }
-            HttpServerAction::WebSocketBind { path }
-            | HttpServerAction::WebSocketSecureBind { path }
-            | HttpServerAction::WebSocketUnbind { path } => {
+            HttpServerAction::WebSocketBind {
+                path,
+                authenticated,
+                extension,
+            } => return self.bind_ws(port, &process, &path, authenticated, extension),
+            HttpServerAction::WebSocketSecureBind { path, extension } => {
+                return self.bind_ws(port, &process, &path, true, extension)
+            }
+            HttpServerAction::WebSocketUnbind { path } => {
+                lock(&self.shared.ws_routes).bind(Binding {
+                    path: bound_path(&process, &path),
+                    process: None,
+                    authenticated: false,
+                    local_only: false,
+                    content: None,
+                });
+                return Ok(());
+            }
+            HttpServerAction::WebSocketOpen {} | HttpServerAction::WebSocketExtPushData {} => {
+                return Err("MalformedRequest")
+            }
+            HttpServerAction::WebSocketExtPushOutgoing {} => {
                 port.note(Event::Module(ModuleEvent::NotEmulated {
                     process,
                     module: ProcessId::runtime("http-server"),
-                    kind: "WebSocket binding",
+                    kind: "WebSocket extension push",
                 }));
-                let _ = path;
-                return Ok(());
+                return Err("MalformedRequest");
             }
-            HttpServerAction::WebSocketPush {} => return Err("WsChannelNotFound"),
-            // The node answers Ok for a channel it does not know.
-            HttpServerAction::WebSocketClose(_) => return Ok(()),
+            HttpServerAction::WebSocketPush {
+                channel_id,
+                message_type,
+            } => return websocket::push(&self.shared, &process, channel_id, message_type, blob),
+            HttpServerAction::WebSocketClose(channel_id) => {
+                return websocket::close(&self.shared, &process, channel_id)
+            }
         };
-        let kimap_safe = check_process_name(&process.process_name).is_ok()
-            && check_process_name(&process.package_name).is_ok()
-            && process
-                .publisher_node
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-        if !kimap_safe {
-            return Err("InvalidSourceProcess");
-        }
+        check_kimap_safe(&process)?;
         let content = match (cache, blob) {
             (false, _) => None,
             (true, None) => return Err("NoBlob"),
@@ -202,6 +253,55 @@ impl HttpServer {
             authenticated,
             local_only,
             content,
+        });
+        Ok(())
+    }
+}
+
+/// Only processes whose ids are valid name-registry entries may bind.
+fn check_kimap_safe(process: &ProcessId) -> Result<(), &'static str> {
+    let kimap_safe = check_process_name(&process.process_name).is_ok()
+        && check_process_name(&process.package_name).is_ok()
+        && process
+            .publisher_node
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if kimap_safe {
+        Ok(())
+    } else {
+        Err("InvalidSourceProcess")
+    }
+}
+
+impl HttpServer {
+    /// `WebSocketBind`/`WebSocketSecureBind`: clients may connect to
+    /// `path` under the process's prefix.
+    fn bind_ws(
+        &self,
+        port: &Arc<dyn Port>,
+        process: &ProcessId,
+        path: &str,
+        authenticated: bool,
+        extension: bool,
+    ) -> Result<(), &'static str> {
+        check_kimap_safe(process)?;
+        self.listen(port).map_err(|e| {
+            port.kernel(|k| k.print_as(&ProcessId::runtime("http-server"), 0, e));
+            "MalformedRequest"
+        })?;
+        let stored = bound_path(process, path);
+        port.note(Event::Module(ModuleEvent::HttpBound {
+            process: process.clone(),
+            path: format!("{stored} (WebSocket)"),
+            authenticated,
+            content: false,
+        }));
+        lock(&self.shared.ws_routes).bind(Binding {
+            path: stored,
+            process: Some(process.clone()),
+            authenticated,
+            local_only: extension,
+            content: None,
         });
         Ok(())
     }

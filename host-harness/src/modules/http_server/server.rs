@@ -25,9 +25,9 @@ use crate::kernel::message::KernelMessage;
 use crate::node::{lock, Port};
 
 use super::routes::normalise;
-use super::{Shared, ANSWER_SECS};
+use super::{websocket, Shared, ANSWER_SECS};
 
-type Body = Full<Bytes>;
+pub type Body = Full<Bytes>;
 
 /// Binds the listener and starts accepting; returns the port.
 pub fn start(shared: Arc<Shared>, port: Arc<dyn Port>) -> Result<u16, String> {
@@ -57,6 +57,7 @@ pub fn start(shared: Arc<Shared>, port: Arc<dyn Port>) -> Result<u16, String> {
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
                     .await;
             }));
         }
@@ -64,7 +65,7 @@ pub fn start(shared: Arc<Shared>, port: Arc<dyn Port>) -> Result<u16, String> {
     Ok(bound)
 }
 
-fn reply(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> Response<Body> {
+pub fn reply(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let content_type = content_type.unwrap_or("application/octet-stream");
@@ -75,7 +76,7 @@ fn reply(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> Respo
 }
 
 async fn answer(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     port: &Arc<dyn Port>,
     request: Request<Incoming>,
     peer: SocketAddr,
@@ -93,12 +94,15 @@ async fn answer(
 }
 
 async fn route(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     port: &Arc<dyn Port>,
     request: Request<Incoming>,
     peer: SocketAddr,
 ) -> (Response<Body>, Option<ProcessId>) {
     let original = normalise(request.uri().path()).to_string();
+    if websocket::is_upgrade(&request) {
+        return route_websocket(shared, port, request, peer, &original);
+    }
     let found = lock(&shared.routes)
         .find(&original)
         .map(|(binding, params)| (binding.clone(), params));
@@ -160,6 +164,50 @@ async fn route(
         "query_params": query,
     }});
     let response = forward(shared, port, &process, incoming, body).await;
+    (response, Some(process))
+}
+
+/// A WebSocket upgrade: the node answers 404 for no binding and for an
+/// authenticated one without the cookie, and refuses an extension's path
+/// off-machine.
+fn route_websocket(
+    shared: &Arc<Shared>,
+    port: &Arc<dyn Port>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    original: &str,
+) -> (Response<Body>, Option<ProcessId>) {
+    let found = lock(&shared.ws_routes)
+        .find(original)
+        .and_then(|(binding, _)| Some((binding.process.clone()?, binding.clone())));
+    let Some((process, binding)) = found else {
+        return (reply(StatusCode::NOT_FOUND, None, vec![]), None);
+    };
+    let headers: HashMap<String, String> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or_default().to_string();
+            (name.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    let refused = (binding.authenticated && !has_cookie(shared, &headers))
+        || (binding.local_only && !peer.ip().is_loopback());
+    if refused {
+        return (reply(StatusCode::NOT_FOUND, None, vec![]), Some(process));
+    }
+    let client = websocket::Client {
+        address: peer.to_string(),
+        forwarded_for: headers.get("x-forwarded-for").cloned(),
+    };
+    let response = websocket::accept(
+        shared.clone(),
+        port,
+        request,
+        process.clone(),
+        original,
+        client,
+    );
     (response, Some(process))
 }
 
