@@ -112,14 +112,7 @@ async fn route(
     let Some(process) = binding.process.clone() else {
         return (reply(StatusCode::NOT_FOUND, None, vec![]), None);
     };
-    let headers: HashMap<String, String> = request
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            let value = value.to_str().unwrap_or_default().to_string();
-            (name.as_str().to_ascii_lowercase(), value)
-        })
-        .collect();
+    let headers = header_map(&request);
     if binding.authenticated && !has_cookie(shared, &headers) {
         let page = login_page(shared);
         return (
@@ -183,14 +176,7 @@ fn route_websocket(
     let Some((process, binding)) = found else {
         return (reply(StatusCode::NOT_FOUND, None, vec![]), None);
     };
-    let headers: HashMap<String, String> = request
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            let value = value.to_str().unwrap_or_default().to_string();
-            (name.as_str().to_ascii_lowercase(), value)
-        })
-        .collect();
+    let headers = header_map(&request);
     let refused = (binding.authenticated && !has_cookie(shared, &headers))
         || (binding.local_only && !peer.ip().is_loopback());
     if refused {
@@ -267,6 +253,18 @@ async fn forward(
         }
     }
     response
+}
+
+/// The request's headers by lowercase name (the last of repeated ones).
+fn header_map(request: &Request<Incoming>) -> HashMap<String, String> {
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or_default().to_string();
+            (name.as_str().to_ascii_lowercase(), value)
+        })
+        .collect()
 }
 
 /// The node's cookie check: `kinode-auth_{node}=<token>` among the
