@@ -62,6 +62,12 @@ pub enum Error {
     },
     #[error("{}: {reason}", path.display())]
     BadComponent { path: PathBuf, reason: String },
+    #[error("{}: cannot compose with {}: {reason:#}", path.display(), with.display())]
+    Compose {
+        path: PathBuf,
+        with: PathBuf,
+        reason: anyhow::Error,
+    },
 }
 
 /// The top-level imports and exports of a component, by name.
@@ -79,7 +85,16 @@ pub fn componentize_file(input: &Path, output: &Path) -> Result<Interface, Error
         source,
     })?;
     let component = componentize(&module, input)?;
-    let interface = check_process_component(&component, output)?;
+    let interface = if exports_init(&module) {
+        check_process_component(&component, output)?
+    } else {
+        // An API component: it exports an interface for other processes
+        // to be composed with (`compose`), and is no process itself.
+        component_interface(&component).map_err(|e| Error::BadComponent {
+            path: output.to_owned(),
+            reason: e.to_string(),
+        })?
+    };
     std::fs::write(output, &component).map_err(|source| Error::Write {
         path: output.to_owned(),
         source,
@@ -101,7 +116,10 @@ pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    if !exports.iter().any(|name| name == INIT_EXPORT) {
+    // `init`, or an interface's functions (`package:name/interface#func`):
+    // an API component kit composes into the processes that import it.
+    let exports_interface = exports.iter().any(|name| name.contains('#'));
+    if !exports.iter().any(|name| name == INIT_EXPORT) && !exports_interface {
         return Err(Error::NoInit { path });
     }
     let imports = core_import_modules(module).map_err(|e| Error::InvalidModule {
@@ -174,6 +192,38 @@ fn core_exports(module: &[u8]) -> wasmparser::Result<Vec<String>> {
         }
     }
     Ok(names)
+}
+
+/// Plugs `definition`'s exports into the matching imports of the
+/// component at `importer` and returns the result: what kit does with
+/// `wasm-tools compose IMPORTER -d DEFINITION` when a process imports an
+/// interface another process of the package exports (e.g. kit's
+/// `file-transfer` importing its worker's API).
+pub fn compose(importer: &Path, definition: &Path) -> Result<Vec<u8>, Error> {
+    let failed = |reason: anyhow::Error| Error::Compose {
+        path: importer.to_owned(),
+        with: definition.to_owned(),
+        reason,
+    };
+    for path in [importer, definition] {
+        if !path.is_file() {
+            return Err(Error::Read {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+    }
+    let config = wasm_compose::config::Config {
+        definitions: vec![definition.to_owned()],
+        ..Default::default()
+    };
+    wasm_compose::composer::ComponentComposer::new(importer, &config)
+        .compose()
+        .map_err(failed)
+}
+
+fn exports_init(module: &[u8]) -> bool {
+    core_exports(module).is_ok_and(|exports| exports.iter().any(|e| e == INIT_EXPORT))
 }
 
 /// The module names a core module imports from (`kinode:process/standard@1.0.0`,

@@ -42,6 +42,17 @@ enum Command {
     New(NewArgs),
     /// Write target/<package>:<publisher>.zip of pkg/ as kit does and print its SHA-256
     Package(PackageArgs),
+    /// Plug a component's exports into another's imports, as `wasm-tools compose IN -d DEF -o OUT` does for kit
+    Compose {
+        /// The component whose imports are to be satisfied
+        importer: PathBuf,
+        /// The component that exports what it imports
+        #[arg(short = 'd', long = "definition")]
+        definition: PathBuf,
+        /// Where to write the result (may be the importer itself)
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Make the component a node loads from a wasm32-wasip1 core module
     Componentize {
         /// The core module cargo built, e.g. target/wasm32-wasip1/wasm-release/child.wasm
@@ -233,6 +244,24 @@ fn main() -> ExitCode {
         },
         Command::New(args) => new_package(args),
         Command::Package(args) => package(args),
+        Command::Compose {
+            importer,
+            definition,
+            output,
+        } => match componentize::compose(&importer, &definition) {
+            Ok(bytes) => match std::fs::write(&output, &bytes) {
+                Ok(()) => {
+                    println!(
+                        "{}: {:.1} KB",
+                        output.display(),
+                        bytes.len() as f64 / 1000.0
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("{}: cannot write: {e}", output.display())),
+            },
+            Err(e) => fail(e.to_string()),
+        },
         Command::Componentize { module, output } => {
             match componentize::componentize_file(&module, &output) {
                 Ok(_) => {
