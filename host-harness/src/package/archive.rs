@@ -66,7 +66,9 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
         let failed = |e: &dyn std::fmt::Display| {
             InputError::invalid(&path, format!("cannot add to the archive: {e}"))
         };
-        if path.is_dir() {
+        // As kit: what reads as a file (a link to one too) is a file entry,
+        // anything else a directory entry.
+        if !path.is_file() {
             zip.add_directory(name, options).map_err(|e| failed(&e))?;
         } else {
             let bytes = std::fs::read(&path).map_err(|source| InputError::Read {
@@ -90,17 +92,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
         source,
     })?;
     for entry in read {
-        let path = entry
-            .map_err(|source| InputError::Read {
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
-        if path.is_dir() {
-            out.push(path.clone());
+        let entry = entry.map_err(|source| InputError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = entry.path();
+        out.push(path.clone());
+        // Like kit's walk, symbolic links are listed, not followed.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             walk(&path, out)?;
-        } else {
-            out.push(path);
         }
     }
     Ok(())
@@ -210,6 +210,23 @@ mod tests {
                 "ui.txt"
             ]
         );
+    }
+
+    #[test]
+    fn a_symbolic_link_to_a_directory_is_an_entry_and_not_followed() {
+        let dir = std::env::temp_dir().join(format!("archive-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.txt"), "a").unwrap();
+        // A loop: followed, it would never end.
+        std::os::unix::fs::symlink(&dir, dir.join("sub/loop")).unwrap();
+        let bytes = zip_dir(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let names: Vec<String> = (0..archive.len())
+            .map(|i| archive.by_index(i).unwrap().name().to_string())
+            .collect();
+        assert_eq!(names, ["sub/", "sub/a.txt", "sub/loop/"]);
     }
 
     #[test]
