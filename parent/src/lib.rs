@@ -29,6 +29,8 @@ wit_bindgen_hyperware::generate!({
 compile_error!(
     "one SDK per build: `kinode` (the default) or `--no-default-features --features hyperware`"
 );
+#[cfg(not(any(feature = "kinode", feature = "hyperware")))]
+compile_error!("pick an SDK: the `kinode` feature (the default) or `hyperware`");
 
 call_init!(init);
 fn init(our: Address) {

@@ -31,8 +31,13 @@ fn answer_for(body: &[u8]) -> Option<(&'static str, &'static str)> {
         Some("Request") => Some(("Request", "NoRpcForChain")),
         Some("SubscribeLogs") => Some(("SubscribeLogs", "NoRpcForChain")),
         Some("UnsubscribeLogs") => Some(("UnsubscribeLogs", "MalformedRequest")),
-        // EthConfigAction: AddProvider, GetProviders, SetPublic, ...
-        Some(_) => None,
+        // EthConfigAction: needs root on a node; not emulated.
+        Some(
+            "AddProvider" | "RemoveProvider" | "SetPublic" | "SetPrivate" | "AllowNode"
+            | "UnallowNode" | "DenyNode" | "UndenyNode" | "SetProviders" | "GetProviders"
+            | "GetAccessSettings" | "GetState",
+        ) => None,
+        Some(_) => Some(("a request", "MalformedRequest")),
         None => Some(("a request", "MalformedRequest")),
     }
 }
@@ -65,7 +70,7 @@ mod tests {
 
     #[test]
     fn each_action_gets_the_answer_of_a_node_without_providers() {
-        let cases: [(&str, Option<(&str, &str)>); 6] = [
+        let cases: [(&str, Option<(&str, &str)>); 7] = [
             (
                 r#"{"Request":{"chain_id":8453,"method":"eth_blockNumber","params":[]}}"#,
                 Some(("Request", "NoRpcForChain")),
@@ -81,6 +86,7 @@ mod tests {
             ("not json", Some(("a request", "MalformedRequest"))),
             ("[1,2]", Some(("a request", "MalformedRequest"))),
             (r#""GetProviders""#, None),
+            (r#"{"Requst":{}}"#, Some(("a request", "MalformedRequest"))),
         ];
         for (body, expected) in cases {
             assert_eq!(answer_for(body.as_bytes()), expected, "{body}");

@@ -26,8 +26,20 @@ pub struct Archive {
 
 /// Zips `package_dir/pkg` into `package_dir/target/<package>:<publisher>.zip`.
 pub fn write(package_dir: &Path) -> Result<Archive, InputError> {
-    let (metadata, _) = super::load_metadata(package_dir)?;
-    let props = &metadata.properties;
+    // An archive a node could not install is no use: check it first.
+    let package = super::Package::load(package_dir)?;
+    for process in &package.processes {
+        if !process.wasm_file.is_file() {
+            return Err(InputError::invalid(
+                &process.wasm_file,
+                format!(
+                    "process `{}` has no wasm here; run `make build` first",
+                    process.id
+                ),
+            ));
+        }
+    }
+    let props = &package.metadata.properties;
     let bytes = zip_dir(&package_dir.join("pkg"))?;
     let target = package_dir.join("target");
     let path = target.join(format!("{}:{}.zip", props.package_name, props.publisher));
@@ -230,13 +242,23 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_byte_changes_the_hash() {
-        let dir = std::env::temp_dir().join(format!("archive-change-{}", std::process::id()));
+    fn file_times_and_modes_do_not_change_the_hash() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("archive-times-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         crate::node::home::copy_dir(&fixture(), &dir).unwrap();
-        std::fs::write(dir.join("ui.txt"), "changed").unwrap();
+        // A fresh copy has new times; make the modes differ too.
+        let file = dir.join("ui.txt");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         let hash = sha256_hex(&zip_dir(&dir).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_ne!(hash, KIT_SHA256);
+        assert_eq!(hash, KIT_SHA256);
     }
 }

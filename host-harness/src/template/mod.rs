@@ -67,6 +67,12 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
     check_destination(&new.dest)?;
 
     let root_manifest = template.join("Cargo.toml");
+    if !template.join("package.mk").is_file() {
+        return Err(InputError::invalid(
+            template,
+            "is not the template checkout (no package.mk); run `new` there or pass --from",
+        ));
+    }
     let mut workspace = read_toml(&root_manifest)?;
     let process_dirs = process_crates(template, &workspace, &root_manifest)?;
     let (metadata, _) = crate::package::load_metadata(template)?;
@@ -157,11 +163,10 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             }
             path if path.ends_with(".toml") => {
                 let mut doc = parse_toml(&source, &text()?)?;
-                renamer.toml_values(&mut doc);
                 if is_process_file && path.ends_with("/Cargo.toml") {
                     doc["package"]["name"] = toml_edit::value(new_name(&first.to_string()));
                 }
-                doc.to_string().into_bytes()
+                renamer.toml_file(&mut doc).into_bytes()
             }
             path if is_process_file && path.ends_with(".rs") => renamer
                 .rust_source(&text()?)
@@ -197,6 +202,23 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             .replace("@PUBLISHER@", &new.publisher)
             .replace("@PROCESSES@", &new_processes.join(" "))
             .replace("@PROCESS_DIRS@", &process_list)
+            .replace("@PARENT@", &new_name(&"parent".to_string()))
+            .replace(
+                "@SDK@",
+                if new.hyperware {
+                    "`hyperware_process_lib` 3.0"
+                } else {
+                    "`kinode_process_lib` 1.0"
+                },
+            )
+            .replace(
+                "@NODE@",
+                if new.hyperware {
+                    "a hyperdrive (Hyperware) node"
+                } else {
+                    "a Kinode 1.0 node"
+                },
+            )
             .replace(
                 "@FLAVOR@",
                 if new.hyperware { "hyperware" } else { "kinode" },
@@ -208,8 +230,6 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
     out.insert(".gitignore".into(), GITIGNORE.into());
 
     write_all(&new.dest, &out)?;
-    // What was written must load as a package, as `run` would load it.
-    crate::package::Package::load(&new.dest)?;
     Ok(Created {
         dir: new.dest.clone(),
         package_id: new_id,
@@ -354,9 +374,12 @@ fn rename_metadata(
 /// Writes every file under a staging directory beside `dest`, then moves
 /// it into place, so a failure leaves nothing half-written.
 fn write_all(dest: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), InputError> {
-    let name = dest
-        .file_name()
-        .ok_or_else(|| InputError::invalid(dest, "names no directory"))?;
+    let name = dest.file_name().ok_or_else(|| {
+        InputError::invalid(
+            dest,
+            "give the new package's directory by name, e.g. --dest ../my-app",
+        )
+    })?;
     let parent = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -366,7 +389,7 @@ fn write_all(dest: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Inpu
         name.to_string_lossy(),
         std::process::id()
     ));
-    let written = (|| {
+    let written = (|| -> std::io::Result<()> {
         for (relative, bytes) in files {
             let path = staging.join(relative);
             if let Some(dir) = path.parent() {
@@ -374,15 +397,24 @@ fn write_all(dest: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Inpu
             }
             std::fs::write(&path, bytes)?;
         }
+        Ok(())
+    })()
+    .map_err(|e| InputError::invalid(dest, format!("cannot write the new package: {e}")))
+    // What was written must load as a package, as `run` would load it,
+    // before it takes the destination's place.
+    .and_then(|()| crate::package::Package::load(&staging).map(|_| ()))
+    .and_then(|()| {
         if dest.exists() {
-            std::fs::remove_dir(dest)?;
+            std::fs::remove_dir(dest)
+                .map_err(|e| InputError::invalid(dest, format!("cannot replace: {e}")))?;
         }
         std::fs::rename(&staging, dest)
-    })();
-    written.map_err(|e| {
+            .map_err(|e| InputError::invalid(dest, format!("cannot write the new package: {e}")))
+    });
+    if written.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
-        InputError::invalid(dest, format!("cannot write the new package: {e}"))
-    })
+    }
+    written
 }
 
 #[cfg(test)]

@@ -47,6 +47,12 @@ impl Renamer {
         if let Some((_, new)) = self.whole.iter().find(|(old, _)| old == text) {
             return Some(new.clone());
         }
+        self.rename_words(text)
+    }
+
+    /// Only the whole-word renames: ids, wasm paths, spawned names, which
+    /// cannot occur by accident. Used in comments and keys too.
+    pub fn rename_words(&self, text: &str) -> Option<String> {
         let bytes = text.as_bytes();
         let mut out = String::with_capacity(text.len());
         let mut changed = false;
@@ -75,13 +81,21 @@ impl Renamer {
     }
 
     /// Renames inside the string literals of a Rust source file (found by
-    /// proc-macro2's lexer, so comments and identifiers are left alone).
+    /// proc-macro2's lexer, so identifiers are left alone), and the
+    /// whole-word names (ids, wasm paths) in its comments.
     pub fn rust_source(&self, source: &str) -> Result<String, String> {
         let tokens: TokenStream = source
             .parse()
             .map_err(|e| format!("cannot lex as Rust: {e:?}"))?;
+        let mut literals = Vec::new();
         let mut edits = Vec::new();
-        self.collect_literals(tokens, source, &mut edits);
+        self.collect_literals(tokens, source, &mut literals, &mut edits);
+        for comment in comments(source, &literals) {
+            if let Some(new) = self.rename_words(&source[comment.clone()]) {
+                edits.push((comment, new));
+            }
+        }
+        edits.sort_by_key(|(range, _)| range.start);
         let mut out = source.to_string();
         // Back to front, so earlier byte ranges stay valid.
         for (range, text) in edits.into_iter().rev() {
@@ -94,14 +108,25 @@ impl Renamer {
         &self,
         tokens: TokenStream,
         source: &str,
+        literals: &mut Vec<std::ops::Range<usize>>,
         edits: &mut Vec<(std::ops::Range<usize>, String)>,
     ) {
         for token in tokens {
             match token {
-                TokenTree::Group(group) => self.collect_literals(group.stream(), source, edits),
+                TokenTree::Group(group) => {
+                    self.collect_literals(group.stream(), source, literals, edits)
+                }
                 TokenTree::Literal(literal) => {
                     let range = literal.span().byte_range();
-                    if let Some(new) = self.string_literal(&source[range.clone()]) {
+                    literals.push(range.clone());
+                    let text = &source[range.clone()];
+                    // Doc comments reach the lexer as literals too.
+                    let renamed = if text.starts_with("//") || text.starts_with("/*") {
+                        self.rename_words(text)
+                    } else {
+                        self.string_literal(text)
+                    };
+                    if let Some(new) = renamed {
                         edits.push((range, new));
                     }
                 }
@@ -124,6 +149,45 @@ impl Renamer {
         self.rename(inner).map(|new| format!("{open}{new}{close}"))
     }
 
+    /// A TOML file renamed: every string value, keys that are ids (a
+    /// scenario's `[state]` is keyed by process id), and the whole-word
+    /// names in full-line comments; its layout kept.
+    pub fn toml_file(&self, doc: &mut toml_edit::DocumentMut) -> String {
+        self.toml_values(doc);
+        self.toml_keys(doc.as_table_mut());
+        let mut text = String::new();
+        for line in doc.to_string().split_inclusive('\n') {
+            let renamed = line
+                .trim_start()
+                .starts_with('#')
+                .then(|| self.rename_words(line))
+                .flatten();
+            text.push_str(renamed.as_deref().unwrap_or(line));
+        }
+        text
+    }
+
+    fn toml_keys(&self, table: &mut dyn toml_edit::TableLike) {
+        let renames: Vec<(String, String)> = table
+            .iter()
+            .filter_map(|(key, _)| Some((key.to_string(), self.rename_words(key)?)))
+            .collect();
+        for (old, new) in renames {
+            if let Some(item) = table.remove(&old) {
+                table.insert(&new, item);
+            }
+        }
+        for (_, item) in table.iter_mut() {
+            if let Some(inner) = item.as_table_like_mut() {
+                self.toml_keys(inner);
+            } else if let Some(array) = item.as_array_of_tables_mut() {
+                for inner in array.iter_mut() {
+                    self.toml_keys(inner);
+                }
+            }
+        }
+    }
+
     /// Renames every string value of a TOML document (not keys, not
     /// comments), keeping its layout.
     pub fn toml_values(&self, doc: &mut toml_edit::DocumentMut) {
@@ -139,6 +203,31 @@ impl Renamer {
         }
         toml_edit::visit_mut::visit_document_mut(&mut Visit(self), doc);
     }
+}
+
+/// The comments of a Rust source: `//` to the end of the line and
+/// `/* */`, outside the literals the lexer found (sorted by position).
+fn comments(source: &str, literals: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    let bytes = source.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if let Some(literal) = literals.iter().find(|r| r.contains(&i)) {
+            i = literal.end;
+            continue;
+        }
+        let end = match &bytes[i..i + 2] {
+            b"//" => source[i..].find('\n').map_or(source.len(), |n| i + n),
+            b"/*" => source[i..].find("*/").map_or(source.len(), |n| i + n + 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        found.push(i..end);
+        i = end;
+    }
+    found
 }
 
 #[cfg(test)]
@@ -195,12 +284,24 @@ mod tests {
     }
 
     #[test]
-    fn rust_string_literals_change_and_comments_and_identifiers_do_not() {
-        let source = "// child.wasm — in a comment\nfn f(child: &str) {\n    let é = \"{}/pkg/child.wasm\";\n    let raw = r#\"child.wasm\"#;\n    let b = b\"child.wasm\";\n}\n";
+    fn rust_string_literals_and_comment_words_change_and_identifiers_do_not() {
+        let source = "//! Doc: child.wasm\n// child.wasm — parent in a comment\nfn f(child: &str) {\n    let é = \"{}/pkg/child.wasm\"; /* child.wasm */\n    let raw = r#\"child.wasm\"#;\n    let b = b\"child.wasm\";\n    let url = \"http://x//child.wasm\";\n}\n";
         let out = renamer().rust_source(source).unwrap();
         assert_eq!(
             out,
-            "// child.wasm — in a comment\nfn f(child: &str) {\n    let é = \"{}/pkg/worker.wasm\";\n    let raw = r#\"worker.wasm\"#;\n    let b = b\"child.wasm\";\n}\n"
+            "//! Doc: worker.wasm\n// worker.wasm — parent in a comment\nfn f(child: &str) {\n    let é = \"{}/pkg/worker.wasm\"; /* worker.wasm */\n    let raw = r#\"worker.wasm\"#;\n    let b = b\"child.wasm\";\n    let url = \"http://x//worker.wasm\";\n}\n"
+        );
+    }
+
+    #[test]
+    fn toml_keys_that_are_ids_and_comment_words_are_renamed() {
+        let mut doc: toml_edit::DocumentMut =
+            "# parent:spawn:template.os spawns\n[state]\n\"parent:spawn:template.os\" = \"x\"\nparent = 1\n"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            renamer().toml_file(&mut doc),
+            "# boss:app:me.os spawns\n[state]\nparent = 1\n\"boss:app:me.os\" = \"x\"\n"
         );
     }
 

@@ -14,10 +14,11 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let git = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["ls-files", "-z", "--cached", "--full-name", "."])
+        .args(["ls-files", "-z", "--cached", "."])
         .output();
     match git {
-        Ok(out) if out.status.success() && is_repo_root(dir) => Ok(out
+        // Paths relative to `dir`, wherever the repository's root is.
+        Ok(out) if out.status.success() => Ok(out
             .stdout
             .split(|&b| b == 0)
             .filter(|name| !name.is_empty())
@@ -33,12 +34,6 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     }
 }
 
-/// `git ls-files --full-name` names files from the repository's root, so
-/// it is only used when `dir` is that root.
-fn is_repo_root(dir: &Path) -> bool {
-    dir.join(".git").exists()
-}
-
 fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let dir = root.join(relative);
     let entries = std::fs::read_dir(&dir).map_err(|source| InputError::Read {
@@ -52,7 +47,8 @@ fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), Inpu
         })?;
         let name = entry.file_name();
         let path = relative.join(&name);
-        if entry.path().is_dir() {
+        // Links are not followed: a loop would never end.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             if name != "target" && name != ".git" {
                 walk(root, &path, out)?;
             }

@@ -44,8 +44,9 @@ impl ProcessInterface {
                  against one SDK (kinode_process_lib or hyperware_process_lib)"
             )),
             (false, false) => Err(format!(
-                "imports neither {KINODE_STANDARD} nor {HYPERWARE_STANDARD}, so it is not a \
-                 Kinode or Hyperware process (its imports: {})",
+                "imports neither {KINODE_STANDARD} nor {HYPERWARE_STANDARD}, so the harness \
+                 cannot tell which runtime it is for (a node would run it if it never calls \
+                 the process interface; its imports: {})",
                 if imports.is_empty() {
                     "none".to_string()
                 } else {
@@ -94,20 +95,32 @@ pub fn as_kinode(component: &[u8]) -> Result<Cow<'_, [u8]>, String> {
         return Ok(Cow::Borrowed(component));
     }
     let mut out = wasm_encoder::Component::new();
-    RenameImport
+    RenameImport { depth: 0 }
         .parse_component(&mut out, wasmparser::Parser::new(0), component)
         .map_err(|e| format!("cannot rename its {HYPERWARE_STANDARD} import: {e}"))?;
     Ok(Cow::Owned(out.finish()))
 }
 
-/// Re-encodes a component unchanged but for the one import's name.
-struct RenameImport;
+/// Re-encodes a component unchanged but for the one import's name, at the
+/// top level only: a nested component (as `compose` makes) keeps its own
+/// import, which its parent's instantiation supplies by that name.
+struct RenameImport {
+    depth: usize,
+}
 
 impl Reencode for RenameImport {
     type Error = std::convert::Infallible;
 }
 
 impl ReencodeComponent for RenameImport {
+    fn push_depth(&mut self) {
+        self.depth += 1;
+    }
+
+    fn pop_depth(&mut self) {
+        self.depth -= 1;
+    }
+
     fn parse_component_import_section(
         &mut self,
         imports: &mut wasm_encoder::ComponentImportSection,
@@ -116,7 +129,7 @@ impl ReencodeComponent for RenameImport {
         for import in section {
             let import = import?;
             let ty = self.component_type_ref(import.ty)?;
-            if import.name.name == HYPERWARE_STANDARD {
+            if self.depth == 0 && import.name.name == HYPERWARE_STANDARD {
                 imports.import(KINODE_STANDARD, ty);
             } else {
                 imports.import(import.name, ty);

@@ -154,6 +154,47 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_component_keeps_its_import_name_and_the_whole_stays_valid() {
+        use wasm_encoder::{
+            Component, ComponentExportKind, ComponentImportSection, ComponentInstanceSection,
+            ComponentTypeRef, ComponentTypeSection, InstanceType, NestedComponentSection,
+        };
+        let importing = |component: &mut Component| {
+            let mut types = ComponentTypeSection::new();
+            types.instance(&InstanceType::new());
+            component.section(&types);
+            let mut imports = ComponentImportSection::new();
+            imports.import(interface::HYPERWARE_STANDARD, ComponentTypeRef::Instance(0));
+            component.section(&imports);
+        };
+        // What `compose` makes: an inner component importing the process
+        // interface, instantiated with the outer one's import by name.
+        let mut inner = Component::new();
+        importing(&mut inner);
+        let mut outer = Component::new();
+        importing(&mut outer);
+        outer.section(&NestedComponentSection(&inner));
+        let mut instances = ComponentInstanceSection::new();
+        instances.instantiate(
+            0,
+            [(
+                interface::HYPERWARE_STANDARD,
+                ComponentExportKind::Instance,
+                0,
+            )],
+        );
+        outer.section(&instances);
+        let renamed = interface::as_kinode(&outer.finish()).unwrap().into_owned();
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&renamed)
+            .unwrap();
+        assert_eq!(
+            ProcessInterface::of(&renamed).unwrap(),
+            ProcessInterface::Kinode
+        );
+    }
+
+    #[test]
     fn a_component_with_both_interfaces_or_neither_is_refused() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
@@ -167,12 +208,12 @@ mod tests {
         let neither = component_importing(&["wasi:io/streams@0.2.3"]);
         let err = cache.load(&engine, &neither).unwrap_err();
         assert!(
-            err.contains("imports neither") && err.contains("(its imports: wasi:io/streams@0.2.3)"),
+            err.contains("imports neither") && err.contains("its imports: wasi:io/streams@0.2.3)"),
             "{err}"
         );
         let empty = b"\0asm\x0d\0\x01\0";
         let err = cache.load(&engine, empty).unwrap_err();
-        assert!(err.contains("(its imports: none)"), "{err}");
+        assert!(err.contains("its imports: none)"), "{err}");
     }
 
     #[test]
