@@ -85,16 +85,12 @@ pub fn componentize_file(input: &Path, output: &Path) -> Result<Interface, Error
         source,
     })?;
     let component = componentize(&module, input)?;
-    let interface = if exports_init(&module) {
-        check_process_component(&component, output)?
-    } else {
-        // An API component: it exports an interface for other processes
-        // to be composed with (`compose`), and is no process itself.
-        component_interface(&component).map_err(|e| Error::BadComponent {
-            path: output.to_owned(),
-            reason: e.to_string(),
-        })?
-    };
+    let interface = check_component(&component, output)?;
+    // Without `init` it is an API component: it exports an interface for
+    // processes to be composed with (`compose`), and is no process itself.
+    if interface.exports.iter().any(|e| e == INIT_EXPORT) {
+        check_process_shape(&interface, output)?;
+    }
     std::fs::write(output, &component).map_err(|source| Error::Write {
         path: output.to_owned(),
         source,
@@ -112,7 +108,7 @@ pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
     if !Parser::is_core_wasm(module) {
         return Err(Error::NotWasm { path });
     }
-    let exports = core_exports(module).map_err(|e| Error::InvalidModule {
+    let (imports, exports) = core_names(module).map_err(|e| Error::InvalidModule {
         path: path.clone(),
         reason: e.to_string(),
     })?;
@@ -122,10 +118,6 @@ pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
     if !exports.iter().any(|name| name == INIT_EXPORT) && !exports_interface {
         return Err(Error::NoInit { path });
     }
-    let imports = core_import_modules(module).map_err(|e| Error::InvalidModule {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
     let adapter = if imports.iter().any(|m| m == HYPERWARE_STANDARD_INTERFACE) {
         REACTOR_ADAPTER_33
     } else {
@@ -144,6 +136,13 @@ pub fn componentize(module: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
 /// and exports `init`. `path` only names
 /// the component in errors.
 pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interface, Error> {
+    let interface = check_component(component, path)?;
+    check_process_shape(&interface, path)?;
+    Ok(interface)
+}
+
+/// Validates `component` and reads its top-level imports and exports.
+fn check_component(component: &[u8], path: &Path) -> Result<Interface, Error> {
     let bad = |reason: String| Error::BadComponent {
         path: path.to_owned(),
         reason,
@@ -154,7 +153,15 @@ pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interfac
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(component)
         .map_err(|e| bad(format!("invalid component: {e}")))?;
-    let interface = component_interface(component).map_err(|e| bad(e.to_string()))?;
+    component_interface(component).map_err(|e| bad(e.to_string()))
+}
+
+/// A process imports one standard interface and exports `init`.
+fn check_process_shape(interface: &Interface, path: &Path) -> Result<(), Error> {
+    let bad = |reason: String| Error::BadComponent {
+        path: path.to_owned(),
+        reason,
+    };
     let imports = |name: &str| interface.imports.iter().any(|i| i == name);
     match (
         imports(STANDARD_INTERFACE),
@@ -178,20 +185,29 @@ pub fn check_process_component(component: &[u8], path: &Path) -> Result<Interfac
     if !interface.exports.iter().any(|e| e == INIT_EXPORT) {
         return Err(bad(format!("does not export `{INIT_EXPORT}`")));
     }
-    Ok(interface)
+    Ok(())
 }
 
-/// The names a core module exports.
-fn core_exports(module: &[u8]) -> wasmparser::Result<Vec<String>> {
-    let mut names = Vec::new();
+/// A core module's imports (by module name: `kinode:process/standard@1.0.0`,
+/// `wasi_snapshot_preview1`, ...) and exports, in one pass.
+fn core_names(module: &[u8]) -> wasmparser::Result<(Vec<String>, Vec<String>)> {
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
     for payload in Parser::new(0).parse_all(module) {
-        if let Payload::ExportSection(section) = payload? {
-            for export in section {
-                names.push(export?.name.to_owned());
+        match payload? {
+            Payload::ImportSection(section) => {
+                for import in section {
+                    imports.push(import?.module.to_owned());
+                }
             }
+            Payload::ExportSection(section) => {
+                for export in section {
+                    exports.push(export?.name.to_owned());
+                }
+            }
+            _ => {}
         }
     }
-    Ok(names)
+    Ok((imports, exports))
 }
 
 /// Plugs `definition`'s exports into the matching imports of the
@@ -222,45 +238,39 @@ pub fn compose(importer: &Path, definition: &Path) -> Result<Vec<u8>, Error> {
         .map_err(failed)
 }
 
-fn exports_init(module: &[u8]) -> bool {
-    core_exports(module).is_ok_and(|exports| exports.iter().any(|e| e == INIT_EXPORT))
-}
-
-/// The module names a core module imports from (`kinode:process/standard@1.0.0`,
-/// `wasi_snapshot_preview1`, ...).
-fn core_import_modules(module: &[u8]) -> wasmparser::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for payload in Parser::new(0).parse_all(module) {
-        if let Payload::ImportSection(section) = payload? {
-            for import in section {
-                names.push(import?.module.to_owned());
-            }
-        }
-    }
-    Ok(names)
-}
-
-/// The top-level import and export names of a component (nested components
-/// and modules are skipped).
+/// The top-level import and export names of a component. Nested modules
+/// and components are stepped over unread: the parent parser resumes after
+/// their bytes.
 pub fn component_interface(component: &[u8]) -> wasmparser::Result<Interface> {
     let mut interface = Interface::default();
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(component) {
-        match payload? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(section) if depth == 0 => {
+    let mut parser = Parser::new(0);
+    let mut offset = 0;
+    loop {
+        let (consumed, payload) = match parser.parse(&component[offset..], true)? {
+            wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
+            // With `eof` set the parser reports truncation as an error.
+            wasmparser::Chunk::NeedMoreData(_) => unreachable!("parsing with eof"),
+        };
+        offset += consumed;
+        match payload {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => offset = unchecked_range.end.min(component.len()),
+            Payload::ComponentImportSection(section) => {
                 for import in section {
                     interface.imports.push(import?.name.0.to_owned());
                 }
             }
-            Payload::ComponentExportSection(section) if depth == 0 => {
+            Payload::ComponentExportSection(section) => {
                 for export in section {
                     interface.exports.push(export?.name.0.to_owned());
                 }
             }
+            Payload::End(_) => return Ok(interface),
             _ => {}
         }
     }
-    Ok(interface)
 }

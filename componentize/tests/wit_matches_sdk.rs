@@ -11,7 +11,7 @@ use wit_parser::Resolve;
 
 /// An SDK's WIT directory (`wit` inside the crate): the `sdk` version in
 /// `Cargo.lock`, unpacked by cargo under `$CARGO_HOME/registry/src/` when
-/// `make build` compiled the guests. Not `cargo metadata`: that wants every
+/// `make test` compiled the guests (both flavours). Not `cargo metadata`: that wants every
 /// package of the lock file, Windows-only ones included, which a Linux
 /// build never downloads, so it fails offline on a fresh machine.
 fn sdk_dir(sdk: &str, wit: &str) -> PathBuf {
@@ -31,13 +31,13 @@ fn sdk_dir(sdk: &str, wit: &str) -> PathBuf {
         .expect("find CARGO_HOME")
         .join("registry/src");
     let registries = std::fs::read_dir(&sources)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `make build` first", sources.display()));
+        .unwrap_or_else(|e| panic!("{}: {e}; run `make test` first", sources.display()));
     registries
         .filter_map(|entry| Some(entry.ok()?.path().join(&crate_dir).join(wit)))
         .find(|dir| dir.is_dir())
         .unwrap_or_else(|| {
             panic!(
-                "{crate_dir} is not unpacked under {}; run `make build` first",
+                "{crate_dir} is not unpacked under {}; run `make test` first (it builds with both SDKs)",
                 sources.display()
             )
         })

@@ -22,6 +22,7 @@ pub mod bench;
 pub mod bindings;
 pub mod capability;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod kernel;
 pub mod kit;
@@ -143,8 +144,8 @@ fn flavor_of(
         }
     }
     match seen.as_slice() {
-        [(ProcessInterface::Hyperware, _)] => Ok(kernel::Flavor::Hyperdrive),
-        [] | [(ProcessInterface::Kinode, _)] => Ok(kernel::Flavor::Kinode),
+        [] => Ok(kernel::Flavor::Kinode),
+        [(interface, _)] => Ok(interface.runtime()),
         [(_, one), (_, other), ..] => Err(InputError::invalid(
             one,
             format!(

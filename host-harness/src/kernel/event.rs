@@ -51,6 +51,9 @@ pub enum Event {
     NeverRan {
         id: ProcessId,
         reason: String,
+        /// Built for the other runtime (whose process interface this node
+        /// does not link): the runtime it was built for.
+        built_for: Option<super::Flavor>,
     },
     /// `set-on-exit(Restart)` on a process that did not start with it: the
     /// 1.0 kernel has no backoff entry for it and its task panics at exit.

@@ -11,7 +11,7 @@ use crate::bindings::{Message, OnExit, ProcessId, Request};
 
 use super::event::{Event, Exit};
 use super::message::{Delivery, KernelMessage};
-use super::{fresh_id, run_request, Effect, Kernel};
+use super::{fresh_id, run_request, Effect, Flavor, Kernel};
 
 impl Kernel {
     /// Applies the kernel's exit rules once `id`'s `init` is over; `now`
@@ -154,6 +154,10 @@ impl Kernel {
     /// print, no on-exit) and keeps it registered, so messages to it
     /// vanish.
     pub(super) fn never_ran(&mut self, id: &ProcessId, reason: String) {
+        self.never_ran_built_for(id, reason, None);
+    }
+
+    fn never_ran_built_for(&mut self, id: &ProcessId, reason: String, built_for: Option<Flavor>) {
         if let Some(entry) = self.processes.get_mut(id) {
             entry.alive = false;
         }
@@ -161,6 +165,7 @@ impl Kernel {
         self.emit(Event::NeverRan {
             id: id.clone(),
             reason,
+            built_for,
         });
     }
 
@@ -180,10 +185,25 @@ impl Kernel {
     /// Instantiation failed: the kernel prints and keeps the process
     /// registered, without running its on-exit.
     pub fn instantiate_failed(&mut self, id: &ProcessId, error: &str) {
+        self.instantiate_failed_built_for(id, error, None);
+    }
+
+    /// Instantiation failed because the component was built for the other
+    /// runtime: this node does not link the process interface it imports.
+    pub fn built_for_other_runtime(&mut self, id: &ProcessId, built_for: Flavor, error: &str) {
+        self.instantiate_failed_built_for(id, error, Some(built_for));
+    }
+
+    fn instantiate_failed_built_for(
+        &mut self,
+        id: &ProcessId,
+        error: &str,
+        built_for: Option<Flavor>,
+    ) {
         self.print(
             0,
             format!("kernel: process {id} failed to instantiate: {error}"),
         );
-        self.never_ran(id, format!("failed to instantiate: {error}"));
+        self.never_ran_built_for(id, format!("failed to instantiate: {error}"), built_for);
     }
 }

@@ -57,11 +57,18 @@ pub enum Backoff {
     /// Kinode 1.0: when the next restart may come at the soonest, and how
     /// many came early.
     Kinode { pending: Option<(Duration, u32)> },
-    /// hyperdrive: attempts since the last healthy run, the current wait,
-    /// and when the current run started (`None` before the first start).
-    Hyperdrive {
-        state: Option<(u32, Duration, Duration)>,
-    },
+    /// hyperdrive: `None` before the first start.
+    Hyperdrive { state: Option<HyperdriveBackoff> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HyperdriveBackoff {
+    /// Restarts since the last healthy run, counting the first start.
+    attempts: u32,
+    /// The wait before the current run.
+    current: Duration,
+    /// When the current run started.
+    last_start: Duration,
 }
 
 impl Backoff {
@@ -77,8 +84,14 @@ impl Backoff {
     pub fn started(&mut self, now: Duration) {
         if let Backoff::Hyperdrive { state } = self {
             match state {
-                Some((_, _, last_start)) => *last_start = now,
-                None => *state = Some((1, HD_BASE, now)),
+                Some(state) => state.last_start = now,
+                None => {
+                    *state = Some(HyperdriveBackoff {
+                        attempts: 1,
+                        current: HD_BASE,
+                        last_start: now,
+                    })
+                }
             }
         }
     }
@@ -107,21 +120,21 @@ impl Backoff {
                 }
             },
             Backoff::Hyperdrive { state } => {
-                let (attempts, current, last_start) = state.unwrap_or((1, HD_BASE, now));
-                let healthy = (current * HD_HEALTHY_MULTIPLIER).min(HD_MAX_HEALTHY);
-                let (attempts, current) = if now.saturating_sub(last_start) >= healthy {
-                    (1, HD_BASE)
-                } else {
-                    let attempts = attempts + 1;
-                    let wait = Duration::from_secs(1u64 << (attempts - 1).min(30));
-                    (attempts, wait.clamp(HD_BASE, HD_MAX))
-                };
-                *state = Some((attempts, current, last_start));
-                if attempts == 1 {
-                    Duration::ZERO
-                } else {
-                    current
+                let state = state.get_or_insert(HyperdriveBackoff {
+                    attempts: 1,
+                    current: HD_BASE,
+                    last_start: now,
+                });
+                let healthy = (state.current * HD_HEALTHY_MULTIPLIER).min(HD_MAX_HEALTHY);
+                if now.saturating_sub(state.last_start) >= healthy {
+                    state.attempts = 1;
+                    state.current = HD_BASE;
+                    return Duration::ZERO;
                 }
+                state.attempts += 1;
+                let wait = Duration::from_secs(1u64 << (state.attempts - 1).min(30));
+                state.current = wait.clamp(HD_BASE, HD_MAX);
+                state.current
             }
         }
     }

@@ -506,3 +506,27 @@ fn run_and_kill_commands_on_a_process_that_never_ran() {
         "kernel: no such process ghost:pkg:pub.os to kill"
     );
 }
+
+#[test]
+fn only_a_component_for_the_other_runtime_is_marked_so() {
+    let mut kernel = kernel_with(vec![plan("a", OnExit::None), plan("b", OnExit::None)]);
+    // An instantiation error that merely names the interface (a wrong
+    // function type, say) is not a runtime mismatch.
+    let error = "component imports instance `kinode:process/standard@1.0.0`, but a matching \
+                 implementation was not found in the linker: instance export `our` has the \
+                 wrong type";
+    kernel.instantiate_failed(&id("a"), error);
+    kernel.built_for_other_runtime(&id("b"), Flavor::Hyperdrive, error);
+    let (_, events) = kernel.drain();
+    let built_for: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::NeverRan { id, built_for, .. } => Some((id.process_name.clone(), *built_for)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        built_for,
+        [("a".into(), None), ("b".into(), Some(Flavor::Hyperdrive))]
+    );
+}

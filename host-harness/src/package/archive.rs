@@ -58,8 +58,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The archive of everything under `dir`, by kit's rules.
 pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
-    let mut entries = Vec::new();
-    walk(dir, &mut entries)?;
+    let mut entries = crate::files::entries(dir, &|_| true)?;
     // `Path`'s order compares component by component, as kit's sort does.
     entries.sort();
     let options = zip::write::FileOptions::default()
@@ -95,27 +94,6 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
         .finish()
         .map_err(|e| InputError::invalid(dir, format!("cannot finish the archive: {e}")))?;
     Ok(cursor.into_inner())
-}
-
-/// Every file and directory below `dir` (not `dir` itself).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let read = std::fs::read_dir(dir).map_err(|source| InputError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for entry in read {
-        let entry = entry.map_err(|source| InputError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let path = entry.path();
-        out.push(path.clone());
-        // Like kit's walk, symbolic links are listed, not followed.
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            walk(&path, out)?;
-        }
-    }
-    Ok(())
 }
 
 /// `code_hashes[current_version]` against the archive's hash: `Err` says

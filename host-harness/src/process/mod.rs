@@ -18,7 +18,7 @@ use crate::kernel::event::Exit;
 use crate::kernel::{Flavor, Program, WasmKey};
 use crate::node::activity::InFlight;
 use crate::node::Node;
-use crate::wasm::{ComponentCache, DiskCache, ProcessInterface};
+use crate::wasm::{ComponentCache, DiskCache};
 pub use host::ProcessHost;
 
 /// How often a running process yields to the rest of the node.
@@ -121,21 +121,18 @@ impl Runtime {
     }
 }
 
-/// The linker error a node of the other runtime gives this component: a
-/// Kinode 1.0 node links only `kinode:process`, hyperdrive only
+/// A component built for the other runtime, and the linker error a node
+/// gives it: a Kinode 1.0 node links only `kinode:process`, hyperdrive only
 /// `hyperware:process` (the harness links both under one name).
-fn missing_interface(node: &Node, key: &WasmKey) -> Option<String> {
-    let built_for = node.runtime.interface(key)?;
-    let provided = match node.flavor() {
-        Flavor::Kinode => ProcessInterface::Kinode,
-        Flavor::Hyperdrive => ProcessInterface::Hyperware,
-    };
-    (built_for != provided).then(|| {
-        format!(
+fn built_for_other_runtime(node: &Node, key: &WasmKey) -> Option<(Flavor, String)> {
+    let interface = node.runtime.interface(key)?;
+    (interface.runtime() != node.flavor()).then(|| {
+        let error = format!(
             "component imports instance `{}`, but a matching implementation was not found in \
              the linker",
-            built_for.import_name()
-        )
+            interface.import_name()
+        );
+        (interface.runtime(), error)
     })
 }
 
@@ -166,8 +163,8 @@ pub async fn run(node: Arc<Node>, id: ProcessId, busy: InFlight) {
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    if let Some(missing) = missing_interface(&node, &key) {
-        node.kernel(|k| k.instantiate_failed(&id, &missing));
+    if let Some((built_for, error)) = built_for_other_runtime(&node, &key) {
+        node.kernel(|k| k.built_for_other_runtime(&id, built_for, &error));
         return;
     }
     let instance = match node.runtime.linked(&key) {

@@ -100,7 +100,11 @@ impl Report {
                     }
                 }
             }
-            Event::NeverRan { id, reason } => {
+            Event::NeverRan {
+                id,
+                reason,
+                built_for,
+            } => {
                 if let Some(record) = self.record_mut(id) {
                     record.exit = ExitRecord {
                         kind: ExitKind::NeverRan,
@@ -108,7 +112,7 @@ impl Report {
                         limit: None,
                     };
                 }
-                let text = hints::never_ran(id, reason);
+                let text = hints::never_ran(id, reason, *built_for);
                 self.diagnose(Level::Error, DiagnosticKind::NeverRan, Some(id), text);
             }
             Event::RestartImpossible { id } => {

@@ -5,6 +5,7 @@
 use crate::bindings::{Capability, ProcessId};
 use crate::kernel::event::{BlockReason, Consequence, NoFileCause};
 use crate::kernel::message::KernelMessage;
+use crate::kernel::Flavor;
 
 type Text = (String, Option<String>);
 
@@ -213,18 +214,24 @@ pub fn mailbox_full() -> Text {
     )
 }
 
-pub fn never_ran(id: &ProcessId, reason: &str) -> Text {
-    let hint = if reason.contains(crate::wasm::interface::KINODE_STANDARD) {
-        "it was built with kinode_process_lib, for Kinode 1.0, and this node is hyperdrive, \
-         which provides only hyperware:process: rebuild it with hyperware_process_lib \
-         (`make build FLAVOR=hyperware`) or run with `--runtime kinode-1.0`"
-    } else if reason.contains(crate::wasm::interface::HYPERWARE_STANDARD) {
-        "it was built with hyperware_process_lib, for hyperdrive, and this node is Kinode 1.0, \
-         which provides only kinode:process: rebuild it with kinode_process_lib (`make build`) \
-         or run with `--runtime hyperdrive`"
-    } else {
-        "a real node fails the same way: the process stays registered and messages to it are \
-         dropped; rebuild it with `make build`"
+/// `built_for`: the runtime the component was built for, when that is
+/// not this node's.
+pub fn never_ran(id: &ProcessId, reason: &str, built_for: Option<Flavor>) -> Text {
+    let hint = match built_for {
+        Some(Flavor::Kinode) => {
+            "it was built with kinode_process_lib, for Kinode 1.0, and this node is hyperdrive, \
+             which provides only hyperware:process: rebuild it with hyperware_process_lib \
+             (`make build FLAVOR=hyperware`) or run with `--runtime kinode-1.0`"
+        }
+        Some(Flavor::Hyperdrive) => {
+            "it was built with hyperware_process_lib, for hyperdrive, and this node is Kinode \
+             1.0, which provides only kinode:process: rebuild it with kinode_process_lib (`make \
+             build`) or run with `--runtime hyperdrive`"
+        }
+        None => {
+            "a real node fails the same way: the process stays registered and messages to it \
+             are dropped; rebuild it with `make build`"
+        }
     };
     (format!("{id} never ran: {reason}"), Some(hint.into()))
 }

@@ -14,7 +14,7 @@ mod names;
 mod rename;
 mod sources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
@@ -74,7 +74,7 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
         ));
     }
     let mut workspace = read_toml(&root_manifest)?;
-    let process_dirs = process_crates(template, &workspace, &root_manifest)?;
+    let (process_dirs, used_deps) = process_crates(template, &workspace, &root_manifest)?;
     let (metadata, _) = crate::package::load_metadata(template)?;
     let old_id = format!(
         "{}:{}",
@@ -150,7 +150,7 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
         }
         let contents = match relative.to_str().unwrap_or_default() {
             "Cargo.toml" => {
-                standalone_workspace(template, &mut workspace, &process_dirs, &new_processes)?;
+                standalone_workspace(&mut workspace, &used_deps, &new_processes);
                 workspace.to_string().into_bytes()
             }
             "metadata.json" => rename_metadata(&source, &text()?, new, &renamer)?,
@@ -278,18 +278,20 @@ fn parse_toml(path: &Path, text: &str) -> Result<toml_edit::DocumentMut, InputEr
 }
 
 /// The template's process crates: workspace members at the top level that
-/// build a `cdylib` (the harness's test guests live deeper).
+/// build a `cdylib` (the harness's test guests live deeper), and every
+/// dependency they name.
 fn process_crates(
     template: &Path,
     workspace: &toml_edit::DocumentMut,
     path: &Path,
-) -> Result<Vec<String>, InputError> {
+) -> Result<(Vec<String>, BTreeSet<String>), InputError> {
     let members = workspace
         .get("workspace")
         .and_then(|w| w.get("members"))
         .and_then(|m| m.as_array())
         .ok_or_else(|| InputError::invalid(path, "has no [workspace] members"))?;
     let mut processes = Vec::new();
+    let mut dependencies = BTreeSet::new();
     for member in members.iter().filter_map(|m| m.as_str()) {
         if member.contains('/') {
             continue;
@@ -303,6 +305,11 @@ fn process_crates(
             .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
         if is_cdylib {
             processes.push(member.to_string());
+            for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                if let Some(deps) = doc.get(table).and_then(|t| t.as_table_like()) {
+                    dependencies.extend(deps.iter().map(|(name, _)| name.to_string()));
+                }
+            }
         }
     }
     if processes.is_empty() {
@@ -311,27 +318,17 @@ fn process_crates(
             "no workspace member is a process crate (a top-level `cdylib`)",
         ));
     }
-    Ok(processes)
+    Ok((processes, dependencies))
 }
 
 /// The template's workspace, cut down to the new package: its processes as
 /// members, the dependencies they take from the workspace, and the
 /// `wasm-release` profile; the harness's members and settings go.
 fn standalone_workspace(
-    template: &Path,
     doc: &mut toml_edit::DocumentMut,
-    old_processes: &[String],
+    used: &BTreeSet<String>,
     new_processes: &[String],
-) -> Result<(), InputError> {
-    let mut used = std::collections::BTreeSet::new();
-    for process in old_processes {
-        let crate_doc = read_toml(&template.join(process).join("Cargo.toml"))?;
-        for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            if let Some(deps) = crate_doc.get(table).and_then(|t| t.as_table_like()) {
-                used.extend(deps.iter().map(|(name, _)| name.to_string()));
-            }
-        }
-    }
+) {
     let workspace = doc["workspace"]
         .as_table_mut()
         .expect("process_crates found [workspace]");
@@ -348,7 +345,6 @@ fn standalone_workspace(
     if let Some(profiles) = doc.get_mut("profile").and_then(|p| p.as_table_mut()) {
         profiles.retain(|name, _| name == "wasm-release");
     }
-    Ok(())
 }
 
 /// `metadata.json` for the new package: `name` and the ids renamed, and

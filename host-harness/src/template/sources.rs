@@ -26,37 +26,19 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
             .filter(|path| dir.join(path).is_file())
             .collect()),
         _ => {
-            let mut files = Vec::new();
-            walk(dir, Path::new(""), &mut files)?;
+            let skipped = |path: &Path| {
+                path.file_name()
+                    .is_some_and(|name| name == "target" || name == ".git")
+            };
+            let mut files: Vec<PathBuf> = crate::files::entries(dir, &|path| !skipped(path))?
+                .into_iter()
+                .filter(|path| path.is_file() && path.extension().is_none_or(|ext| ext != "wasm"))
+                .filter_map(|path| Some(path.strip_prefix(dir).ok()?.to_owned()))
+                .collect();
             files.sort();
             Ok(files)
         }
     }
-}
-
-fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let dir = root.join(relative);
-    let entries = std::fs::read_dir(&dir).map_err(|source| InputError::Read {
-        path: dir.clone(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| InputError::Read {
-            path: dir.clone(),
-            source,
-        })?;
-        let name = entry.file_name();
-        let path = relative.join(&name);
-        // Links are not followed: a loop would never end.
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            if name != "target" && name != ".git" {
-                walk(root, &path, out)?;
-            }
-        } else if path.extension().is_none_or(|ext| ext != "wasm") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Whether a tracked file belongs to the package (as opposed to the
@@ -80,6 +62,33 @@ pub fn is_package_file(path: &Path, process_dirs: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_git_every_source_is_listed_but_build_output() {
+        let dir = std::env::temp_dir().join(format!("sources-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for path in [
+            "src/lib.rs",
+            "target/debug/x",
+            ".git/HEAD",
+            "pkg/a.wasm",
+            "pkg/manifest.json",
+        ] {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        std::os::unix::fs::symlink(&dir, dir.join("src/loop")).unwrap();
+        let files = tracked_files(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("pkg/manifest.json"),
+                PathBuf::from("src/lib.rs")
+            ]
+        );
+    }
 
     #[test]
     fn only_the_packages_own_sources_are_copied() {

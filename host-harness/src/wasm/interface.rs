@@ -24,6 +24,14 @@ pub const KINODE_STANDARD: &str = "kinode:process/standard@1.0.0";
 pub const HYPERWARE_STANDARD: &str = "hyperware:process/standard@1.0.0";
 
 impl ProcessInterface {
+    /// The runtime that links this interface.
+    pub fn runtime(self) -> crate::kernel::Flavor {
+        match self {
+            ProcessInterface::Kinode => crate::kernel::Flavor::Kinode,
+            ProcessInterface::Hyperware => crate::kernel::Flavor::Hyperdrive,
+        }
+    }
+
     pub fn import_name(self) -> &'static str {
         match self {
             ProcessInterface::Kinode => KINODE_STANDARD,
@@ -57,41 +65,25 @@ impl ProcessInterface {
     }
 }
 
-/// The names a component imports at its top level (imports of nested
-/// modules and components are not the component's).
+/// The names a component imports at its top level (componentize's reader).
 fn top_level_imports(component: &[u8]) -> Result<Vec<String>, String> {
-    use wasmparser::Payload;
-
     if !wasmparser::Parser::is_component(component) {
         return Err(
             "not a loadable WebAssembly component: it does not start with a component header"
                 .into(),
         );
     }
-    let invalid =
-        |e: wasmparser::BinaryReaderError| format!("not a loadable WebAssembly component: {e}");
-    let mut names = Vec::new();
-    let mut depth = 0usize;
-    for payload in wasmparser::Parser::new(0).parse_all(component) {
-        match payload.map_err(invalid)? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(reader) if depth == 0 => {
-                for import in reader {
-                    names.push(import.map_err(invalid)?.name.name.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(names)
+    componentize::component_interface(component)
+        .map(|interface| interface.imports)
+        .map_err(|e| format!("not a loadable WebAssembly component: {e}"))
 }
 
 /// The component as the harness's linker takes it: a Hyperware component
-/// with its `hyperware:process/standard@1.0.0` import renamed to Kinode's;
-/// any other component as it is.
-pub fn as_kinode(component: &[u8]) -> Result<Cow<'_, [u8]>, String> {
-    if ProcessInterface::of(component)? != ProcessInterface::Hyperware {
+/// (`interface`, from [`ProcessInterface::of`]) with its
+/// `hyperware:process/standard@1.0.0` import renamed to Kinode's; any
+/// other component as it is.
+pub fn as_kinode(component: &[u8], interface: ProcessInterface) -> Result<Cow<'_, [u8]>, String> {
+    if interface != ProcessInterface::Hyperware {
         return Ok(Cow::Borrowed(component));
     }
     let mut out = wasm_encoder::Component::new();

@@ -35,7 +35,7 @@ pub fn load_component(engine: &Engine, bytes: &[u8]) -> Result<Arc<LoadedWasm>, 
         );
     }
     let interface = ProcessInterface::of(bytes)?;
-    let linkable = interface::as_kinode(bytes)?;
+    let linkable = interface::as_kinode(bytes, interface)?;
     let component = Component::new(engine, &linkable)
         .map_err(|e| format!("not a loadable WebAssembly component: {e:#}"))?;
     Ok(Arc::new(LoadedWasm {
@@ -184,7 +184,10 @@ mod tests {
             )],
         );
         outer.section(&instances);
-        let renamed = interface::as_kinode(&outer.finish()).unwrap().into_owned();
+        let outer = outer.finish();
+        let renamed = interface::as_kinode(&outer, ProcessInterface::of(&outer).unwrap())
+            .unwrap()
+            .into_owned();
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&renamed)
             .unwrap();
