@@ -44,6 +44,10 @@ impl DiskCache {
         let mut name = Sha256::new();
         name.update(key);
         name.update(env!("CARGO_PKG_VERSION"));
+        // The key is of the bytes as given, but what is compiled is what
+        // `interface.rs` makes of them (a Hyperware import renamed): a
+        // change there must not meet an old compilation.
+        name.update(include_str!("interface.rs"));
         name.update(hasher.finish().to_le_bytes());
         self.dir.join(format!("{}.cwasm", hex(&name.finalize())))
     }
