@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::process::Runtime;
-use crate::wasm::DiskCache;
+use crate::host::{load_component, DiskCache, WasmHost};
+use crate::util::TempDir;
 use crate::{run, RunOptions};
 
 #[derive(Debug, Serialize)]
@@ -36,23 +36,24 @@ pub async fn measure(workspace: &Path, probe: &Path) -> Result<BenchResults, Str
     let child = read(&workspace.join("pkg/child.wasm"))?;
 
     let cold = |bytes: &[u8]| -> Result<f64, String> {
-        let runtime = Runtime::new(None).map_err(|e| e.to_string())?;
+        let host = WasmHost::new(None).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        runtime.load(bytes)?;
+        host.load(bytes)?;
         Ok(ms(started.elapsed()))
     };
     let cold_load_ms = median((0..5).map(|_| cold(&parent)).collect::<Result<_, _>>()?);
     let child_compile_ms = median((0..5).map(|_| cold(&child)).collect::<Result<_, _>>()?);
 
-    let scratch = std::env::temp_dir().join(format!("host-harness-bench-{}", std::process::id()));
+    let scratch = TempDir::new("bench").map_err(|e| e.to_string())?;
+    let scratch = scratch.path();
     let disk = DiskCache::new(scratch.join("cache"));
-    let runtime = Runtime::new(None).map_err(|e| e.to_string())?;
-    let component = crate::wasm::load_component(&runtime.engine, &parent)?;
-    disk.store(&runtime.engine, &[0; 32], &component.component);
+    let host = WasmHost::new(None).map_err(|e| e.to_string())?;
+    let component = load_component(host.engine(), &parent)?;
+    disk.store(host.engine(), &[0; 32], &component.component);
     let warm: Vec<f64> = (0..20)
         .map(|_| {
             let started = Instant::now();
-            let loaded = disk.load(&runtime.engine, &[0; 32]);
+            let loaded = disk.load(host.engine(), &[0; 32]);
             (ms(started.elapsed()), loaded.is_some())
         })
         .filter(|(_, ok)| *ok)
@@ -90,7 +91,6 @@ pub async fn measure(workspace: &Path, probe: &Path) -> Result<BenchResults, Str
     let total_us: f64 = total_us.parse().map_err(|_| "a malformed total")?;
     let roundtrips: Vec<f64> =
         serde_json::from_str(&printed("roundtrips ")?).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&scratch);
     spawns.sort_by(f64::total_cmp);
     let spawn_p50_us = spawns[spawns.len() / 2];
     Ok(BenchResults {

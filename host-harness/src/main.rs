@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use host_harness::{report, run, HttpMock, RunError, RunOptions};
+use host_harness::{report, run, HttpMock, RunError, RunOptions, Runtime};
 
 #[derive(Parser)]
 #[command(
@@ -82,9 +82,10 @@ struct NewArgs {
     /// The template to copy
     #[arg(long, default_value = ".")]
     from: PathBuf,
-    /// The SDK the new package builds against by default: kinode (Kinode 1.0) or hyperware
-    #[arg(long, default_value = "kinode", value_parser = ["kinode", "hyperware"])]
-    flavor: String,
+    /// The runtime (and so the SDK) the new package builds for by default: kinode
+    /// (Kinode 1.0, kinode_process_lib) or hyperware (hyperdrive, hyperware_process_lib)
+    #[arg(long, default_value = "kinode")]
+    flavor: Runtime,
 }
 
 #[derive(Args)]
@@ -175,17 +176,12 @@ struct RunArgs {
     packages: Vec<PathBuf>,
     /// Whose rules to follow: kinode-1.0 or hyperdrive (default: what the package's
     /// components were built for)
-    #[arg(long, value_name = "RUNTIME", value_parser = parse_flavor)]
-    runtime: Option<host_harness::kernel::Flavor>,
-}
-
-fn parse_flavor(text: &str) -> Result<host_harness::kernel::Flavor, String> {
-    host_harness::kernel::Flavor::parse(text).ok_or_else(|| {
-        format!(
-            "`{text}` is not a runtime: {}",
-            host_harness::kernel::Flavor::NAMES.join(" or ")
-        )
-    })
+    #[arg(long, value_name = "RUNTIME")]
+    runtime: Option<Runtime>,
+    /// Seed every random choice of the run (message ids, unnamed spawns, keys): the same
+    /// seed gives the same ids; without it a fresh seed is used and reported
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -218,7 +214,7 @@ fn main() -> ExitCode {
         _ => false,
     };
     if no_cache {
-        host_harness::process::Runtime::disable_disk_cache();
+        host_harness::disable_disk_cache();
     }
     let code = match command {
         Command::Test(args) => match (&args.kit, check_timeout(args.timeout)) {
@@ -299,7 +295,7 @@ fn new_package(args: NewArgs) -> ExitCode {
         publisher: args.publisher,
         renames,
         dest,
-        hyperware: args.flavor == "hyperware",
+        runtime: args.flavor,
     };
     match create(&args.from, &request) {
         Ok(created) => {
@@ -461,6 +457,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         cpu_limit,
         memory_limit,
         runtime: flavor,
+        seed,
     } = args;
     let cpu_limit = match cpu_limit.map(check_timeout).transpose() {
         Ok(limit) => limit,
@@ -492,6 +489,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         cpu_limit,
         serve,
         runtime: flavor,
+        seed,
     };
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use host_harness::kernel::event::Limit;
+use host_harness::report::Limit;
 use host_harness::report::{Ended, ExitKind};
 use host_harness::{run, RunOptions};
 

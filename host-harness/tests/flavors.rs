@@ -7,18 +7,18 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use host_harness::kernel::Flavor;
 use host_harness::report::ExitKind;
+use host_harness::Runtime;
 use host_harness::{run, RunOptions};
 
 fn id(name: &str) -> String {
     format!("{name}:probe:test.os")
 }
 
-async fn run_as(dir: &std::path::Path, flavor: Option<Flavor>) -> host_harness::Report {
+async fn run_as(dir: &std::path::Path, runtime: Option<Runtime>) -> host_harness::Report {
     let mut options = RunOptions::new(dir);
     options.timeout = Duration::from_secs(20);
-    options.runtime = flavor;
+    options.runtime = runtime;
     run(&options).await.unwrap()
 }
 
@@ -26,9 +26,9 @@ async fn run_as(dir: &std::path::Path, flavor: Option<Flavor>) -> host_harness::
 async fn the_runtime_follows_the_sdk_the_components_were_built_with() {
     let kinode = probe_package(&[probe("echo")]);
     let hyperware = hyperware_probe_package(&[probe("echo")]);
-    assert_eq!(run_dir(&kinode).await.runtime, Flavor::Kinode);
+    assert_eq!(run_dir(&kinode).await.runtime, Runtime::Kinode);
     let report = run_dir(&hyperware).await;
-    assert_eq!(report.runtime, Flavor::Hyperdrive);
+    assert_eq!(report.runtime, Runtime::Hyperdrive);
     assert_eq!(report.check_failures(), Vec::<String>::new());
 }
 
@@ -79,7 +79,7 @@ async fn hyperdrive_gives_no_tmp_directory() {
 #[tokio::test]
 async fn a_component_for_the_other_runtime_fails_to_instantiate_with_the_reason() {
     let kinode = probe_package(&[probe("echo")]);
-    let report = run_as(&kinode, Some(Flavor::Hyperdrive)).await;
+    let report = run_as(&kinode, Some(Runtime::Hyperdrive)).await;
     let record = report.process(&id("echo")).unwrap();
     assert_eq!(record.exit.kind, ExitKind::NeverRan);
     assert!(
@@ -95,7 +95,7 @@ async fn a_component_for_the_other_runtime_fails_to_instantiate_with_the_reason(
     assert!(!report.check_failures().is_empty());
 
     let hyperware = hyperware_probe_package(&[probe("echo")]);
-    let report = run_as(&hyperware, Some(Flavor::Kinode)).await;
+    let report = run_as(&hyperware, Some(Runtime::Kinode)).await;
     let detail = &report.process(&id("echo")).unwrap().exit.detail;
     assert!(
         detail.contains("`hyperware:process/standard@1.0.0`"),
@@ -127,6 +127,6 @@ async fn a_package_built_with_both_sdks_is_refused_unless_a_runtime_is_named() {
         "{error}"
     );
     // Named, the run goes ahead and the other runtime's process fails.
-    let report = run_as(&dir, Some(Flavor::Kinode)).await;
+    let report = run_as(&dir, Some(Runtime::Kinode)).await;
     assert_eq!(exit_kind(&report, &id("listener")), ExitKind::NeverRan);
 }

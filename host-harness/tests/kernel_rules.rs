@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use host_harness::report::{
-    BlockReason, Consequence, DiagnosticKind, Ended, ExitKind, MessageKind, SpawnResult,
+    BlockReason, Consequence, DiagnosticKind, Ended, ExitKind, MessageKind, OnExitKind, SpawnResult,
 };
+use host_harness::{run, RunOptions};
 
 const ECHO: &str = "echo:probe:test.os";
 
@@ -56,7 +57,7 @@ async fn a_response_needs_a_capability_too() {
     let report = run_dir(&dir).await;
     let blocked = &report.blocked_messages[0];
     assert_eq!(blocked.kind, MessageKind::Response);
-    assert_eq!(blocked.source, format!("fake.os@{ECHO}"));
+    assert_eq!(blocked.source, format!("fake.os@{ECHO}").as_str());
     assert_eq!(exit_kind(&report, &id("pinger")), ExitKind::Trapped);
     assert!(report.diagnostics.iter().any(|d| d
         .hint
@@ -112,7 +113,7 @@ async fn restart_keeps_state_and_restarts_until_on_exit_changes() {
     let record = report.process(&id("restarter")).unwrap();
     assert_eq!(record.restarts, 2);
     assert_eq!(record.exit.kind, ExitKind::Returned);
-    assert_eq!(record.on_exit, "None", "set-on-exit is reflected");
+    assert_eq!(record.on_exit, OnExitKind::None, "set-on-exit is reflected");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -227,15 +228,37 @@ async fn spawn_edge_cases() {
     let unnamed = report
         .processes
         .iter()
-        .find(|p| {
-            p.id.split(':')
-                .next()
-                .unwrap()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
+        .find(|p| p.id.process_name.chars().all(|c| c.is_ascii_digit()))
         .expect("the unnamed child");
-    assert_eq!(unnamed.parent.as_deref(), Some(spawner.as_str()));
+    assert_eq!(unnamed.parent.clone().unwrap(), spawner.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_seed_gives_the_same_unnamed_child_and_the_report_says_which() {
+    let dir = probe_package(&[probe("spawner").requests(&["vfs:distro:sys"])]);
+    let unnamed = |report: &host_harness::Report| {
+        report
+            .processes
+            .iter()
+            .find(|p| p.id.process_name.chars().all(|c| c.is_ascii_digit()))
+            .map(|p| p.id.to_string())
+            .expect("the unnamed child")
+    };
+    let with_seed = |seed| {
+        let mut options = RunOptions::new(&dir);
+        options.seed = Some(seed);
+        options
+    };
+    let first = run(&with_seed(7)).await.unwrap();
+    let again = run(&with_seed(7)).await.unwrap();
+    let other = run(&with_seed(8)).await.unwrap();
+    assert_eq!(first.seed, 7);
+    assert_eq!(unnamed(&first), unnamed(&again));
+    assert_ne!(unnamed(&first), unnamed(&other));
+    // Without a seed each run draws one, and reports it.
+    let a = run(&RunOptions::new(&dir)).await.unwrap();
+    let b = run(&RunOptions::new(&dir)).await.unwrap();
+    assert_ne!(a.seed, b.seed);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -353,7 +376,7 @@ async fn a_process_busy_running_fills_its_channel_and_that_is_reported() {
     );
     let full: Vec<_> = report.diagnostics_of(DiagnosticKind::MailboxFull).collect();
     assert_eq!(full.len(), 1, "{:?}", report.diagnostics);
-    assert_eq!(full[0].process.as_deref(), Some(id("busy-reader").as_str()));
+    assert_eq!(full[0].process.clone().unwrap(), id("busy-reader").as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -415,7 +438,7 @@ async fn set_on_exit_restart_on_a_process_started_without_it_leaves_it_dead() {
     );
     let record = report.process(&restarter).unwrap();
     assert_eq!(record.restarts, 0);
-    assert_eq!(record.on_exit, "Restart");
+    assert_eq!(record.on_exit, OnExitKind::Restart);
     assert_eq!(
         report
             .diagnostics_of(DiagnosticKind::RestartImpossible)

@@ -159,7 +159,7 @@ async fn kernel_commands_answer_in_the_nodes_format() {
     );
     assert_eq!(exit_kind(&report, &listener), ExitKind::Killed);
     let made = report.process(&id("made")).unwrap();
-    assert_eq!(made.parent.as_deref(), Some(id("commander").as_str()));
+    assert_eq!(made.parent.clone().unwrap(), id("commander").as_str());
     let loud: Vec<&str> = report
         .prints
         .iter()

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use host_harness::node::live_nodes;
+use host_harness::live_nodes;
 use host_harness::report::{Ended, SpawnResult};
 
 const RUNS: usize = 500;

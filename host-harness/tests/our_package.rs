@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use host_harness::report::{CapRecord, Ended, ExitKind, SpawnResult};
+use host_harness::report::{CapRecord, Ended, ExitKind, OnExitKind, SpawnResult};
 
 const PARENT: &str = "parent:spawn:template.os";
 const CHILD: &str = "spawned-child-process:spawn:template.os";
@@ -29,14 +29,14 @@ async fn parent_spawns_the_child_with_the_http_client_capability() {
     };
     assert_eq!(spawn.parent, PARENT);
     assert_eq!(spawn.result, SpawnResult::Ok);
-    assert_eq!(spawn.child.as_deref(), Some(CHILD));
+    assert_eq!(spawn.child.clone().unwrap(), CHILD);
     assert_eq!(spawn.wasm_path, "spawn:template.os/pkg/child.wasm");
     assert!(spawn.dropped_capabilities.is_empty());
 
     let child = report.process(CHILD).expect("the child ran");
-    assert_eq!(child.parent.as_deref(), Some(PARENT));
+    assert_eq!(child.parent.clone().unwrap(), PARENT);
     assert!(!child.public);
-    assert_eq!(child.on_exit, "None");
+    assert_eq!(child.on_exit, OnExitKind::None);
     assert!(
         child
             .capabilities_at_start

@@ -93,3 +93,87 @@ fn unknown_fields_are_refused_with_their_name() {
     let err = Scenario::from_toml("[[step]]\nexpect = { spawnn = {} }\n").unwrap_err();
     assert!(err.contains("spawnn"), "{err}");
 }
+
+/// Runs one scenario text against the template; its failures.
+async fn failures_of(text: &str) -> Vec<String> {
+    let scenario = Scenario::from_toml(text).unwrap();
+    host_harness::scenario::run_scenario(&our_package_with(|_| {}), &scenario, "t")
+        .await
+        .failures
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_negative_check_on_a_process_that_never_existed_fails() {
+    // Each would pass vacuously if the name were not checked against the run.
+    for (text, missing) in [
+        (
+            "[[step]]\nexpect = { holds = { process = \"chlid\", issuer = \"http-client:distro:sys\", not = true } }\n",
+            "chlid:spawn:template.os",
+        ),
+        (
+            "[[step]]\nexpect = { holds = { process = \"spawned-child-process\", issuer = \"vfs:distro:sys\", at_start = true, not = true } }\n[[step]]\nexpect = { blocked = { from = \"parnet\", not = true } }\n",
+            "parnet:spawn:template.os",
+        ),
+        (
+            "[[step]]\nexpect = { blocked = { to = \"vfs\", not = true } }\n",
+            "vfs:spawn:template.os",
+        ),
+    ] {
+        let failures = failures_of(text).await;
+        assert_eq!(failures.len(), 1, "{text}: {failures:?}");
+        assert!(
+            failures[0].contains(&format!("there is no process {missing} in this run")),
+            "{failures:?}"
+        );
+        assert!(failures[0].contains("parent:spawn:template.os"), "lists the processes: {failures:?}");
+    }
+    // Named rightly, the same checks pass: the short names resolve in the
+    // package under test, full ids stand as they are.
+    let failures = failures_of(
+        "[[step]]\nexpect = { holds = { process = \"spawned-child-process\", issuer = \"vfs:distro:sys\", at_start = true, not = true } }\n\
+         [[step]]\nexpect = { blocked = { from = \"parent\", not = true }, exit = { process = \"parent\", kind = \"returned\" } }\n\
+         [[step]]\nexpect = { blocked = { to = \"vfs:distro:sys\", not = true } }\n",
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_that_cannot_end_well_fails_at_once() {
+    // Both say why they cannot end well (a timeout says "waited 30s").
+    let failures = failures_of(
+        "timeout = 30\n[[step]]\nwait = { print = \"never printed\", process = \"spawned-child-process\" }\n\
+         [[step]]\nwait = { print = \"never printed\" }\n",
+    )
+    .await;
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures[0].contains("spawned-child-process:spawn:template.os already ended (returned)"),
+        "{failures:?}"
+    );
+    assert!(failures[1].contains("the run is idle"), "{failures:?}");
+}
+
+#[tokio::test]
+async fn a_scenario_file_with_a_bad_value_is_an_input_error_naming_file_and_step() {
+    let dir = our_package_with(|_| {});
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    let file = dir.join("tests/typo.toml");
+    std::fs::write(
+        &file,
+        "[[step]]\nexpect = { passes = true }\n[[step]]\nexpect = { exit = { process = \"parent\", kind = \"returnd\" } }\n",
+    )
+    .unwrap();
+    let err = run_files(&dir, std::slice::from_ref(&file), 1)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("{}: step 2: ", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown variant `returnd`, expected one of"),
+        "{err}"
+    );
+}

@@ -2,8 +2,8 @@
 //! `drop-capabilities`, `our-capabilities`) and grants, which the kernel
 //! adds through its capabilities oracle, so they die with their issuer.
 
-use crate::bindings::{Capability, ProcessId};
-use crate::capability::Grant;
+use crate::types::Grant;
+use crate::types::{Capability, ProcessId};
 
 use super::event::Event;
 use super::Kernel;

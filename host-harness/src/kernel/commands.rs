@@ -2,8 +2,8 @@
 //! it: create a process, run it, kill it, grant and drop capabilities,
 //! change on-exit. The 1.0 kernel checks nothing per command beyond that.
 
-use crate::bindings::{Capability, OnExit, ProcessId};
-use crate::capability::{CapSet, Grant};
+use crate::types::{CapSet, Grant};
+use crate::types::{Capability, OnExit, ProcessId};
 
 use super::event::Event;
 use super::message::Delivery;

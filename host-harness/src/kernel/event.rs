@@ -3,7 +3,7 @@
 //! into the report and turns the ones a real node keeps quiet about into
 //! diagnostics with hints. No prose is written here.
 
-use crate::bindings::{Capability, OnExit, PackageId, ProcessId};
+use crate::types::{Capability, OnExit, PackageId, ProcessId};
 
 use super::message::KernelMessage;
 
@@ -53,7 +53,7 @@ pub enum Event {
         reason: String,
         /// Built for the other runtime (whose process interface this node
         /// does not link): the runtime it was built for.
-        built_for: Option<super::Flavor>,
+        built_for: Option<crate::types::Runtime>,
     },
     /// `set-on-exit(Restart)` on a process that did not start with it: the
     /// 1.0 kernel has no backoff entry for it and its task panics at exit.
@@ -225,6 +225,15 @@ pub enum ModuleEvent {
         process: ProcessId,
         path: String,
         error: String,
+    },
+    /// `CreateDrive` of a drive whose name, written into the capability's
+    /// params as a node writes it, is not the JSON of that drive: `parsed`
+    /// is what the params say instead (`None`: not JSON at all).
+    UnsafeDriveName {
+        process: ProcessId,
+        drive: String,
+        params: String,
+        parsed: Option<serde_json::Value>,
     },
     /// The HTTP server is listening.
     HttpServing { port: u16, cookie: String },

@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
-use crate::bindings::{Message, OnExit, ProcessId, Request};
+use crate::types::{Message, OnExit, ProcessId, Request};
 
 use super::event::{Event, Exit};
 use super::message::{Delivery, KernelMessage};
-use super::{fresh_id, run_request, Effect, Flavor, Kernel};
+use super::{run_request, Effect, Kernel};
+use crate::types::Runtime;
 
 impl Kernel {
     /// Applies the kernel's exit rules once `id`'s `init` is over; `now`
@@ -50,8 +51,9 @@ impl Kernel {
             OnExit::None => self.kill(id, true),
             OnExit::Requests(requests) => {
                 for (target, request, blob) in requests {
+                    let id = self.random();
                     self.send(KernelMessage {
-                        id: fresh_id(),
+                        id,
                         source: address.clone(),
                         target,
                         rsvp: None,
@@ -153,11 +155,7 @@ impl Kernel {
     /// A process whose bytes never ran: a real node panics its task (no
     /// print, no on-exit) and keeps it registered, so messages to it
     /// vanish.
-    pub(super) fn never_ran(&mut self, id: &ProcessId, reason: String) {
-        self.never_ran_built_for(id, reason, None);
-    }
-
-    fn never_ran_built_for(&mut self, id: &ProcessId, reason: String, built_for: Option<Flavor>) {
+    fn never_ran(&mut self, id: &ProcessId, reason: String, built_for: Option<Runtime>) {
         if let Some(entry) = self.processes.get_mut(id) {
             entry.alive = false;
         }
@@ -173,37 +171,24 @@ impl Kernel {
     /// without a word; hyperdrive says why. Either way the process stays
     /// registered, its on-exit never runs, and messages to it vanish.
     pub fn invalid_wasm(&mut self, id: &ProcessId, reason: String) {
-        if self.flavor == super::Flavor::Hyperdrive {
+        if self.profile.invalid_wasm_print {
             self.print(
                 0,
                 format!("kernel: process {id} invalid wasm file: {reason}"),
             );
         }
-        self.never_ran(id, reason);
+        self.never_ran(id, reason, None);
     }
 
     /// Instantiation failed: the kernel prints and keeps the process
-    /// registered, without running its on-exit.
-    pub fn instantiate_failed(&mut self, id: &ProcessId, error: &str) {
-        self.instantiate_failed_built_for(id, error, None);
-    }
-
-    /// Instantiation failed because the component was built for the other
-    /// runtime: this node does not link the process interface it imports.
-    pub fn built_for_other_runtime(&mut self, id: &ProcessId, built_for: Flavor, error: &str) {
-        self.instantiate_failed_built_for(id, error, Some(built_for));
-    }
-
-    fn instantiate_failed_built_for(
-        &mut self,
-        id: &ProcessId,
-        error: &str,
-        built_for: Option<Flavor>,
-    ) {
+    /// registered, without running its on-exit. `built_for`: the component
+    /// was built for that other runtime, whose process interface this node
+    /// does not link.
+    pub fn instantiate_failed(&mut self, id: &ProcessId, error: &str, built_for: Option<Runtime>) {
         self.print(
             0,
             format!("kernel: process {id} failed to instantiate: {error}"),
         );
-        self.never_ran_built_for(id, format!("failed to instantiate: {error}"), built_for);
+        self.never_ran(id, format!("failed to instantiate: {error}"), built_for);
     }
 }

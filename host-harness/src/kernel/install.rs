@@ -4,8 +4,8 @@
 //! and vfs read and write on its package's `pkg` drive. Grants are applied
 //! once all exist (through the oracle); then they start in manifest order.
 
-use crate::bindings::{Address, Capability, OnExit, PackageId, ProcessId};
-use crate::capability::{CapSet, Grant};
+use crate::types::{Address, Capability, OnExit, PackageId, ProcessId};
+use crate::types::{CapSet, Grant};
 
 use super::event::Event;
 use super::{Kernel, Program, WasmKey};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::bindings::{Address, Capability, LazyLoadBlob, Message, Request, SendError};
+use crate::types::{Address, Capability, LazyLoadBlob, Message, Request, Response, SendError};
 
 /// A message on its way, as the kernel routes it.
 #[derive(Clone, Debug)]
@@ -37,7 +37,63 @@ impl Delivery {
     }
 }
 
+/// A native process's answer to a request (a runtime module's, the
+/// kernel's own).
+pub struct Answer {
+    pub body: Vec<u8>,
+    pub metadata: Option<String>,
+    pub blob: Option<LazyLoadBlob>,
+    /// Sent even if the request expected no response (some modules do).
+    pub always: bool,
+}
+
+impl Answer {
+    pub fn new(body: impl Into<Vec<u8>>) -> Self {
+        Answer {
+            body: body.into(),
+            metadata: None,
+            blob: None,
+            always: false,
+        }
+    }
+
+    /// An answer sent whether or not a response was expected.
+    pub fn always(body: impl Into<Vec<u8>>) -> Self {
+        Answer {
+            always: true,
+            ..Answer::new(body)
+        }
+    }
+}
+
 impl KernelMessage {
+    /// `from`'s response to this message, if it gets one: to its rsvp,
+    /// else (if it expects a response, or the answer goes `always`) to
+    /// its source, with its id.
+    pub fn answer(&self, from: Address, answer: Answer) -> Option<KernelMessage> {
+        let target = match (&self.rsvp, self.expects_response() || answer.always) {
+            (Some(rsvp), _) => rsvp.clone(),
+            (None, true) => self.source.clone(),
+            (None, false) => return None,
+        };
+        Some(KernelMessage {
+            id: self.id,
+            source: from,
+            target,
+            rsvp: None,
+            message: Message::Response((
+                Response {
+                    inherit: false,
+                    body: answer.body,
+                    metadata: answer.metadata,
+                    capabilities: vec![],
+                },
+                None,
+            )),
+            blob: answer.blob,
+        })
+    }
+
     pub fn request(&self) -> Option<&Request> {
         match &self.message {
             Message::Request(request) => Some(request),

@@ -1,22 +1,23 @@
 //! The Kinode 1.0 kernel's rules, and nothing else: no wasmtime, no tokio,
-//! no clock of its own. Each call takes what happened (a message sent, a
-//! spawn asked for, an `init` that ended, with `now` where time matters)
+//! no clock and no randomness of its own (it is handed a seed, and `now`
+//! where time matters). Each call takes what happened (a message sent, a
+//! spawn asked for, an `init` that ended)
 //! and leaves behind [`Effect`]s for the node to carry out (deliver this,
 //! start that process, restart it after a while) and [`Event`]s saying
 //! what it decided, which the report folds in. One rule per file:
 //! `routing.rs` (who may message whom), `spawn.rs`, `exit.rs` (on-exit and
-//! restarts), `install.rs` (a package's manifest), `caps.rs` (the
+//! restarts, with `backoff.rs`), `install.rs` (a package's manifest), `caps.rs` (the
 //! capability calls a process makes), `commands.rs` (what processes ask
 //! `kernel:distro:sys`), `message.rs` and `event.rs` (what flows in and
 //! out).
 
+mod backoff;
 mod caps;
 mod commands;
-pub mod event;
+pub(crate) mod event;
 mod exit;
-mod flavor;
 mod install;
-pub mod message;
+pub(crate) mod message;
 mod routing;
 mod spawn;
 
@@ -26,23 +27,26 @@ mod tests;
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub use commands::Initialize;
-pub use event::Event;
-pub use flavor::{Backoff, Flavor};
-pub use install::{network_capability, InstallPlan};
-pub use routing::debug_address;
-pub use spawn::{SpawnRead, SpawnRequest};
+pub(crate) use commands::Initialize;
+pub(crate) use event::Event;
+pub(crate) use install::{network_capability, InstallPlan};
+pub(crate) use routing::debug_address;
+pub(crate) use spawn::SpawnRequest;
 
-use crate::bindings::{Address, Capability, OnExit, ProcessId};
-use crate::capability::{CapSet, Grant};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub(crate) use crate::types::WasmKey;
+use crate::types::{Address, CapSet, Capability, Grant, OnExit, ProcessId, Profile, Runtime};
+use backoff::Backoff;
 use message::{Delivery, KernelMessage};
 
 /// Processes that may message anyone without a capability.
 const EXEMPT_SENDERS: [&str; 3] = ["kernel", "vfs", "state"];
 
-/// A compiled component, named by the SHA-256 of its bytes; the node keeps
-/// the compilation, the kernel only the name.
-pub type WasmKey = [u8; 32];
+/// The kernel's `PROCESS_CHANNEL_CAPACITY`: messages that may wait for a
+/// busy process before the kernel's loop stalls.
+pub(crate) const CHANNEL_CAPACITY: usize = 100;
 
 /// What the node must do after a kernel call, in order.
 #[derive(Debug)]
@@ -75,8 +79,10 @@ pub struct Kernel {
     /// Print every delivered message (verbosity 3). Off unless someone
     /// reads them: rendering each message costs more than routing it.
     trace_messages: bool,
-    /// Kinode 1.0's rules or hyperdrive's where they differ.
-    flavor: Flavor,
+    /// The runtime whose rules apply where runtimes differ.
+    profile: &'static Profile,
+    /// Every random choice: message ids, unnamed spawns.
+    rng: ChaCha8Rng,
 }
 
 struct Entry {
@@ -112,7 +118,9 @@ pub enum Program {
 }
 
 impl Kernel {
-    pub fn new(node: &str) -> Kernel {
+    /// The kernel of node `node`, following `runtime`'s rules, its random
+    /// choices drawn from `seed`.
+    pub fn new(node: &str, runtime: Runtime, seed: u64) -> Kernel {
         Kernel {
             node: node.into(),
             processes: HashMap::new(),
@@ -122,26 +130,20 @@ impl Kernel {
             effects: Vec::new(),
             events: Vec::new(),
             trace_messages: false,
-            flavor: Flavor::Kinode,
+            profile: runtime.profile(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
 
-    /// Follow `flavor`'s rules; set before anything is installed.
-    pub fn set_flavor(&mut self, flavor: Flavor) {
-        self.flavor = flavor;
-    }
-
-    pub fn flavor(&self) -> Flavor {
-        self.flavor
+    /// The next number of the run's seeded stream (a message id, a
+    /// transaction id).
+    pub fn random(&mut self) -> u64 {
+        self.rng.gen()
     }
 
     /// Turns the verbosity-3 line for every delivered message on or off.
     pub fn trace_messages(&mut self, on: bool) {
         self.trace_messages = on;
-    }
-
-    pub fn node(&self) -> &str {
-        &self.node
     }
 
     /// `node@process`.
@@ -199,10 +201,10 @@ impl Kernel {
     ) {
         let restartable = matches!(on_exit, OnExit::Restart);
         if restartable {
-            let flavor = self.flavor;
+            let rule = self.profile.backoff;
             self.backoff
                 .entry(id.clone())
-                .or_insert_with(|| Backoff::new(flavor));
+                .or_insert_with(|| Backoff::new(rule));
         }
         self.processes.insert(
             id,
@@ -350,17 +352,13 @@ impl Kernel {
 
     /// A request's own timeout ran out: its sender gets the error (it
     /// counts against the sender's channel, as on a node).
-    pub fn deliver_failure(&mut self, to: &ProcessId, id: u64, error: crate::bindings::SendError) {
+    pub fn deliver_failure(&mut self, to: &ProcessId, id: u64, error: crate::types::SendError) {
         self.deliver(to, Delivery::Failed { id, error });
     }
 
     /// `send-response` with no request to answer: the kernel prints and
     /// drops it.
-    pub fn response_without_request(
-        &mut self,
-        id: &ProcessId,
-        response: &crate::bindings::Response,
-    ) {
+    pub fn response_without_request(&mut self, id: &ProcessId, response: &crate::types::Response) {
         self.print(
             0,
             format!("kernel: need non-None prompting_message to handle Response {response:?}"),
@@ -392,19 +390,14 @@ fn is_exempt(source: &ProcessId) -> bool {
         && EXEMPT_SENDERS.contains(&source.process_name.as_str())
 }
 
-/// A fresh message id.
-fn fresh_id() -> u64 {
-    rand::random()
-}
-
 /// The kernel's `run` request that starts (or pokes) a process.
-fn run_request(kernel: &Kernel, target: &ProcessId) -> KernelMessage {
+fn run_request(kernel: &mut Kernel, target: &ProcessId) -> KernelMessage {
     KernelMessage {
-        id: fresh_id(),
+        id: kernel.random(),
         source: kernel.address(&ProcessId::runtime("kernel")),
         target: kernel.address(target),
         rsvp: None,
-        message: crate::bindings::Message::Request(crate::bindings::Request {
+        message: crate::types::Message::Request(crate::types::Request {
             inherit: false,
             expects_response: None,
             body: b"run".to_vec(),

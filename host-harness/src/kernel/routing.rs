@@ -4,7 +4,7 @@
 //! exempt). A blocked request that expects a response comes back to its
 //! sender at once as a `Timeout`; anything else blocked just vanishes.
 
-use crate::bindings::{Address, Capability, Message, SendError, SendErrorKind};
+use crate::types::{Address, Capability, Message, SendError, SendErrorKind};
 
 use super::event::{BlockReason, Consequence, Event};
 use super::install::network_capability;
@@ -154,7 +154,7 @@ impl Kernel {
     /// What the kernel prints for "their capabilities": each capability in
     /// Rust's debug form. A node also prints each one's signature bytes,
     /// which the harness does not have.
-    fn capabilities_debug(&self, id: &crate::bindings::ProcessId) -> String {
+    fn capabilities_debug(&self, id: &crate::types::ProcessId) -> String {
         let caps: Vec<String> = self
             .processes
             .get(id)
@@ -174,7 +174,7 @@ impl Kernel {
 }
 
 /// A process id in Rust's derived debug form, as the kernel prints it.
-pub fn debug_process(id: &crate::bindings::ProcessId) -> String {
+pub fn debug_process(id: &crate::types::ProcessId) -> String {
     format!(
         "ProcessId {{ process_name: {:?}, package_name: {:?}, publisher_node: {:?} }}",
         id.process_name, id.package_name, id.publisher_node

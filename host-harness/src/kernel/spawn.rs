@@ -4,24 +4,22 @@
 //! child, apply grants, start it, and link parent and child with
 //! `messaging`.
 
-use crate::bindings::{Capability, OnExit, ProcessId, SpawnError};
-use crate::capability::{CapSet, Grant};
-use crate::ids::check_process_name;
+use crate::types::check_process_name;
+use crate::types::{CapSet, Grant};
+use crate::types::{Capability, OnExit, ProcessId, SpawnError};
 
 use super::event::{Event, NoFileCause, SpawnEvent, SpawnOutcome};
 use super::message::Delivery;
 use super::{run_request, Kernel, Program, WasmKey};
-
-/// What reading the wasm through vfs gave: the bytes compiled (or why they
-/// do not load), or why there are no bytes.
-pub type SpawnRead = Result<Result<WasmKey, String>, NoFileCause>;
 
 pub struct SpawnRequest {
     pub parent: ProcessId,
     /// `None`: a random u64, as decimal text.
     pub name: Option<String>,
     pub wasm_path: String,
-    pub read: SpawnRead,
+    /// What reading the wasm through vfs gave: the bytes compiled (or why
+    /// they do not load), or why there are no bytes.
+    pub read: Result<Result<WasmKey, String>, NoFileCause>,
     pub on_exit: OnExit,
     pub request_caps: Vec<Capability>,
     pub grant_caps: Vec<(ProcessId, String)>,
@@ -62,7 +60,7 @@ impl Kernel {
             }
         };
         // 2. The name: random if none; a bad one traps the caller.
-        let name = name.unwrap_or_else(|| rand::random::<u64>().to_string());
+        let name = name.unwrap_or_else(|| self.random().to_string());
         if let Err(trap) = check_process_name(&name) {
             event.name = Some(name);
             event.outcome = SpawnOutcome::Trapped(trap.clone());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::event::{BlockReason, Consequence, Event, Exit, SpawnOutcome};
 use super::message::{Delivery, KernelMessage};
 use super::*;
-use crate::bindings::{Message, PackageId, Request, SendErrorKind, SpawnError};
+use crate::types::{Message, PackageId, Request, Runtime, SendErrorKind, SpawnError};
 
 const KEY: WasmKey = [7; 32];
 
@@ -29,7 +29,7 @@ fn plan(name: &str, on_exit: OnExit) -> InstallPlan {
 
 /// A kernel with `names` installed (on-exit None) and its output drained.
 fn kernel_with(plans: Vec<InstallPlan>) -> Kernel {
-    let mut kernel = Kernel::new("fake.os");
+    let mut kernel = Kernel::new("fake.os", Runtime::Kinode, 1);
     for module in ["kernel", "vfs", "state", "timer"] {
         kernel.register_module(ProcessId::runtime(module), module == "timer");
     }
@@ -83,7 +83,7 @@ fn spawn_request(parent: &str, name: &str) -> SpawnRequest {
 
 #[test]
 fn restart_backoff_follows_the_kernel_on_a_fake_clock() {
-    let mut backoff = Backoff::new(Flavor::Kinode);
+    let mut backoff = Backoff::new(Runtime::Kinode.profile().backoff);
     let at = |secs: f64| Duration::from_secs_f64(secs);
     // Five exits at almost the same moment: at once, then wait until the
     // soonest time, which moves on by 2^attempts seconds each time.
@@ -415,7 +415,7 @@ fn spawn_outcomes() {
 
 #[test]
 fn hyperdrive_backoff_doubles_from_2_s_to_10_minutes_and_resets_after_a_healthy_run() {
-    let mut backoff = Backoff::new(Flavor::Hyperdrive);
+    let mut backoff = Backoff::new(Runtime::Hyperdrive.profile().backoff);
     let at = |secs: u64| Duration::from_secs(secs);
     // A process that crashes right after every start: no immediate
     // restart, then 2, 4, 8 ... s, capped at 600 s.
@@ -442,9 +442,8 @@ fn hyperdrive_backoff_doubles_from_2_s_to_10_minutes_and_resets_after_a_healthy_
 
 #[test]
 fn invalid_wasm_is_silent_on_kinode_and_named_on_hyperdrive() {
-    for (flavor, expected) in [(Flavor::Kinode, false), (Flavor::Hyperdrive, true)] {
-        let mut kernel = Kernel::new("fake.os");
-        kernel.set_flavor(flavor);
+    for (runtime, expected) in [(Runtime::Kinode, false), (Runtime::Hyperdrive, true)] {
+        let mut kernel = Kernel::new("fake.os", runtime, 1);
         kernel.register_module(ProcessId::runtime("vfs"), false);
         let package = PackageId::parse("pkg:pub.os").unwrap();
         kernel.install(&package, vec![plan("p", OnExit::None)]);
@@ -460,7 +459,7 @@ fn invalid_wasm_is_silent_on_kinode_and_named_on_hyperdrive() {
         assert_eq!(
             prints(&events, 0).iter().any(|t| t == line),
             expected,
-            "{flavor}: {events:?}"
+            "{runtime}: {events:?}"
         );
     }
 }
@@ -515,8 +514,8 @@ fn only_a_component_for_the_other_runtime_is_marked_so() {
     let error = "component imports instance `kinode:process/standard@1.0.0`, but a matching \
                  implementation was not found in the linker: instance export `our` has the \
                  wrong type";
-    kernel.instantiate_failed(&id("a"), error);
-    kernel.built_for_other_runtime(&id("b"), Flavor::Hyperdrive, error);
+    kernel.instantiate_failed(&id("a"), error, None);
+    kernel.instantiate_failed(&id("b"), error, Some(Runtime::Hyperdrive));
     let (_, events) = kernel.drain();
     let built_for: Vec<_> = events
         .iter()
@@ -527,6 +526,6 @@ fn only_a_component_for_the_other_runtime_is_marked_so() {
         .collect();
     assert_eq!(
         built_for,
-        [("a".into(), None), ("b".into(), Some(Flavor::Hyperdrive))]
+        [("a".into(), None), ("b".into(), Some(Runtime::Hyperdrive))]
     );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::InputError;
+use crate::types::InputError;
 
 #[derive(Debug, Deserialize)]
 pub struct Suite {

@@ -10,23 +10,18 @@ mod config;
 mod tester;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bindings::{Address, Capability, Message, OnExit, Request};
-use crate::error::InputError;
-use crate::kernel::message::KernelMessage;
+use crate::driver::{Driver, Outgoing};
 use crate::kernel::SpawnRequest;
-use crate::node::Port;
 use crate::package::Package;
 use crate::report::Report;
+use crate::types::{Capability, InputError, OnExit};
 use crate::{RunError, RunOptions, Session};
 
-use crate::modules::Answers;
 pub use config::Suite;
-use tester::Tester;
 
 /// One test package's result.
 #[derive(Debug)]
@@ -66,6 +61,17 @@ impl std::fmt::Display for Failure {
 /// Runs every test of the suite at `path`; `options` gives the verbosity
 /// and the like (its package fields are replaced). Each `[[tests]]` entry
 /// runs on a fresh node; the reports come back with the outcomes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use host_harness::{kit, RunOptions};
+///
+/// // `path` is kit's tests.toml, or a package directory holding test/tests.toml.
+/// let missing = std::path::Path::new("no-such-package");
+/// let err = kit::run_suite(missing, &RunOptions::new(".")).await.unwrap_err();
+/// assert_eq!(err.to_string(), "no-such-package: no tests.toml here (nor in test/)");
+/// # }
+/// ```
 pub async fn run_suite(
     path: &Path,
     options: &RunOptions,
@@ -113,13 +119,13 @@ pub async fn run_suite(
         node_options.package_dir = first.clone();
         node_options.packages = rest.to_vec();
         let session = Session::start(&node_options).await?;
-        let tester = Tester::install(&session);
+        let tester = tester::install(&session);
         // Let the setup packages start before the tests run, as kit waits
         // for its nodes to boot.
         let mut idle = session.settle(options.timeout).await;
         for (name, relative) in names.iter().zip(&test.test_package_paths) {
             let package = dir.join(relative);
-            let result = run_one(&session, &tester, &package, &names, test.timeout_secs).await;
+            let result = run_one(&tester, &package, &names, test.timeout_secs).await;
             outcomes.push(Outcome {
                 name: name.clone(),
                 result,
@@ -133,8 +139,7 @@ pub async fn run_suite(
 
 /// Spawns one test package's process from the tester and runs it.
 async fn run_one(
-    session: &Session,
-    tester: &Answers,
+    tester: &Driver,
     dir: &Path,
     names: &[String],
     timeout_secs: u64,
@@ -147,67 +152,47 @@ async fn run_one(
             dir.display()
         )));
     };
-    let port: Arc<dyn Port> = session.port();
-    let node = port.node().to_string();
     let bytes = std::fs::read(&process.wasm_file)
         .map_err(|e| error(format!("{}: {e}", process.wasm_file.display())))?;
-    let key = port.load(&bytes);
-    let tester_id = Tester::id();
-    let mut request_caps: Vec<Capability> = process
+    let plan = process.install_plan([0; 32]);
+    let mut request_caps: Vec<Capability> = plan
         .request_capabilities
         .iter()
-        .map(|c| Capability::new(Address::new(&node, c.process.clone()), c.params.clone()))
+        .map(|(issuer, params)| Capability::new(tester.address(issuer.clone()), params.clone()))
         .collect();
-    request_caps.extend(port.kernel(|k| k.caps_of(&tester_id)));
-    let grant_caps = process
-        .grant_capabilities
-        .iter()
-        .map(|c| (c.process.clone(), c.params.clone()))
-        .collect();
+    request_caps.extend(tester.capabilities());
     let file_name = process.wasm_path.trim_start_matches('/');
     let spawn = SpawnRequest {
-        parent: tester_id.clone(),
+        parent: tester.id().clone(),
         name: None,
         wasm_path: format!("tester:sys/tests/{file_name}"),
-        read: Ok(key),
+        read: Ok(tester.load(&bytes)),
         on_exit: OnExit::None,
         request_caps,
-        grant_caps,
+        grant_caps: plan.grant_capabilities,
         public: false,
     };
-    let child = match port.kernel(|k| k.spawn(spawn)) {
+    let child = match tester.spawn(spawn) {
         Ok(Ok(child)) => child,
         Ok(Err(e)) => return Err(error(format!("the tester could not spawn it: {e:?}"))),
         Err(trap) => return Err(error(trap)),
     };
     let run = json!({ "Run": {
-        "input_node_names": [node],
+        "input_node_names": [tester.node()],
         "test_names": names,
         "test_timeout": timeout_secs,
     }});
-    let id: u64 = rand::random();
-    let answer = tester.expect(id);
-    port.send(KernelMessage {
-        id,
-        source: Address::new(&node, tester_id),
-        target: Address::new(&node, child),
-        rsvp: None,
-        message: Message::Request(Request {
-            inherit: false,
-            expects_response: Some(timeout_secs),
-            body: run.to_string().into_bytes(),
-            metadata: None,
-            capabilities: vec![],
-        }),
+    let request = Outgoing {
+        to: child,
+        body: run.to_string().into_bytes(),
         blob: None,
-    });
-    let answered = tokio::time::timeout(Duration::from_secs(timeout_secs), answer).await;
-    tester.forget(id);
-    let body = match answered {
-        Ok(Ok(body)) => body,
-        _ => {
+        expects_response: Some(timeout_secs),
+    };
+    let body = match tester.ask(request, Duration::from_secs(timeout_secs)).await {
+        Ok(body) => body.unwrap_or_default(),
+        Err(no) => {
             return Err(error(format!(
-                "no answer to Run within {timeout_secs} s (timeout_secs)"
+                "no answer to Run within {timeout_secs} s (timeout_secs): {no}"
             )))
         }
     };

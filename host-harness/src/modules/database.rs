@@ -5,15 +5,12 @@
 //! without it).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{Address, Capability, LazyLoadBlob, ProcessId};
-use crate::kernel::message::KernelMessage;
-use crate::node::Port;
-
-use super::{respond, Answer};
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::ModuleCtx;
+use crate::types::{Address, Capability, LazyLoadBlob, ProcessId};
 
 /// `PackageId` as these modules write it: a struct, not `pkg:pub`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,25 +67,16 @@ impl DbKey {
     }
 
     /// Whether `process` holds the `kind` capability on this database.
-    pub fn allows(
-        &self,
-        port: &Arc<dyn Port>,
-        module: &str,
-        process: &ProcessId,
-        kind: &str,
-    ) -> bool {
-        let cap = self.capability(port.node(), module, kind);
-        port.kernel(|k| k.holds(process, &cap))
+    pub fn allows(&self, ctx: &ModuleCtx, process: &ProcessId, kind: &str) -> bool {
+        let cap = self.capability(ctx.node(), &ctx.id().process_name, kind);
+        ctx.holds(process, &cap)
     }
 
     /// `Open`: the opener gets read and write, through the oracle.
-    pub fn grant_to(&self, port: &Arc<dyn Port>, module: &str, process: &ProcessId) {
-        let caps = ["read", "write"].map(|kind| self.capability(port.node(), module, kind));
-        port.kernel(|k| {
-            for cap in caps {
-                k.add_capability(process, cap);
-            }
-        });
+    pub fn grant_to(&self, ctx: &ModuleCtx, process: &ProcessId) {
+        let module = &ctx.id().process_name;
+        let caps = ["read", "write"].map(|kind| self.capability(ctx.node(), module, kind));
+        ctx.add_capabilities(process, caps.to_vec());
     }
 }
 
@@ -122,8 +110,7 @@ pub fn same_package(process: &ProcessId, package: &PackageKey) -> bool {
 /// A success: only to a request that expects it (or has an rsvp), with
 /// the request's metadata.
 pub fn answer_ok(
-    port: &Arc<dyn Port>,
-    module: &str,
+    ctx: &ModuleCtx,
     km: &KernelMessage,
     body: serde_json::Value,
     blob: Option<Vec<u8>>,
@@ -136,21 +123,15 @@ pub fn answer_ok(
         }),
         ..Answer::new(body.to_string())
     };
-    respond(port, module, km, answer);
+    ctx.respond(km, answer);
 }
 
 /// An error: always sent (to the rsvp or the source), with no metadata,
 /// and printed at verbosity 1 as the node does.
-pub fn answer_err(
-    port: &Arc<dyn Port>,
-    module: &str,
-    km: &KernelMessage,
-    error: serde_json::Value,
-    text: String,
-) {
-    port.kernel(|k| k.print_as(&ProcessId::runtime(module), 1, text));
+pub fn answer_err(ctx: &ModuleCtx, km: &KernelMessage, error: serde_json::Value, text: String) {
+    ctx.print(1, text);
     let body = serde_json::json!({ "Err": error });
-    respond(port, module, km, Answer::always(body.to_string()));
+    ctx.respond(km, Answer::always(body.to_string()));
 }
 
 #[cfg(test)]

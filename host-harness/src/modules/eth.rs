@@ -6,13 +6,9 @@
 //! Config actions (`EthConfigAction`) need the root capability on a node
 //! and are not emulated. Each answer is noted in the report.
 
-use std::sync::Arc;
-
-use crate::kernel::event::{Event, ModuleEvent};
-use crate::kernel::message::KernelMessage;
-use crate::node::Port;
-
-use super::{respond, Answer, Module};
+use crate::kernel::event::ModuleEvent;
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
 
 pub struct Eth;
 
@@ -43,24 +39,24 @@ fn answer_for(body: &[u8]) -> Option<(&'static str, &'static str)> {
 }
 
 impl Module for Eth {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         let Some(request) = km.request() else { return };
         let Some((action, error)) = answer_for(&request.body) else {
-            port.note(Event::Module(ModuleEvent::NotEmulated {
+            ctx.note(ModuleEvent::NotEmulated {
                 process: km.source.process.clone(),
                 module: km.target.process.clone(),
                 kind: km.kind(),
-            }));
+            });
             return;
         };
-        port.note(Event::Module(ModuleEvent::Unreachable {
+        ctx.note(ModuleEvent::Unreachable {
             process: km.source.process.clone(),
             module: km.target.process.clone(),
             action,
             answer: error,
-        }));
+        });
         let body = serde_json::json!({ "Err": error }).to_string();
-        respond(port, "eth", &km, Answer::always(body));
+        ctx.respond(&km, Answer::always(body));
     }
 }
 

@@ -10,17 +10,14 @@
 //! capability check, so a non-public process must grant it `messaging`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::bindings::{LazyLoadBlob, ProcessId};
-use crate::kernel::event::{Event, ModuleEvent};
-use crate::kernel::message::KernelMessage;
-use crate::node::Port;
-
-use super::{respond, Answer, Module};
+use crate::kernel::event::ModuleEvent;
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
+use crate::types::LazyLoadBlob;
 
 /// One canned answer, as written in the mocks file (a JSON array).
 #[derive(Debug, Clone, Deserialize)]
@@ -151,20 +148,19 @@ fn pascal_case(name: &str) -> String {
 }
 
 impl Module for HttpClient {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         let Some(request) = km.request() else { return };
         let process = km.source.process.clone();
-        let me = ProcessId::runtime("http-client");
         let outgoing = match validate(&request.body) {
             Ok(outgoing) => outgoing,
             Err(error) => {
-                port.note(Event::Module(ModuleEvent::HttpRefused {
+                ctx.note(ModuleEvent::HttpRefused {
                     process,
                     body: String::from_utf8_lossy(&request.body).into_owned(),
                     error: error.to_string(),
-                }));
+                });
                 if km.expects_response() {
-                    respond(port, "http-client", &km, Answer::new(error.to_string()));
+                    ctx.respond(&km, Answer::new(error.to_string()));
                 }
                 return;
             }
@@ -174,24 +170,24 @@ impl Module for HttpClient {
             "http-client: {} request to {url}",
             method.to_ascii_uppercase()
         );
-        port.kernel(|k| k.print_as(&me, 2, line));
+        ctx.print(2, line);
         let mock = self.find(method, url);
         let closest = match mock {
             Some(_) => vec![],
             None => self.closest(method, url),
         };
-        port.note(Event::Module(ModuleEvent::HttpRequest {
+        ctx.note(ModuleEvent::HttpRequest {
             process,
             method: method.into(),
             url: url.into(),
             status: mock.map(|m| m.status),
             closest,
-        }));
+        });
         let Some(mock) = mock else {
             let reason = format!("host-harness has no mock for {method} {url}");
             let body = json!({ "Err": { "ExecuteRequestFailed": reason } });
             if km.expects_response() {
-                respond(port, "http-client", &km, Answer::new(body.to_string()));
+                ctx.respond(&km, Answer::new(body.to_string()));
             }
             return;
         };
@@ -208,7 +204,7 @@ impl Module for HttpClient {
             }),
             ..Answer::always(body.to_string())
         };
-        respond(port, "http-client", &km, answer);
+        ctx.respond(&km, answer);
     }
 }
 

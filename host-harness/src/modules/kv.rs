@@ -6,7 +6,7 @@
 //! request blob, Get's answer blob.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
@@ -14,12 +14,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::kernel::message::KernelMessage;
-use crate::node::{lock, Port};
+use crate::node::{Module, ModuleCtx};
+use crate::util::lock;
 
 use super::database::{answer_err, answer_ok, parse, same_package, DbKey};
-use super::Module;
 
-const MODULE: &str = "kv";
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
 #[derive(Debug, Deserialize)]
@@ -85,29 +84,21 @@ fn store_error(e: impl std::fmt::Display) -> KvError {
     KvError::Store(e.to_string())
 }
 
+#[derive(Default)]
 pub struct Kv {
-    root: PathBuf,
     open: Mutex<HashMap<DbKey, Arc<Database>>>,
     /// Transactions by id; like the node's, not tied to a database.
     txs: Mutex<HashMap<u64, Vec<Op>>>,
 }
 
 impl Kv {
-    pub fn new(root: PathBuf) -> Self {
-        Kv {
-            root,
-            open: Mutex::new(HashMap::new()),
-            txs: Mutex::new(HashMap::new()),
-        }
-    }
-
     /// Opens (creating if needed) a database, as the node does before
     /// every action.
-    fn database(&self, key: &DbKey) -> Result<Arc<Database>, KvError> {
+    fn database(&self, root: &Path, key: &DbKey) -> Result<Arc<Database>, KvError> {
         if let Some(db) = lock(&self.open).get(key) {
             return Ok(db.clone());
         }
-        let dir = key.dir(&self.root);
+        let dir = key.dir(root);
         std::fs::create_dir_all(&dir).map_err(|e| KvError::Io(e.to_string()))?;
         let db = Database::create(dir.join("db.redb")).map_err(store_error)?;
         let write = db.begin_write().map_err(store_error)?;
@@ -135,13 +126,14 @@ impl Kv {
 
     fn run(
         &self,
-        port: &Arc<dyn Port>,
+        ctx: &ModuleCtx,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), KvError> {
         let (key, action) = parse::<KvAction>(km).ok_or(KvError::MalformedRequest)?;
         let source = &km.source.process;
+        let root = ctx.home().kv();
         let need = |kind: &str, error: KvError| {
-            if key.allows(port, MODULE, source, kind) {
+            if key.allows(ctx, source, kind) {
                 Ok(())
             } else {
                 Err(error)
@@ -151,18 +143,17 @@ impl Kv {
             KvAction::Open | KvAction::RemoveDb if !same_package(source, &key.package) => {
                 return Err(KvError::MismatchingPackageId)
             }
-            KvAction::Open => key.grant_to(port, MODULE, source),
+            KvAction::Open => key.grant_to(ctx, source),
             KvAction::RemoveDb => {
                 lock(&self.open).remove(&key);
-                std::fs::remove_dir_all(key.dir(&self.root))
-                    .map_err(|e| KvError::Io(e.to_string()))?;
+                std::fs::remove_dir_all(key.dir(&root)).map_err(|e| KvError::Io(e.to_string()))?;
             }
             KvAction::Get(_) => need("read", KvError::NoReadCap)?,
             _ => need("write", KvError::NoWriteCap)?,
         }
         // As on a node, every action opens the database first (so
         // RemoveDb leaves an empty one behind).
-        let db = self.database(&key)?;
+        let db = self.database(&root, &key)?;
         let blob = km.blob.as_ref().map(|b| b.bytes.clone());
         let queue = |tx_id: u64, op: Op| match lock(&self.txs).get_mut(&tx_id) {
             Some(ops) => {
@@ -192,7 +183,7 @@ impl Kv {
                 return Ok((json!({ "Get": key }), Some(value)));
             }
             KvAction::BeginTx => {
-                let tx_id: u64 = rand::random();
+                let tx_id: u64 = ctx.random();
                 lock(&self.txs).insert(tx_id, vec![]);
                 return Ok((json!({ "BeginTx": { "tx_id": tx_id } }), None));
             }
@@ -206,13 +197,102 @@ impl Kv {
 }
 
 impl Module for Kv {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
-        if km.source.node != port.node() || km.request().is_none() {
+    fn blocking(&self, _ctx: &ModuleCtx, _km: &KernelMessage) -> bool {
+        true
+    }
+
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        if km.source.node != ctx.node() || km.request().is_none() {
             return;
         }
-        match self.run(port, &km) {
-            Ok((body, blob)) => answer_ok(port, MODULE, &km, body, blob),
-            Err(error) => answer_err(port, MODULE, &km, error.json(), error.text()),
+        match self.run(ctx, &km) {
+            Ok((body, blob)) => answer_ok(ctx, &km, body, blob),
+            Err(error) => answer_err(ctx, &km, error.json(), error.text()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::node::fake::{body, request, FakeNode};
+    use crate::types::ProcessId;
+
+    #[test]
+    fn open_grants_the_opener_then_values_round_trip_and_others_are_refused() {
+        let node = FakeNode::new();
+        let ctx = node.module("kv");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        let other = node.install("other:me.os", &["other"], &[]).remove(0);
+        for process in [&app, &other] {
+            node.may_message(ctx.id(), process);
+        }
+        let kv = Kv::default();
+        let db = json!({ "package_name": "app", "publisher_node": "me.os" });
+        let act = |from: &ProcessId, action: serde_json::Value, value: Option<&[u8]>| {
+            let body = json!({ "package_id": db, "db": "store", "action": action });
+            kv.handle(&ctx, request(from, "kv", body, value.map(<[u8]>::to_vec)));
+        };
+        act(&app, json!("Open"), None);
+        act(
+            &app,
+            json!({ "Set": { "key": [1], "tx_id": null } }),
+            Some(b"v1"),
+        );
+        act(&app, json!({ "Get": [1] }), None);
+        act(&app, json!({ "Get": [2] }), None);
+        let answers = node.delivered(&app);
+        let bodies: Vec<_> = answers.iter().map(body).collect();
+        assert_eq!(
+            bodies,
+            [
+                json!("Ok"),
+                json!("Ok"),
+                json!({ "Get": [1] }),
+                json!({ "Err": "KeyNotFound" })
+            ]
+        );
+        assert_eq!(answers[2].blob.as_ref().unwrap().bytes, b"v1");
+        assert!(ctx.home().kv().join("app:me.os/store/db.redb").is_file());
+        // Another package: not its database to open, and no read capability.
+        act(&other, json!("Open"), None);
+        act(&other, json!({ "Get": [1] }), None);
+        let refused: Vec<_> = node.delivered(&other).iter().map(body).collect();
+        assert_eq!(
+            refused,
+            [
+                json!({ "Err": "MismatchingPackageId" }),
+                json!({ "Err": "NoReadCap" })
+            ]
+        );
+    }
+
+    #[test]
+    fn a_transaction_applies_at_commit() {
+        let node = FakeNode::new();
+        let ctx = node.module("kv");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        node.may_message(ctx.id(), &app);
+        let kv = Kv::default();
+        let db = json!({ "package_name": "app", "publisher_node": "me.os" });
+        let act = |action: serde_json::Value, value: Option<&[u8]>| {
+            let sent = json!({ "package_id": db, "db": "store", "action": action });
+            kv.handle(&ctx, request(&app, "kv", sent, value.map(<[u8]>::to_vec)));
+            body(&node.delivered(&app)[0])
+        };
+        act(json!("Open"), None);
+        let tx = act(json!("BeginTx"), None)["BeginTx"]["tx_id"].clone();
+        act(
+            json!({ "Set": { "key": [7], "tx_id": tx } }),
+            Some(b"later"),
+        );
+        assert_eq!(
+            act(json!({ "Get": [7] }), None),
+            json!({ "Err": "KeyNotFound" })
+        );
+        assert_eq!(act(json!({ "Commit": { "tx_id": tx } }), None), json!("Ok"));
+        assert_eq!(act(json!({ "Get": [7] }), None), json!({ "Get": [7] }));
     }
 }

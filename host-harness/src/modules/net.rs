@@ -8,17 +8,13 @@
 //! (`KnsUpdate`) and connection requests are accepted and ignored; every
 //! answer goes back even when none was expected, as the node does.
 
-use std::sync::Arc;
-
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use serde::{de::IgnoredAny, Deserialize, Serialize};
 
-use crate::bindings::{Address, LazyLoadBlob};
-use crate::kernel::event::{Event, ModuleEvent};
-use crate::kernel::message::KernelMessage;
-use crate::node::Port;
-
-use super::{respond, Answer, Module};
+use crate::kernel::event::ModuleEvent;
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
+use crate::types::{Address, LazyLoadBlob};
 
 /// The SDK's `NetAction`, with the payloads the harness ignores ignored.
 #[derive(Deserialize)]
@@ -67,13 +63,14 @@ enum NodeRouting {
 }
 
 pub struct Net {
+    /// The node's networking key, made from the run's seed.
     key: SigningKey,
 }
 
 impl Net {
-    pub fn new() -> Self {
+    pub fn new(seed: [u8; 32]) -> Self {
         Net {
-            key: SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+            key: SigningKey::from_bytes(&seed),
         }
     }
 
@@ -139,27 +136,27 @@ impl Net {
 }
 
 impl Module for Net {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         let Some(request) = km.request() else { return };
         // Other nodes reach no one here; a body that is no NetAction is
         // fd-manager's business on a node.
-        if km.source.node != port.node() {
+        if km.source.node != ctx.node() {
             return;
         }
         let Ok(action) = rmp_serde::from_slice::<NetAction>(&request.body) else {
-            port.note(Event::Module(ModuleEvent::NotEmulated {
+            ctx.note(ModuleEvent::NotEmulated {
                 process: km.source.process.clone(),
                 module: km.target.process.clone(),
                 kind: km.kind(),
-            }));
+            });
             return;
         };
-        let Some((response, blob)) = self.answer(port.node(), &km, action) else {
+        let Some((response, blob)) = self.answer(ctx.node(), &km, action) else {
             return;
         };
         let body = rmp_serde::to_vec(&response).expect("net responses serialize");
         let mut answer = Answer::always(body);
         answer.blob = blob.map(|bytes| LazyLoadBlob { mime: None, bytes });
-        respond(port, "net", &km, answer);
+        ctx.respond(&km, answer);
     }
 }

@@ -7,7 +7,7 @@
 //! capabilities are checked but, as on a 1.0 node, not enforced.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -17,12 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::kernel::message::KernelMessage;
-use crate::node::{lock, Port};
+use crate::node::{Module, ModuleCtx};
+use crate::util::lock;
 
 use super::database::{answer_err, answer_ok, parse, same_package, DbKey};
-use super::Module;
 
-const MODULE: &str = "sqlite";
 const READ_KEYWORDS: [&str; 8] = [
     "ANALYZE", "ATTACH", "BEGIN", "EXPLAIN", "PRAGMA", "SELECT", "VALUES", "WITH",
 ];
@@ -120,26 +119,18 @@ impl From<rusqlite::Error> for SqliteError {
 /// A statement waiting in a transaction, with its parameters.
 type Queued = (String, Vec<SqlValue>);
 
+#[derive(Default)]
 pub struct Sqlite {
-    root: PathBuf,
     open: Mutex<HashMap<DbKey, Arc<Mutex<Connection>>>>,
     txs: Mutex<HashMap<u64, Vec<Queued>>>,
 }
 
 impl Sqlite {
-    pub fn new(root: PathBuf) -> Self {
-        Sqlite {
-            root,
-            open: Mutex::new(HashMap::new()),
-            txs: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn connection(&self, key: &DbKey) -> Result<Arc<Mutex<Connection>>, SqliteError> {
+    fn connection(&self, root: &Path, key: &DbKey) -> Result<Arc<Mutex<Connection>>, SqliteError> {
         if let Some(db) = lock(&self.open).get(key) {
             return Ok(db.clone());
         }
-        let dir = key.dir(&self.root);
+        let dir = key.dir(root);
         std::fs::create_dir_all(&dir).map_err(|e| SqliteError::Io(e.to_string()))?;
         let connection = Connection::open(dir.join(format!("{}.db", key.db)))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -150,25 +141,26 @@ impl Sqlite {
 
     fn run(
         &self,
-        port: &Arc<dyn Port>,
+        ctx: &ModuleCtx,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), SqliteError> {
         let (key, action) = parse::<SqliteAction>(km).ok_or(SqliteError::MalformedRequest)?;
         let source = &km.source.process;
+        let root = ctx.home().sqlite();
         match &action {
             SqliteAction::Open | SqliteAction::RemoveDb if !same_package(source, &key.package) => {
                 return Err(SqliteError::MismatchingPackageId)
             }
-            SqliteAction::Open => key.grant_to(port, MODULE, source),
+            SqliteAction::Open => key.grant_to(ctx, source),
             SqliteAction::RemoveDb => {
                 lock(&self.open).remove(&key);
-                std::fs::remove_dir_all(key.dir(&self.root))
+                std::fs::remove_dir_all(key.dir(&root))
                     .map_err(|e| SqliteError::Io(e.to_string()))?;
             }
             // Checked and ignored, as a 1.0 node does.
             _ => {}
         }
-        let db = self.connection(&key)?;
+        let db = self.connection(&root, &key)?;
         let blob = km.blob.as_ref().map(|b| b.bytes.as_slice());
         match action {
             SqliteAction::Open | SqliteAction::RemoveDb => {}
@@ -199,7 +191,7 @@ impl Sqlite {
                 }
             }
             SqliteAction::BeginTx => {
-                let tx_id: u64 = rand::random();
+                let tx_id: u64 = ctx.random();
                 lock(&self.txs).insert(tx_id, vec![]);
                 return Ok((json!({ "BeginTx": { "tx_id": tx_id } }), None));
             }
@@ -287,13 +279,17 @@ fn query(db: &Connection, statement: &str, params: Vec<SqlValue>) -> Result<Stri
 }
 
 impl Module for Sqlite {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
-        if km.source.node != port.node() || km.request().is_none() {
+    fn blocking(&self, _ctx: &ModuleCtx, _km: &KernelMessage) -> bool {
+        true
+    }
+
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        if km.source.node != ctx.node() || km.request().is_none() {
             return;
         }
-        match self.run(port, &km) {
-            Ok((body, blob)) => answer_ok(port, MODULE, &km, body, blob),
-            Err(error) => answer_err(port, MODULE, &km, error.json(), error.text()),
+        match self.run(ctx, &km) {
+            Ok((body, blob)) => answer_ok(ctx, &km, body, blob),
+            Err(error) => answer_err(ctx, &km, error.json(), error.text()),
         }
     }
 }

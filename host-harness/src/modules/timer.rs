@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::bindings::{Address, ProcessId};
 use crate::kernel::debug_address;
-use crate::kernel::message::KernelMessage;
-use crate::node::{lock, Port};
-
-use super::{respond, Answer, Module};
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
+use crate::types::Address;
+use crate::util::lock;
 
 /// Pending timers by the unix time (ms) they pop at: (request id, asker).
 type Timers = BTreeMap<u128, Vec<(u64, Address)>>;
@@ -23,35 +23,37 @@ pub struct Timer {
 }
 
 impl Module for Timer {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
-        if km.source.node != port.node() {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        if km.source.node != ctx.node() {
             return;
         }
         let Some(request) = km.request() else { return };
-        let me = ProcessId::runtime("timer");
         let body = serde_json::from_slice::<serde_json::Value>(&request.body).ok();
         if body.as_ref().is_some_and(|b| b == "Debug") {
-            let lines = self.debug_lines();
-            port.kernel(|k| lines.into_iter().for_each(|line| k.print_as(&me, 0, line)));
+            for line in self.debug_lines() {
+                ctx.print(0, line);
+            }
             return;
         }
         let Some(millis) = body.and_then(|v| v.get("SetTimer")?.as_u64()) else {
-            let text = "timer service received a request with an invalid body".to_string();
-            port.kernel(|k| k.print_as(&me, 1, text));
+            ctx.print(
+                1,
+                "timer service received a request with an invalid body".into(),
+            );
             return;
         };
         if millis == 0 {
-            respond(port, "timer", &km, Answer::always(vec![]));
+            ctx.respond(&km, Answer::always(vec![]));
             return;
         }
-        port.kernel(|k| k.print_as(&me, 3, format!("set timer to pop in {millis}ms")));
+        ctx.print(3, format!("set timer to pop in {millis}ms"));
         let pops_at = unix_ms() + u128::from(millis);
         lock(&self.active)
             .entry(pops_at)
             .or_default()
             .push((km.id, km.source.clone()));
-        let (port, active, pending) = (port.clone(), self.active.clone(), port.busy());
-        port.clone().spawn(Box::pin(async move {
+        let (task_ctx, active, pending) = (ctx.clone(), self.active.clone(), ctx.busy());
+        ctx.spawn(Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(millis - 1)).await;
             {
                 let mut active = lock(&active);
@@ -62,7 +64,7 @@ impl Module for Timer {
                     }
                 }
             }
-            respond(&port, "timer", &km, Answer::always(vec![]));
+            task_ctx.respond(&km, Answer::always(vec![]));
             drop(pending);
         }));
     }
@@ -89,4 +91,43 @@ fn unix_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::node::fake::{request, FakeNode};
+    use crate::types::ProcessId;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_answers_after_its_time_even_unasked() {
+        let node = FakeNode::new();
+        let ctx = node.module("timer");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        node.may_message(ctx.id(), &app);
+        let timer = Timer::default();
+        let mut set = request(&app, "timer", json!({ "SetTimer": 30_000 }), None);
+        if let crate::types::Message::Request(r) = &mut set.message {
+            r.expects_response = None;
+        }
+        let started = tokio::time::Instant::now();
+        timer.handle(&ctx, set);
+        assert!(node.delivered(&app).is_empty(), "not before its time");
+        assert_eq!(timer.debug_lines().len(), 2, "{:?}", timer.debug_lines());
+        node.settle().await;
+        assert!(started.elapsed() >= Duration::from_millis(29_999));
+        let popped = node.delivered(&app);
+        assert_eq!(
+            popped.len(),
+            1,
+            "answered although no response was expected"
+        );
+        assert_eq!(popped[0].source.process, ProcessId::runtime("timer"));
+        assert_eq!(timer.debug_lines(), ["timer service active timers (0):"]);
+        // `0` pops at once.
+        timer.handle(&ctx, request(&app, "timer", json!({ "SetTimer": 0 }), None));
+        assert_eq!(node.delivered(&app).len(), 1);
+    }
 }

@@ -24,6 +24,16 @@ impl Activity {
         InFlight(self.clone())
     }
 
+    /// Whether no work is pending now.
+    pub fn is_idle(&self) -> bool {
+        self.count.load(Ordering::SeqCst) == 0
+    }
+
+    /// Completes the next time the last pending work ends.
+    pub fn went_idle(&self) -> tokio::sync::futures::Notified<'_> {
+        self.idle.notified()
+    }
+
     /// Waits until no work is pending; false if `timeout` passed first.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;

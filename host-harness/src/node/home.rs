@@ -9,45 +9,34 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde::Serialize;
+use crate::report::{ChangeKind, HomeChange};
+use crate::types::{InputError, PackageId, ProcessId};
+use crate::util::{copy_tree, lock, TempDir};
 
-use crate::bindings::{PackageId, ProcessId};
-use crate::error::InputError;
-
-pub struct Home {
+pub(crate) struct Home {
     root: PathBuf,
-    /// Removed when the run ends.
-    temporary: bool,
+    /// A temporary home, removed when the run ends.
+    temporary: std::sync::Mutex<Option<TempDir>>,
     /// Every file and its size and modification time after install.
     before: Snapshot,
 }
 
 type Snapshot = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
 
-/// A file the run created, changed or removed under the home.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HomeChange {
-    /// Relative to the home, e.g. `vfs/echo:template.os/log/echo.log`.
-    pub path: String,
-    pub change: ChangeKind,
-    /// Its size at the end (0 when removed).
-    pub bytes: u64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    Created,
-    Changed,
-    Removed,
-}
-
 impl Home {
     /// Opens `dir` (made if missing), or a fresh temporary home.
     pub fn open(dir: Option<&Path>) -> Result<Home, InputError> {
         let (root, temporary) = match dir {
-            Some(dir) => (dir.to_owned(), false),
-            None => (temporary_root(), true),
+            Some(dir) => (dir.to_owned(), None),
+            None => {
+                let temp = TempDir::new("home").map_err(|e| {
+                    InputError::invalid(
+                        std::env::temp_dir(),
+                        format!("cannot make a temporary node home: {e}"),
+                    )
+                })?;
+                (temp.path().to_owned(), Some(temp))
+            }
         };
         for sub in ["vfs", "state"] {
             let path = root.join(sub);
@@ -57,7 +46,7 @@ impl Home {
         }
         Ok(Home {
             root,
-            temporary,
+            temporary: std::sync::Mutex::new(temporary),
             before: Snapshot::new(),
         })
     }
@@ -71,6 +60,21 @@ impl Home {
         self.root.join("vfs")
     }
 
+    /// kv's databases: `<home>/kv`.
+    pub fn kv(&self) -> PathBuf {
+        self.root.join("kv")
+    }
+
+    /// sqlite's databases: `<home>/sqlite`.
+    pub fn sqlite(&self) -> PathBuf {
+        self.root.join("sqlite")
+    }
+
+    /// Where `id`'s persisted state lives: `<home>/state/<id>`.
+    pub fn state_file(&self, id: &ProcessId) -> PathBuf {
+        self.root.join("state").join(id.to_string())
+    }
+
     /// A package's drive on disk.
     pub fn drive(&self, package: &PackageId, drive: &str) -> PathBuf {
         self.vfs().join(package.to_string()).join(drive)
@@ -82,7 +86,7 @@ impl Home {
     pub fn install(&mut self, package: &PackageId, pkg_dir: &Path) -> Result<(), InputError> {
         let drive = self.drive(package, "pkg");
         let _ = std::fs::remove_dir_all(&drive);
-        copy_dir(pkg_dir, &drive)?;
+        copy_tree(pkg_dir, &drive)?;
         let tmp = self.drive(package, "tmp");
         std::fs::create_dir_all(&tmp)
             .map_err(|e| InputError::invalid(&tmp, format!("cannot create: {e}")))?;
@@ -106,7 +110,7 @@ impl Home {
 
     /// Writes (or, with `None`, deletes) a process's persisted state.
     pub fn persist_state(&self, id: &ProcessId, bytes: Option<&[u8]>) -> std::io::Result<()> {
-        let path = self.root.join("state").join(id.to_string());
+        let path = self.state_file(id);
         match bytes {
             Some(bytes) => std::fs::write(path, bytes),
             None => match std::fs::remove_file(path) {
@@ -151,35 +155,8 @@ impl Home {
 
     /// Ends the run: a temporary home goes.
     pub fn close(&self) {
-        if self.temporary {
-            let _ = std::fs::remove_dir_all(&self.root);
-        }
+        lock(&self.temporary).take();
     }
-}
-
-/// Copies a directory tree.
-pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<(), InputError> {
-    std::fs::create_dir_all(to)
-        .map_err(|e| InputError::invalid(to, format!("cannot create: {e}")))?;
-    let entries = std::fs::read_dir(from).map_err(|source| InputError::Read {
-        path: from.to_owned(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| InputError::Read {
-            path: from.to_owned(),
-            source,
-        })?;
-        let (source, target) = (entry.path(), to.join(entry.file_name()));
-        if source.is_dir() {
-            copy_dir(&source, &target)?;
-        } else {
-            std::fs::copy(&source, &target).map_err(|e| {
-                InputError::invalid(&source, format!("cannot copy into the node home: {e}"))
-            })?;
-        }
-    }
-    Ok(())
 }
 
 fn snapshot(root: &Path) -> Snapshot {
@@ -203,23 +180,14 @@ fn snapshot(root: &Path) -> Snapshot {
     files
 }
 
-fn temporary_root() -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "host-harness-home-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn state_persists_and_changes_are_listed() {
-        let dir = temporary_root();
+        let scratch = TempDir::new("home-test").unwrap();
+        let dir = scratch.path();
         let package = PackageId::parse("p:x.os").unwrap();
         let pkg = dir.join("source");
         std::fs::create_dir_all(&pkg).unwrap();
@@ -250,6 +218,5 @@ mod tests {
         assert_eq!(again.states(), [(id.clone(), b"s".to_vec())]);
         again.persist_state(&id, None).unwrap();
         assert!(again.states().is_empty());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -15,11 +15,10 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::activity::InFlight;
-use super::lock;
 use crate::kernel::message::Delivery;
-
-/// The Kinode kernel's `PROCESS_CHANNEL_CAPACITY`.
-pub const CAPACITY: usize = 100;
+use crate::kernel::CHANNEL_CAPACITY as CAPACITY;
+use crate::report::Reader;
+use crate::util::lock;
 
 #[derive(Default)]
 pub struct Mailbox {
@@ -38,20 +37,6 @@ struct Queues {
     closed: bool,
     /// The channel went over capacity once already (reported once).
     overflowed: bool,
-}
-
-/// What the owning process is doing with its mailbox.
-#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Reader {
-    /// Not running yet: the channel is drained into the queue.
-    #[default]
-    NotStarted,
-    /// Running wasm: arrivals wait in the channel.
-    Busy,
-    /// Parked in `receive` with nothing queued.
-    Receiving,
-    /// Parked until the response (or error) with this id arrives.
-    Awaiting(u64),
 }
 
 /// Which delivery a process is waiting for.
@@ -181,19 +166,16 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::bindings::{SendError, SendErrorKind};
     use crate::node::activity::Activity;
+    use crate::types::{SendError, SendErrorKind};
 
     fn failed(id: u64) -> Delivery {
         Delivery::Failed {
             id,
             error: SendError {
                 kind: SendErrorKind::Timeout,
-                target: crate::bindings::Address::new(
-                    "a.os",
-                    crate::bindings::ProcessId::runtime("x"),
-                ),
-                message: crate::bindings::Message::Request(crate::bindings::Request {
+                target: crate::types::Address::new("a.os", crate::types::ProcessId::runtime("x")),
+                message: crate::types::Message::Request(crate::types::Request {
                     inherit: false,
                     expects_response: None,
                     body: vec![],

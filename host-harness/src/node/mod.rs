@@ -1,59 +1,76 @@
 //! One emulated node: the single owner of the kernel, the mailboxes, the
-//! wasmtime runtime, the report and every task. It feeds the kernel what
-//! happens, carries out the [`Effect`]s it returns (deliveries, process
-//! starts, restarts) and folds its events into the report, all under one
-//! lock so the terminal shows lines in the report's order. When the run
+//! report and every task of a run. It feeds the kernel what happens,
+//! carries out the [`Effect`]s it returns (deliveries, process starts,
+//! restarts) and folds its events into the report, all under one lock so
+//! the terminal shows lines in the report's order.
+//!
+//! It knows neither wasm nor the runtime modules: it is handed
+//! [`Programs`] to run processes with (`process.rs`) and [`Module`]s to run
+//! natively (`module.rs`), each seeing the node only through its context.
+//! It answers `kernel:distro:sys` itself (`commands.rs`). When the run
 //! ends, [`Node::shutdown`] aborts every task it started.
 
-pub mod activity;
-pub mod home;
-pub mod mailbox;
-pub mod port;
+pub(crate) mod activity;
+mod commands;
+#[cfg(test)]
+pub(crate) mod fake;
+pub(crate) mod home;
+pub(crate) mod mailbox;
+mod module;
+mod process;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
-use crate::bindings::ProcessId;
-use crate::kernel::message::Delivery;
-use crate::kernel::{Effect, Event, Flavor, Kernel, WasmKey};
-use crate::modules::Module;
-use crate::process::Runtime;
+use crate::kernel::message::{Delivery, KernelMessage};
+use crate::kernel::{Effect, Event, Kernel};
 use crate::report::terminal::Terminal;
 use crate::report::Report;
+use crate::types::{ProcessId, Profile, Runtime};
+use crate::util::lock;
 use activity::{Activity, InFlight};
 use home::Home;
-use mailbox::{Mailbox, Pushed, Reader};
-pub use port::{Port, Task};
+use mailbox::{Mailbox, Pushed, Wanted};
+use module::NodeAccess;
+pub(crate) use module::{Module, ModuleCtx};
+pub(crate) use process::{ProcessCtx, Programs};
 
-/// Locks `mutex`, also after a panic elsewhere: the harness reports what
-/// it has rather than panicking again.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A task the node owns: aborted when the run ends.
+pub(crate) type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a node is made of, besides what runs on it.
+pub(crate) struct NodeConfig {
+    pub name: String,
+    pub runtime: Runtime,
+    pub terminal: Terminal,
+    pub home: Home,
+    /// Seeds every random choice of the run (message ids, unnamed spawns,
+    /// keys): one seed, one run.
+    pub seed: u64,
 }
 
-pub struct Node {
+pub(crate) struct Node {
     name: String,
     me: Weak<Node>,
     inner: Mutex<Inner>,
-    pub runtime: Arc<Runtime>,
+    programs: Arc<dyn Programs>,
     terminal: Terminal,
-    pub activity: Arc<Activity>,
+    activity: Arc<Activity>,
     /// `None` once the run has ended: nothing new starts.
     tasks: Mutex<Option<JoinSet<()>>>,
     /// The node's clock: time since the run began.
     clock: tokio::time::Instant,
-    /// The node's home on disk.
     home: Home,
-    /// Per process: memory bytes, and computing time between two waits.
-    limits: (usize, Option<Duration>),
-    flavor: Flavor,
+    profile: &'static Profile,
+    /// Notified after every kernel call that changed the report.
+    changed: Notify,
 }
 
 struct Inner {
@@ -68,7 +85,7 @@ struct Inner {
 /// returns, which the leak test checks.
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
-pub fn live_nodes() -> usize {
+pub(crate) fn live_nodes() -> usize {
     LIVE_NODES.load(Ordering::SeqCst)
 }
 
@@ -79,109 +96,59 @@ impl Drop for Node {
 }
 
 impl Node {
-    pub fn new(
-        name: &str,
-        runtime: Arc<Runtime>,
-        terminal: Terminal,
-        home: Home,
-        limits: (usize, Option<Duration>),
-        flavor: Flavor,
-    ) -> Arc<Node> {
+    /// A node with nothing installed but `kernel:distro:sys`.
+    pub fn new(config: NodeConfig, programs: Arc<dyn Programs>) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::SeqCst);
-        Arc::new_cyclic(|me| Node {
-            name: name.into(),
+        let NodeConfig {
+            name,
+            runtime,
+            terminal,
+            home,
+            seed,
+        } = config;
+        let mut kernel = Kernel::new(&name, runtime, seed);
+        kernel.trace_messages(terminal.verbosity >= 3);
+        let node = Arc::new_cyclic(|me| Node {
+            name,
             me: me.clone(),
             inner: Mutex::new(Inner {
-                kernel: {
-                    let mut kernel = Kernel::new(name);
-                    kernel.trace_messages(terminal.verbosity >= 3);
-                    kernel.set_flavor(flavor);
-                    kernel
-                },
+                kernel,
                 mailboxes: HashMap::new(),
                 running: HashMap::new(),
-                report: Report {
-                    runtime: flavor,
-                    ..Report::default()
-                },
+                report: Report::new(runtime, seed),
             }),
-            runtime,
+            programs,
             terminal,
             activity: Arc::new(Activity::default()),
             tasks: Mutex::new(Some(JoinSet::new())),
             clock: tokio::time::Instant::now(),
             home,
-            limits,
-            flavor,
-        })
-    }
-
-    /// Whose rules this node follows: Kinode 1.0's or hyperdrive's.
-    pub fn flavor(&self) -> Flavor {
-        self.flavor
+            profile: runtime.profile(),
+            changed: Notify::new(),
+        });
+        let commands = commands::KernelCommands::new(&node);
+        node.add_module(ProcessId::runtime("kernel"), false, Arc::new(commands));
+        node
     }
 
     fn arc(&self) -> Arc<Node> {
         self.me.upgrade().expect("a node is alive while it is used")
     }
 
-    /// Registers a runtime module under `name:distro:sys` and runs it: each
-    /// message delivered to it goes to its `handle`.
-    pub fn add_module(&self, name: &str, public: bool, module: Arc<dyn Module>) {
-        self.add_native(ProcessId::runtime(name), public, module);
-    }
-
-    /// Registers a process the node runs natively (a runtime module, or a
-    /// stand-in for a distro process) under `id`.
-    pub fn add_native(&self, id: ProcessId, public: bool, module: Arc<dyn Module>) {
-        let id = {
-            let mut inner = lock(&self.inner);
-            inner.kernel.register_module(id, public)
-        };
-        let mailbox = self.mailbox(&id);
-        mailbox.begin();
-        let port: Arc<dyn Port> = self.arc();
-        let id = id.clone();
-        self.spawn_task(Box::pin(async move {
-            let mut busy = None;
-            loop {
-                let delivery = mailbox.take(&mut busy, mailbox::Wanted::Any).await;
-                if let Delivery::Message(km) = delivery {
-                    // A module bug must not silence the module for the run.
-                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        module.handle(&port, km)
-                    }));
-                    if let Err(panic) = handled {
-                        let text = panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        let line = format!("host-harness: {id} failed on a message: {text}");
-                        port.kernel(|k| k.print_as(&id, 0, line));
-                    }
-                }
-                busy = None;
-            }
-        }));
-    }
-
-    /// Per-process limits: memory bytes, and computing time between waits.
-    pub fn limits(&self) -> (usize, Option<Duration>) {
-        self.limits
-    }
-
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The mailbox of `id`, made if it has none yet.
-    pub fn mailbox(&self, id: &ProcessId) -> Arc<Mailbox> {
-        lock(&self.inner)
-            .mailboxes
-            .entry(id.clone())
-            .or_default()
-            .clone()
+    pub fn profile(&self) -> &'static Profile {
+        self.profile
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn programs(&self) -> &Arc<dyn Programs> {
+        &self.programs
     }
 
     /// The node's clock: time since the run began.
@@ -189,19 +156,43 @@ impl Node {
         self.clock.elapsed()
     }
 
-    /// The package's `tmp` drive on the host, preopened for its processes.
-    pub fn tmp_dir(&self, package: &crate::bindings::PackageId) -> Option<PathBuf> {
-        // hyperdrive dropped it.
-        if self.flavor == Flavor::Hyperdrive {
-            return None;
-        }
-        let dir = self.home.drive(package, "tmp");
-        std::fs::create_dir_all(&dir).ok()?;
-        Some(dir)
+    /// Marks work as pending: the run is not over while it is held.
+    pub fn busy(&self) -> InFlight {
+        self.activity.enter()
     }
 
-    pub fn home(&self) -> &Home {
-        &self.home
+    /// Waits until nothing is in flight (true) or `timeout` passes (false).
+    pub async fn settle(&self, timeout: Duration) -> bool {
+        self.activity.wait_idle(timeout).await
+    }
+
+    /// Registers a process the node runs natively (a runtime module, a
+    /// stand-in for a distro process, a test's driver) under `id`, and
+    /// runs it: each message delivered to it goes to its `handle`.
+    pub fn add_module(&self, id: ProcessId, public: bool, module: Arc<dyn Module>) {
+        self.kernel(|k| k.register_module(id.clone(), public));
+        let mailbox = self.mailbox(&id);
+        mailbox.begin();
+        let ctx = ModuleCtx::new(self.arc(), id.clone());
+        self.spawn_task(Box::pin(async move {
+            let mut busy = None;
+            loop {
+                match mailbox.take(&mut busy, Wanted::Any).await {
+                    Delivery::Message(km) => handle(&module, &ctx, km).await,
+                    Delivery::Failed { id, error } => module.failed(&ctx, id, error),
+                }
+                busy = None;
+            }
+        }));
+    }
+
+    /// The mailbox of `id`, made if it has none yet.
+    fn mailbox(&self, id: &ProcessId) -> Arc<Mailbox> {
+        lock(&self.inner)
+            .mailboxes
+            .entry(id.clone())
+            .or_default()
+            .clone()
     }
 
     /// Runs `f` on the kernel, then, still under the lock, reports its
@@ -215,6 +206,9 @@ impl Node {
         }
         for effect in effects {
             self.apply(&mut inner, effect);
+        }
+        if !events.is_empty() {
+            self.changed.notify_waiters();
         }
         result
     }
@@ -246,9 +240,9 @@ impl Node {
                 }
             }
             Effect::Start(id) => {
-                inner.mailboxes.entry(id.clone()).or_default();
-                let busy = self.activity.enter();
-                let task = Box::pin(crate::process::run(self.arc(), id.clone(), busy));
+                let mailbox = inner.mailboxes.entry(id.clone()).or_default().clone();
+                let ctx = ProcessCtx::new(self.arc(), id.clone(), mailbox);
+                let task = self.programs.run(ctx, self.activity.enter());
                 let handle = self.spawn_task(task);
                 inner.running.insert(id, handle);
             }
@@ -308,10 +302,38 @@ impl Node {
         f(&lock(&self.inner).report)
     }
 
+    /// Waits until `f` gives something, or `timeout` passes (`None`). `f`
+    /// sees the report and whether the run is idle (nothing in flight, so
+    /// nothing more will happen), and is asked again after each change to
+    /// the report and when the run goes idle.
+    pub async fn watch<R>(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&Report, bool) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            let idle = self.activity.went_idle();
+            tokio::pin!(changed, idle);
+            changed.as_mut().enable();
+            idle.as_mut().enable();
+            let now_idle = self.activity.is_idle();
+            if let Some(found) = self.peek(|report| f(report, now_idle)) {
+                return Some(found);
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = idle => {}
+                _ = tokio::time::sleep_until(deadline) => return None,
+            }
+        }
+    }
+
     /// Ends the run: how each process stands, and the report.
     pub fn finish(&self, idle: bool) -> Report {
         let mut inner = lock(&self.inner);
-        let parked: HashMap<ProcessId, (Reader, bool)> = inner
+        let parked: HashMap<ProcessId, _> = inner
             .mailboxes
             .iter()
             .map(|(id, mailbox)| (id.clone(), mailbox.reader()))
@@ -335,11 +357,54 @@ impl Node {
         }
         self.home.close();
     }
+
+    /// Routes `km` as its source (a driver's request).
+    pub fn send(&self, km: KernelMessage) {
+        self.kernel(|k| k.send(km));
+    }
 }
 
-impl Port for Node {
-    fn node(&self) -> &str {
+/// Hands `km` to `module`, on a blocking thread if its work blocks. A
+/// module's panic is printed and the module keeps serving.
+async fn handle(module: &Arc<dyn Module>, ctx: &ModuleCtx, km: KernelMessage) {
+    let outcome = if module.blocking(ctx, &km) {
+        let (module, ctx) = (module.clone(), ctx.clone());
+        match tokio::task::spawn_blocking(move || catch(&*module, &ctx, km)).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        catch(&**module, ctx, km)
+    };
+    if let Err(text) = outcome {
+        let line = format!("host-harness: {} failed on a message: {text}", ctx.id());
+        ctx.print(0, line);
+    }
+}
+
+fn catch(module: &dyn Module, ctx: &ModuleCtx, km: KernelMessage) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| module.handle(ctx, km))).map_err(
+        |panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        },
+    )
+}
+
+impl NodeAccess for Node {
+    fn name(&self) -> &str {
         &self.name
+    }
+
+    fn home(&self) -> &Home {
+        &self.home
+    }
+
+    fn profile(&self) -> &'static Profile {
+        self.profile
     }
 
     fn with_kernel(&self, f: &mut dyn FnMut(&mut Kernel)) {
@@ -352,9 +417,5 @@ impl Port for Node {
 
     fn busy(&self) -> InFlight {
         self.activity.enter()
-    }
-
-    fn load(&self, bytes: &[u8]) -> Result<WasmKey, String> {
-        self.runtime.load(bytes)
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::json::Json;
-use crate::error::InputError;
+use crate::types::InputError;
 
 /// A written archive.
 #[derive(Debug, Clone)]
@@ -25,6 +25,16 @@ pub struct Archive {
 }
 
 /// Zips `package_dir/pkg` into `package_dir/target/<package>:<publisher>.zip`.
+///
+/// ```
+/// // The template, built by `make build`.
+/// let archive = host_harness::package::archive::write(std::path::Path::new("..")).unwrap();
+/// assert!(archive.path.ends_with("target/spawn:template.os.zip"));
+/// assert_eq!(archive.sha256.len(), 64);
+/// // The same tree always gives the same bytes, so the same hash.
+/// let again = host_harness::package::archive::write(std::path::Path::new("..")).unwrap();
+/// assert_eq!(archive.sha256, again.sha256);
+/// ```
 pub fn write(package_dir: &Path) -> Result<Archive, InputError> {
     // An archive a node could not install is no use: check it first.
     let package = super::Package::load(package_dir)?;
@@ -58,7 +68,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The archive of everything under `dir`, by kit's rules.
 pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
-    let mut entries = crate::files::entries(dir, &|_| true)?;
+    let mut entries = crate::util::entries(dir, &|_| true)?;
     // `Path`'s order compares component by component, as kit's sort does.
     entries.sort();
     let options = zip::write::FileOptions::default()
@@ -224,7 +234,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("archive-times-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        crate::node::home::copy_dir(&fixture(), &dir).unwrap();
+        crate::util::copy_tree(&fixture(), &dir).unwrap();
         // A fresh copy has new times; make the modes differ too.
         let file = dir.join("ui.txt");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();

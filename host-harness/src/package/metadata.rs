@@ -1,12 +1,14 @@
 //! `metadata.json`: the ERC-721 style record the app store reads. The
 //! harness needs `properties.package_name` and `properties.publisher`; the
-//! rest is parsed so a schema error shows up here and not on a node.
+//! rest is parsed so a schema error shows up here and not on a node (read
+//! only for that: hence `dead_code`).
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
+#[allow(dead_code)]
 pub struct Metadata {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -17,6 +19,7 @@ pub struct Metadata {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[allow(dead_code)]
 pub struct Properties {
     pub package_name: String,
     pub publisher: String,

@@ -3,23 +3,22 @@
 //! node would reject at install, and names the file and field at fault.
 
 pub mod archive;
-pub mod json;
+pub(crate) mod json;
 mod manifest;
 mod metadata;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub use manifest::{CapabilityEntry, ManifestEntry, ManifestOnExit};
-pub use metadata::{Metadata, Properties};
+pub(crate) use manifest::{CapabilityEntry, ManifestEntry};
+pub(crate) use metadata::Metadata;
 
-use crate::bindings::{OnExit, PackageId, ProcessId};
-use crate::error::InputError;
-use crate::ids::check_process_name;
+use crate::kernel::InstallPlan;
+use crate::types::{check_process_name, InputError, OnExit, PackageId, ProcessId, WasmKey};
 
 /// A package as the harness installs it.
 #[derive(Debug, Clone)]
-pub struct Package {
+pub(crate) struct Package {
     pub dir: PathBuf,
     pub id: PackageId,
     pub metadata: Metadata,
@@ -28,7 +27,7 @@ pub struct Package {
 
 /// One manifest entry, checked and resolved.
 #[derive(Debug, Clone)]
-pub struct ProcessPlan {
+pub(crate) struct ProcessPlan {
     pub id: ProcessId,
     /// As written in the manifest, e.g. `/parent.wasm`.
     pub wasm_path: String,
@@ -39,6 +38,28 @@ pub struct ProcessPlan {
     pub request_capabilities: Vec<CapabilityEntry>,
     pub grant_capabilities: Vec<CapabilityEntry>,
     pub public: bool,
+}
+
+impl ProcessPlan {
+    /// What the kernel installs for this entry, its wasm compiled as `wasm`.
+    pub fn install_plan(&self, wasm: WasmKey) -> InstallPlan {
+        let pairs = |entries: &[CapabilityEntry]| {
+            entries
+                .iter()
+                .map(|e| (e.process.clone(), e.params.clone()))
+                .collect()
+        };
+        InstallPlan {
+            id: self.id.clone(),
+            wasm_path: self.wasm_path.clone(),
+            wasm,
+            on_exit: self.on_exit.clone(),
+            public: self.public,
+            request_networking: self.request_networking,
+            request_capabilities: pairs(&self.request_capabilities),
+            grant_capabilities: pairs(&self.grant_capabilities),
+        }
+    }
 }
 
 impl Package {
@@ -117,7 +138,7 @@ impl Package {
 
 /// `dir/metadata.json`, with the package name and publisher checked, and
 /// its path (for errors about it).
-pub fn load_metadata(dir: &Path) -> Result<(Metadata, PathBuf), InputError> {
+pub(crate) fn load_metadata(dir: &Path) -> Result<(Metadata, PathBuf), InputError> {
     let metadata_path = dir.join("metadata.json");
     let metadata: Metadata = read_json(&metadata_path)?;
     let props = &metadata.properties;

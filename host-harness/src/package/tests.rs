@@ -1,5 +1,5 @@
 use super::*;
-use crate::capability::MESSAGING;
+use crate::types::MESSAGING;
 
 fn repo_package() -> Package {
     Package::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap()

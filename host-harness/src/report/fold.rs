@@ -1,20 +1,18 @@
 //! Builds the report from the kernel's events, one at a time, in the
 //! order they happened.
 
-use crate::bindings::{Message, ProcessId};
 use crate::kernel::event::{Event, Exit, ModuleEvent, SpawnEvent, SpawnOutcome};
-use crate::kernel::on_exit_name;
-use crate::node::mailbox::Reader;
+use crate::types::{Message, ProcessId};
 
 use super::hints;
 use super::{
     BindingRecord, BlockedRecord, CapRecord, Diagnostic, DiagnosticKind, DistroRecord, DroppedCap,
     Ended, ExitKind, ExitRecord, HttpRecord, HttpServerRecord, Level, MessageKind, PrintRecord,
-    ProcessRecord, Report, ServedRecord, SpawnRecord, SpawnResult,
+    ProcessRecord, Reader, Report, ServedRecord, SpawnRecord, SpawnResult,
 };
 
 impl Report {
-    pub fn fold(&mut self, event: &Event) {
+    pub(crate) fn fold(&mut self, event: &Event) {
         match event {
             Event::Print {
                 source,
@@ -22,7 +20,7 @@ impl Report {
                 text,
                 ..
             } => self.prints.push(PrintRecord {
-                process: source.to_string(),
+                process: source.clone(),
                 verbosity: *verbosity,
                 text: text.clone(),
             }),
@@ -37,11 +35,11 @@ impl Report {
                 public,
                 on_exit,
             } => self.processes.push(ProcessRecord {
-                id: id.to_string(),
-                parent: parent.as_ref().map(ToString::to_string),
+                id: id.clone(),
+                parent: parent.clone(),
                 wasm_path: wasm_path.clone(),
                 public: *public,
-                on_exit: on_exit_name(on_exit).into(),
+                on_exit: on_exit.into(),
                 capabilities_at_start: vec![],
                 restarts: 0,
                 restart_waits_ms: Vec::new(),
@@ -112,7 +110,7 @@ impl Report {
                         limit: None,
                     };
                 }
-                let text = hints::never_ran(id, reason, *built_for);
+                let text = hints::never_ran(id, reason, *built_for, self.runtime);
                 self.diagnose(Level::Error, DiagnosticKind::NeverRan, Some(id), text);
             }
             Event::RestartImpossible { id } => {
@@ -146,7 +144,7 @@ impl Report {
             }
             Event::OnExitChanged { id, on_exit } => {
                 if let Some(record) = self.record_mut(id) {
-                    record.on_exit = on_exit_name(on_exit).into();
+                    record.on_exit = on_exit.into();
                 }
             }
             Event::Spawn(spawn) => self.fold_spawn(spawn),
@@ -179,8 +177,8 @@ impl Report {
                     Message::Response((r, _)) => &r.body,
                 };
                 self.blocked_messages.push(BlockedRecord {
-                    source: message.source.to_string(),
-                    target: message.target.to_string(),
+                    source: message.source.clone(),
+                    target: message.target.clone(),
                     kind: match message.message {
                         Message::Request(_) => MessageKind::Request,
                         Message::Response(_) => MessageKind::Response,
@@ -264,7 +262,8 @@ impl Report {
                 (SpawnResult::Trapped, None, Some(trap.clone()))
             }
         };
-        let child_name = child.map_or_else(|| name.clone().unwrap_or_default(), |c| c.to_string());
+        let child_name =
+            child.map_or_else(|| name.clone().unwrap_or_default(), ToString::to_string);
         for cap in dropped {
             let text = hints::capability_dropped_in_spawn(parent, &child_name, cap);
             self.diagnose(
@@ -275,11 +274,11 @@ impl Report {
             );
         }
         self.spawns.push(SpawnRecord {
-            parent: parent.to_string(),
+            parent: parent.clone(),
             name: name.clone(),
             wasm_path: wasm_path.clone(),
             result,
-            child: child.map(ToString::to_string),
+            child: child.cloned(),
             dropped_capabilities: dropped
                 .iter()
                 .map(|cap| DroppedCap {
@@ -301,7 +300,7 @@ impl Report {
                 closest,
             } => {
                 self.http_requests.push(HttpRecord {
-                    process: process.to_string(),
+                    process: process.clone(),
                     method: method.clone(),
                     url: url.clone(),
                     status: *status,
@@ -338,6 +337,16 @@ impl Report {
                 let kind = DiagnosticKind::VfsRefused;
                 self.diagnose(Level::Warning, kind, Some(process), text);
             }
+            ModuleEvent::UnsafeDriveName {
+                process,
+                drive,
+                params,
+                parsed,
+            } => {
+                let text = hints::unsafe_drive_name(drive, params, parsed.as_ref());
+                let kind = DiagnosticKind::UnsafeDriveName;
+                self.diagnose(Level::Warning, kind, Some(process), text);
+            }
             ModuleEvent::HttpServing { port, cookie } => {
                 self.http_server = Some(HttpServerRecord {
                     port: *port,
@@ -354,7 +363,7 @@ impl Report {
                 if let Some(server) = self.http_server.as_mut() {
                     server.bindings.retain(|b| b.path != *path);
                     server.bindings.push(BindingRecord {
-                        process: process.to_string(),
+                        process: process.clone(),
                         path: path.clone(),
                         authenticated: *authenticated,
                         static_content: *content,
@@ -370,15 +379,15 @@ impl Report {
                 method: method.clone(),
                 path: path.clone(),
                 status: *status,
-                process: process.as_ref().map(ToString::to_string),
+                process: process.clone(),
             }),
             ModuleEvent::DistroRequest {
                 process,
                 target,
                 body,
             } => self.distro_requests.push(DistroRecord {
-                process: process.to_string(),
-                target: target.to_string(),
+                process: process.clone(),
+                target: target.clone(),
                 body: body.clone(),
             }),
             ModuleEvent::Unreachable {
@@ -421,28 +430,32 @@ impl Report {
         self.diagnostics.push(Diagnostic {
             level,
             kind,
-            process: process.map(ToString::to_string),
+            process: process.cloned(),
             message,
             hint,
         });
     }
 
-    /// The newest record of `id` (a name can be reused after an exit).
+    /// The newest record of `id` (a name can be reused after an exit), as
+    /// [`Report::record`] finds it.
     fn record_mut(&mut self, id: &ProcessId) -> Option<&mut ProcessRecord> {
-        let id = id.to_string();
-        self.processes.iter_mut().rev().find(|p| p.id == id)
+        self.processes.iter_mut().rev().find(|p| p.id == *id)
     }
 
     /// The run is over: how each process still running stands. `parked`
     /// says what a process was doing with its mailbox, and whether
     /// anything waited in it.
-    pub fn finish(&mut self, idle: bool, parked: impl Fn(&ProcessId) -> Option<(Reader, bool)>) {
+    pub(crate) fn finish(
+        &mut self,
+        idle: bool,
+        parked: impl Fn(&ProcessId) -> Option<(Reader, bool)>,
+    ) {
         self.ended = if idle { Ended::Idle } else { Ended::Timeout };
         for record in &mut self.processes {
             if record.exit.kind != ExitKind::Running {
                 continue;
             }
-            let state = ProcessId::parse(&record.id).ok().and_then(|id| parked(&id));
+            let state = parked(&record.id);
             record.exit = match state {
                 Some((Reader::Receiving, false)) => ExitRecord {
                     kind: ExitKind::Running,

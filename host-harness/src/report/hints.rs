@@ -2,10 +2,9 @@
 //! happened and what fixes it. One function per kind of diagnostic, each
 //! returning the message and the hint.
 
-use crate::bindings::{Capability, ProcessId};
 use crate::kernel::event::{BlockReason, Consequence, NoFileCause};
 use crate::kernel::message::KernelMessage;
-use crate::kernel::Flavor;
+use crate::types::{Capability, ProcessId, Runtime};
 
 type Text = (String, Option<String>);
 
@@ -204,7 +203,7 @@ pub fn mailbox_full() -> Text {
     (
         format!(
             "more than {} messages wait in this process's channel while it runs without reading",
-            crate::node::mailbox::CAPACITY
+            crate::kernel::CHANNEL_CAPACITY
         ),
         Some(
             "a real node's kernel stops routing every message until this process reads its \
@@ -215,25 +214,28 @@ pub fn mailbox_full() -> Text {
 }
 
 /// `built_for`: the runtime the component was built for, when that is
-/// not this node's.
-pub fn never_ran(id: &ProcessId, reason: &str, built_for: Option<Flavor>) -> Text {
+/// not this node's (`node`).
+pub fn never_ran(id: &ProcessId, reason: &str, built_for: Option<Runtime>, node: Runtime) -> Text {
     let hint = match built_for {
-        Some(Flavor::Kinode) => {
-            "it was built with kinode_process_lib, for Kinode 1.0, and this node is hyperdrive, \
-             which provides only hyperware:process: rebuild it with hyperware_process_lib \
-             (`make build FLAVOR=hyperware`) or run with `--runtime kinode-1.0`"
+        Some(built_for) => {
+            let (built, this) = (built_for.profile(), node.profile());
+            format!(
+                "it was built with {}, for {}, and this node is {}, which provides only {}: \
+                 rebuild it with {} (`{}`) or run with `--runtime {}`",
+                built.sdk,
+                built.name,
+                this.name,
+                this.interface,
+                this.sdk,
+                this.build_command,
+                built.name
+            )
         }
-        Some(Flavor::Hyperdrive) => {
-            "it was built with hyperware_process_lib, for hyperdrive, and this node is Kinode \
-             1.0, which provides only kinode:process: rebuild it with kinode_process_lib (`make \
-             build`) or run with `--runtime hyperdrive`"
-        }
-        None => {
-            "a real node fails the same way: the process stays registered and messages to it \
-             are dropped; rebuild it with `make build`"
-        }
+        None => "a real node fails the same way: the process stays registered and messages to \
+                 it are dropped; rebuild it with `make build`"
+            .into(),
     };
-    (format!("{id} never ran: {reason}"), Some(hint.into()))
+    (format!("{id} never ran: {reason}"), Some(hint))
 }
 
 pub fn restart_impossible(id: &ProcessId) -> Text {
@@ -293,6 +295,31 @@ pub fn vfs_refused(path: &str, error: &str) -> Text {
         Some(
             "a process reads and writes its own package's drives freely; another package's \
              drive needs the vfs read or write capability that its creator holds (or root)"
+                .into(),
+        ),
+    )
+}
+
+/// `parsed`: what the capability's params say (`None`: not JSON).
+pub fn unsafe_drive_name(drive: &str, params: &str, parsed: Option<&serde_json::Value>) -> Text {
+    let message = match parsed {
+        None => format!(
+            "drive {drive:?} makes its capability params {params}, which are not JSON: a node \
+             compares such params as null, so this drive's read and write capabilities also \
+             pass the check for every other drive whose name makes invalid params (another \
+             package's drive with a quote in its name, say)"
+        ),
+        Some(parsed) => format!(
+            "drive {drive:?} makes its capability params {params}, which a node reads as \
+             {parsed}: the creator was granted that capability, not one for its own drive (a \
+             node builds the params with format!, so a quote in a drive name rewrites them)"
+        ),
+    };
+    (
+        message,
+        Some(
+            "a node lets this through (kinode/src/vfs.rs builds drive params with format!); keep \
+             `\"` and `\\` out of drive names"
                 .into(),
         ),
     )

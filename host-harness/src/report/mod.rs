@@ -7,24 +7,25 @@
 mod fold;
 mod hints;
 mod summary;
-pub mod terminal;
+pub(crate) mod terminal;
 mod verdict;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub use crate::kernel::event::{BlockReason, Consequence};
-pub use crate::kernel::on_exit_name;
+pub use crate::kernel::event::{BlockReason, Consequence, Limit};
 pub use summary::render_summary;
 
-use crate::bindings::Capability;
-pub use crate::node::home::{ChangeKind, HomeChange};
+use crate::types::{Address, Capability, OnExit, ProcessId, Runtime};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub package: String,
     pub node: String,
     /// Whose rules the run followed: `kinode-1.0` or `hyperdrive`.
-    pub runtime: crate::kernel::Flavor,
+    pub runtime: Runtime,
+    /// The seed of every random choice in the run: the same seed gives the
+    /// same ids (`--seed`).
+    pub seed: u64,
     /// Whether nothing was left in flight, or `--timeout` passed.
     pub ended: Ended,
     pub processes: Vec<ProcessRecord>,
@@ -55,14 +56,46 @@ pub enum Ended {
     Timeout,
 }
 
+/// A file the run created, changed or removed under the home.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HomeChange {
+    /// Relative to the home, e.g. `vfs/echo:template.os/log/echo.log`.
+    pub path: String,
+    pub change: ChangeKind,
+    /// Its size at the end (0 when removed).
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Created,
+    Changed,
+    Removed,
+}
+
+/// What a process was doing with its mailbox (how it stands at the end).
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Reader {
+    /// Not running yet.
+    #[default]
+    NotStarted,
+    /// Running wasm.
+    Busy,
+    /// Parked in `receive` with nothing queued.
+    Receiving,
+    /// Parked until the response (or error) with this id arrives.
+    Awaiting(u64),
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessRecord {
-    pub id: String,
+    pub id: ProcessId,
     /// The spawning process; null for manifest processes.
-    pub parent: Option<String>,
+    pub parent: Option<ProcessId>,
     pub wasm_path: String,
     pub public: bool,
-    pub on_exit: String,
+    pub on_exit: OnExitKind,
     /// What the process held when its `init` began (first start).
     pub capabilities_at_start: Vec<CapRecord>,
     pub restarts: u32,
@@ -85,7 +118,31 @@ pub struct ExitRecord {
     pub limit: Option<crate::kernel::event::Limit>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+/// A process's on-exit behaviour, as the kernel prints it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum OnExitKind {
+    None,
+    Restart,
+    Requests,
+}
+
+impl From<&OnExit> for OnExitKind {
+    fn from(on_exit: &OnExit) -> Self {
+        match on_exit {
+            OnExit::None => OnExitKind::None,
+            OnExit::Restart => OnExitKind::Restart,
+            OnExit::Requests(_) => OnExitKind::Requests,
+        }
+    }
+}
+
+impl std::fmt::Display for OnExitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitKind {
     /// `init` returned.
@@ -121,18 +178,18 @@ impl From<&Capability> for CapRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SpawnRecord {
-    pub parent: String,
+    pub parent: ProcessId,
     pub name: Option<String>,
     pub wasm_path: String,
     pub result: SpawnResult,
-    pub child: Option<String>,
+    pub child: Option<ProcessId>,
     pub dropped_capabilities: Vec<DroppedCap>,
     /// Why the result is what it is, when that is not obvious.
     pub detail: Option<String>,
 }
 
 /// What `spawn` returned to the parent.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SpawnResult {
     Ok,
@@ -149,15 +206,15 @@ pub struct DroppedCap {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PrintRecord {
-    pub process: String,
+    pub process: ProcessId,
     pub verbosity: u8,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BlockedRecord {
-    pub source: String,
-    pub target: String,
+    pub source: Address,
+    pub target: Address,
     pub kind: MessageKind,
     pub body: String,
     /// Why, in words.
@@ -177,7 +234,7 @@ pub enum MessageKind {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpRecord {
-    pub process: String,
+    pub process: ProcessId,
     pub method: String,
     pub url: String,
     /// The status answered, or null when no mock matched.
@@ -194,7 +251,7 @@ pub struct HttpServerRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BindingRecord {
-    pub process: String,
+    pub process: ProcessId,
     pub path: String,
     pub authenticated: bool,
     pub static_content: bool,
@@ -205,13 +262,13 @@ pub struct ServedRecord {
     pub method: String,
     pub path: String,
     pub status: u16,
-    pub process: Option<String>,
+    pub process: Option<ProcessId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DistroRecord {
-    pub process: String,
-    pub target: String,
+    pub process: ProcessId,
+    pub target: ProcessId,
     pub body: String,
 }
 
@@ -220,7 +277,7 @@ pub struct Diagnostic {
     pub level: Level,
     /// What it is about, as data.
     pub kind: DiagnosticKind,
-    pub process: Option<String>,
+    pub process: Option<ProcessId>,
     pub message: String,
     pub hint: Option<String>,
 }
@@ -235,7 +292,7 @@ pub enum Level {
 
 /// Each thing a node does silently (or obscurely) that the harness points
 /// out.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosticKind {
     /// A spawn dropped a capability the parent could not give.
@@ -261,14 +318,32 @@ pub enum DiagnosticKind {
     HttpRefused,
     HttpNoMock,
     VfsRefused,
+    /// A drive name that makes its capabilities match other drives'.
+    UnsafeDriveName,
     /// eth answered as a node that cannot reach the chain.
     Unreachable,
     NotEmulated,
 }
 
 impl Report {
+    /// An empty report of a run under `runtime` from `seed`.
+    pub(crate) fn new(runtime: Runtime, seed: u64) -> Report {
+        Report {
+            runtime,
+            seed,
+            ..Report::default()
+        }
+    }
+
+    /// The newest record of process `id` (`name:package:publisher`): a
+    /// name can be reused after an exit.
     pub fn process(&self, id: &str) -> Option<&ProcessRecord> {
-        self.processes.iter().find(|p| p.id == id)
+        self.record(&ProcessId::parse(id).ok()?)
+    }
+
+    /// The newest record of `id`.
+    pub fn record(&self, id: &ProcessId) -> Option<&ProcessRecord> {
+        self.processes.iter().rev().find(|p| p.id == *id)
     }
 
     /// The diagnostics of one kind.

@@ -81,7 +81,7 @@ pub fn render_summary(report: &Report) -> String {
             };
             let who = d
                 .process
-                .as_deref()
+                .as_ref()
                 .map(|p| format!(" [{p}]"))
                 .unwrap_or_default();
             let _ = writeln!(out, "  {level}{who}: {}", d.message);
@@ -141,7 +141,7 @@ fn render_tree(report: &Report, p: &ProcessRecord, depth: usize, out: &mut Strin
     for child in report
         .processes
         .iter()
-        .filter(|c| c.parent.as_deref() == Some(p.id.as_str()))
+        .filter(|c| c.parent.as_ref() == Some(&p.id))
     {
         render_tree(report, child, depth + 1, out);
     }

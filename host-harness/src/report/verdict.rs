@@ -33,14 +33,14 @@ impl Report {
                 failures.push(format!(
                     "{} spawned {} without {} {} (dropped)",
                     s.parent,
-                    s.child.as_deref().unwrap_or("?"),
+                    s.child.as_ref().map_or("?".into(), ToString::to_string),
                     d.capability.issuer,
                     d.capability.params
                 ));
             }
         }
         for d in self.diagnostics_of(DiagnosticKind::RestartImpossible) {
-            let process = d.process.as_deref().unwrap_or("?");
+            let process = d.process.as_ref().map_or("?".into(), ToString::to_string);
             failures.push(format!("{process} cannot restart (see diagnostics)"));
         }
         failures

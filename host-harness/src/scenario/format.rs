@@ -1,5 +1,10 @@
 //! A scenario file (`tests/*.toml` in a package): how to set the run up,
 //! then steps in order. Every field is optional except what a step needs.
+//! Values are checked as the file is read: a process is its full id
+//! (`name:package:publisher`) or, for a process of the package under test,
+//! its name alone; kinds and results are the report's own (`returned`,
+//! `no_file_at_path`, `capability_dropped`, ...); a step that checks
+//! nothing is refused.
 //!
 //! ```toml
 //! name = "the parent spawns the child"
@@ -7,7 +12,7 @@
 //! process = "parent"
 //! remove_request = ["http-client:distro:sys"]
 //! [[step]]
-//! send = { to = "parent:spawn:template.os", body = "hi", expects_response = 5 }
+//! send = { to = "parent", body = "hi", expects_response = 5 }
 //! [[step]]
 //! expect = { spawn = { child = "spawned-child-process", result = "ok" } }
 //! ```
@@ -17,6 +22,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::modules::HttpMock;
+use crate::report::{DiagnosticKind, ExitKind, SpawnResult};
+use crate::types::{check_process_name, PackageId, ProcessId};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,11 +42,78 @@ pub struct Scenario {
     /// Files put in the node home before the run.
     #[serde(default)]
     pub file: Vec<FileSeed>,
-    /// Persisted state put in place before the run: process id → text.
+    /// Persisted state put in place before the run: process → text.
     #[serde(default)]
-    pub state: BTreeMap<String, String>,
+    pub state: BTreeMap<StateKey, String>,
     #[serde(default)]
     pub step: Vec<Step>,
+}
+
+/// A process as a scenario names it: its full id, or its name alone for a
+/// process of the package under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessRef {
+    Id(ProcessId),
+    Name(String),
+}
+
+impl ProcessRef {
+    pub fn parse(text: &str) -> Result<ProcessRef, String> {
+        if text.contains(':') {
+            return ProcessId::parse(text).map(ProcessRef::Id);
+        }
+        check_process_name(text).map_err(|_| {
+            format!(
+                "`{text}` is not a process: give its id `name:package:publisher`, or the name \
+                 alone (a-z, 0-9, `-`) for a process of the package under test"
+            )
+        })?;
+        Ok(ProcessRef::Name(text.into()))
+    }
+
+    /// The process it names, in `package` if it gives only a name.
+    pub fn resolve(&self, package: &PackageId) -> ProcessId {
+        match self {
+            ProcessRef::Id(id) => id.clone(),
+            ProcessRef::Name(name) => {
+                ProcessId::new(name, &package.package_name, &package.publisher_node)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ProcessRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcessRef::Id(id) => write!(f, "{id}"),
+            ProcessRef::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProcessRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ProcessRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A `[state]` key: a process, kept with its text for ordering.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StateKey(String);
+
+impl StateKey {
+    pub fn process(&self) -> ProcessRef {
+        ProcessRef::parse(&self.0).expect("checked when read")
+    }
+}
+
+impl<'de> Deserialize<'de> for StateKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ProcessRef::parse(&text).map_err(serde::de::Error::custom)?;
+        Ok(StateKey(text))
+    }
 }
 
 /// A change to one manifest entry, for this run only.
@@ -82,8 +156,8 @@ pub enum Step {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Send {
-    pub to: String,
-    pub from: Option<String>,
+    pub to: ProcessRef,
+    pub from: Option<ProcessRef>,
     /// The body as text, or `json` as JSON.
     pub body: Option<String>,
     pub json: Option<serde_json::Value>,
@@ -110,15 +184,16 @@ fn get() -> String {
     "GET".into()
 }
 
-/// Waits until every condition holds, or fails at the timeout.
+/// Waits until every condition holds, or fails at the timeout (or as soon
+/// as it cannot hold any more).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
     /// A print containing this text (from `process`, if given).
     pub print: Option<String>,
-    pub process: Option<String>,
+    pub process: Option<ProcessRef>,
     /// This process has ended.
-    pub exit: Option<String>,
+    pub exit: Option<ProcessRef>,
     /// Nothing is in flight.
     #[serde(default)]
     pub idle: bool,
@@ -135,8 +210,8 @@ pub struct Expect {
     pub print: Option<ExpectPrint>,
     pub exit: Option<ExpectExit>,
     pub blocked: Option<ExpectBlocked>,
-    /// A diagnostic of this kind (snake_case, e.g. `capability_dropped`).
-    pub diagnostic: Option<String>,
+    /// A diagnostic of this kind (e.g. `capability_dropped`).
+    pub diagnostic: Option<DiagnosticKind>,
     /// An http-client request to a URL containing this.
     pub http_request: Option<String>,
     /// The last `send`'s response body contains this.
@@ -152,19 +227,18 @@ pub struct Expect {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSpawn {
-    pub parent: Option<String>,
-    /// The child's id contains this.
-    pub child: Option<String>,
-    /// `ok`, `no_file_at_path` or `trapped`.
-    pub result: Option<String>,
+    pub parent: Option<ProcessRef>,
+    /// The child (for a spawn that made none, the name it asked for).
+    pub child: Option<ProcessRef>,
+    pub result: Option<SpawnResult>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectCap {
-    pub process: String,
+    pub process: ProcessRef,
     /// The issuing process; params default to `"messaging"`.
-    pub issuer: String,
+    pub issuer: ProcessRef,
     pub params: Option<serde_json::Value>,
     /// As the process's `init` began (otherwise now).
     #[serde(default)]
@@ -177,23 +251,22 @@ pub struct ExpectCap {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectPrint {
-    pub process: Option<String>,
+    pub process: Option<ProcessRef>,
     pub contains: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectExit {
-    pub process: String,
-    /// `returned`, `trapped`, `killed`, `running`, `timed_out`.
-    pub kind: String,
+    pub process: ProcessRef,
+    pub kind: ExitKind,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectBlocked {
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: Option<ProcessRef>,
+    pub to: Option<ProcessRef>,
     /// Expect no such message blocked.
     #[serde(default)]
     pub not: bool,
@@ -205,4 +278,162 @@ pub struct ExpectFile {
     /// Relative to the node home.
     pub path: String,
     pub contains: String,
+}
+
+impl Expect {
+    /// Whether it checks anything at all.
+    fn is_empty(&self) -> bool {
+        let Expect {
+            spawn,
+            holds,
+            print,
+            exit,
+            blocked,
+            diagnostic,
+            http_request,
+            response,
+            http_status,
+            http_body,
+            file,
+            passes,
+        } = self;
+        spawn.is_none()
+            && holds.is_none()
+            && print.is_none()
+            && exit.is_none()
+            && blocked.is_none()
+            && diagnostic.is_none()
+            && http_request.is_none()
+            && response.is_none()
+            && http_status.is_none()
+            && http_body.is_none()
+            && file.is_none()
+            && passes.is_none()
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario. An error names the step it is in, if any, and
+    /// says what would be right (unknown values list the allowed ones).
+    pub fn from_toml(text: &str) -> Result<Scenario, String> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let step = e
+                .span()
+                .map(|span| step_at(text, span.start))
+                .filter(|&step| step > 0);
+            match step {
+                Some(step) => format!("step {step}: {e}"),
+                None => e.to_string(),
+            }
+        })?;
+        for (index, step) in scenario.step.iter().enumerate() {
+            let refused = match step {
+                Step::Expect(expect) if expect.is_empty() => {
+                    Some("an `expect` with nothing in it checks nothing")
+                }
+                Step::Wait(wait)
+                    if wait.print.is_none()
+                        && wait.exit.is_none()
+                        && !wait.idle
+                        && wait.seconds.is_none() =>
+                {
+                    Some("a `wait` needs `print`, `exit`, `idle` or `seconds`")
+                }
+                Step::Wait(wait) if wait.process.is_some() && wait.print.is_none() => {
+                    Some("a `wait`'s `process` says whose `print` to wait for; add `print`")
+                }
+                Step::Send(send) if send.body.is_some() && send.json.is_some() => {
+                    Some("a `send` has `body` or `json`, not both")
+                }
+                _ => None,
+            };
+            if let Some(reason) = refused {
+                return Err(format!("step {}: {reason}", index + 1));
+            }
+        }
+        Ok(scenario)
+    }
+}
+
+/// Which `[[step]]` (1-based; 0 for none) the byte `offset` of `text` is in.
+fn step_at(text: &str, offset: usize) -> usize {
+    let (mut steps, mut in_step) = (0, false);
+    for line in text.get(..offset).unwrap_or(text).lines() {
+        let line = line.trim_start();
+        if line.starts_with("[[step]]") {
+            steps += 1;
+            in_step = true;
+        } else if line.starts_with('[') {
+            in_step = line.starts_with("[step.") || line.starts_with("[[step.");
+        }
+    }
+    if in_step {
+        steps
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> String {
+        Scenario::from_toml(text).unwrap_err()
+    }
+
+    #[test]
+    fn an_unknown_kind_names_its_step_and_the_allowed_values() {
+        let text = "[[step]]\nexpect = { passes = true }\n\n[[step]]\n\
+                    expect = { exit = { process = \"parent\", kind = \"returnd\" } }\n";
+        let err = refused(text);
+        assert!(err.starts_with("step 2: "), "{err}");
+        assert!(err.contains("unknown variant `returnd`"), "{err}");
+        assert!(
+            err.contains("`returned`") && err.contains("`timed_out`"),
+            "{err}"
+        );
+        let err = refused("[[step]]\nexpect = { spawn = { result = \"okay\" } }\n");
+        assert!(
+            err.starts_with("step 1: ") && err.contains("`no_file_at_path`"),
+            "{err}"
+        );
+        let err = refused("[[step]]\nexpect = { diagnostic = \"cap_dropped\" }\n");
+        assert!(err.contains("`capability_dropped`"), "{err}");
+    }
+
+    #[test]
+    fn ids_are_checked_as_the_file_is_read() {
+        let err =
+            refused("[[step]]\nexpect = { exit = { process = \"a:b\", kind = \"returned\" } }\n");
+        assert!(
+            err.starts_with("step 1: ") && err.contains("`a:b` is not a process id"),
+            "{err}"
+        );
+        let err = refused("[[step]]\nsend = { to = \"Parent\" }\n");
+        assert!(err.contains("`Parent` is not a process"), "{err}");
+        let err = refused("[state]\n\"x:y\" = \"s\"\n");
+        assert!(err.contains("`x:y` is not a process id"), "{err}");
+        let ok = Scenario::from_toml("[[step]]\nsend = { to = \"parent\" }\n").unwrap();
+        let Step::Send(send) = &ok.step[0] else {
+            panic!("a send")
+        };
+        let package = PackageId::parse("spawn:template.os").unwrap();
+        assert_eq!(send.to.resolve(&package), "parent:spawn:template.os");
+    }
+
+    #[test]
+    fn steps_that_check_nothing_are_refused() {
+        assert_eq!(
+            refused("[[step]]\nexpect = {}\n"),
+            "step 1: an `expect` with nothing in it checks nothing"
+        );
+        let err = refused("[[step]]\nexpect = { passes = true }\n[[step]]\nwait = {}\n");
+        assert_eq!(
+            err,
+            "step 2: a `wait` needs `print`, `exit`, `idle` or `seconds`"
+        );
+        let err = refused("[[step]]\nwait = { process = \"parent\", idle = true }\n");
+        assert!(err.starts_with("step 1: a `wait`'s `process`"), "{err}");
+    }
 }

@@ -6,18 +6,19 @@
 //! From Rust, build a [`Scenario`] from TOML (or field by field) and run
 //! it against a built package:
 //!
-//! ```no_run
-//! # async fn example() {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use host_harness::scenario::{run_scenario, Scenario};
 //!
 //! let scenario = Scenario::from_toml(r#"
 //!     [[step]]
 //!     expect = { spawn = { child = "spawned-child-process", result = "ok" } }
 //!     [[step]]
-//!     expect = { holds = { process = "spawned-child-process:spawn:template.os",
+//!     expect = { holds = { process = "spawned-child-process",
 //!                          issuer = "http-client:distro:sys", at_start = true } }
 //! "#).unwrap();
-//! let result = run_scenario(std::path::Path::new("."), &scenario, "spawn").await;
+//! // The template (built by `make build`) is the package under test.
+//! let result = run_scenario(std::path::Path::new(".."), &scenario, "spawn").await;
 //! assert!(result.failures.is_empty(), "{:?}", result.failures);
 //! # }
 //! ```
@@ -32,12 +33,12 @@ use std::time::Duration;
 
 pub use format::{
     Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectFile, ExpectPrint, ExpectSpawn, FileSeed,
-    Http, ManifestChange, Scenario, Send, Step, Wait,
+    Http, ManifestChange, ProcessRef, Scenario, Send, Step, Wait,
 };
 pub use output::{to_json, to_junit};
 
-use crate::error::InputError;
 use crate::report::Report;
+use crate::types::InputError;
 
 /// How one scenario went.
 #[derive(Debug)]
@@ -54,12 +55,6 @@ pub struct ScenarioResult {
 impl ScenarioResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
-    }
-}
-
-impl Scenario {
-    pub fn from_toml(text: &str) -> Result<Scenario, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
     }
 }
 
@@ -138,20 +133,4 @@ pub async fn run_files(
         }
     }
     Ok(results)
-}
-
-/// A fresh directory for one scenario's package copy and home.
-fn work_dir(name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let safe: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .take(40)
-        .collect();
-    std::env::temp_dir().join(format!(
-        "host-harness-scenario-{}-{}-{safe}",
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::SeqCst)
-    ))
 }

@@ -5,17 +5,19 @@
 //! happened, and the prints and diagnostics that explain it.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::{Component, Path};
 use std::time::{Duration, Instant};
 
-use crate::bindings::{Address, Capability, LazyLoadBlob, Message, ProcessId, Request};
-use crate::kernel::message::KernelMessage;
-use crate::modules::Answers;
-use crate::report::Report;
+use crate::driver::{Driver, NoAnswer, Outgoing};
+use crate::report::{ExitKind, Report};
+use crate::types::{Address, Capability, PackageId, ProcessId};
+use crate::util::{copy_tree, TempDir};
 use crate::{RunOptions, Session};
 
-use super::format::{Expect, Http, ManifestChange, Scenario, Send, Step, Wait};
+use super::format::{
+    Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectPrint, ExpectSpawn, Http, ManifestChange,
+    ProcessRef, Scenario, Send, Step, Wait,
+};
 use super::ScenarioResult;
 
 /// The process scenarios send from: public, and given messaging to each
@@ -24,21 +26,13 @@ fn driver_id() -> ProcessId {
     ProcessId::new("driver", "host-harness", "sys")
 }
 
-/// What the steps so far left to assert on.
-#[derive(Default)]
-struct Seen {
-    response: Option<String>,
-    http: Option<(u16, String)>,
-}
-
 pub async fn run(
     package_dir: &Path,
     scenario: &Scenario,
     name: String,
-    file: PathBuf,
+    file: std::path::PathBuf,
 ) -> ScenarioResult {
     let started = Instant::now();
-    let work = super::work_dir(&name);
     let mut result = ScenarioResult {
         name,
         file,
@@ -46,55 +40,83 @@ pub async fn run(
         duration: Duration::ZERO,
         report: None,
     };
-    match prepare(package_dir, &work, scenario) {
-        Ok(()) => {
-            let (failures, report) = drive(&work, scenario).await;
+    let prepared = TempDir::new("scenario")
+        .map_err(|e| format!("cannot make a directory for the scenario: {e}"))
+        .and_then(|work| {
+            let package = prepare(package_dir, work.path(), scenario)?;
+            Ok((work, package))
+        });
+    match prepared {
+        Ok((work, package)) => {
+            let (failures, report) = drive(work.path(), scenario, package).await;
             result.failures = failures;
             result.report = report;
         }
         Err(e) => result.failures.push(e),
     }
-    let _ = std::fs::remove_dir_all(&work);
     result.duration = started.elapsed();
     result
 }
 
+/// A path a scenario gives relative to the node home: it must stay inside.
+fn inside_home(path: &str) -> Result<&Path, String> {
+    let relative = Path::new(path);
+    if path.is_empty()
+        || !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(format!(
+            "`{path}` must be a path inside the node home, e.g. `vfs/app:me.os/data/x.json`"
+        ));
+    }
+    Ok(relative)
+}
+
 /// Copies the package into `work` with the manifest changes, and seeds
-/// the home.
-fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<(), String> {
-    let copy = |from: &Path, to: &Path| {
-        std::fs::copy(from, to).map_err(|e| format!("{}: cannot copy: {e}", from.display()))
+/// the home; returns the package's id.
+fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<PackageId, String> {
+    let (metadata, _) = crate::package::load_metadata(package_dir).map_err(|e| e.to_string())?;
+    let package = PackageId {
+        package_name: metadata.properties.package_name,
+        publisher_node: metadata.properties.publisher,
     };
-    std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
-    copy(
-        &package_dir.join("metadata.json"),
-        &work.join("metadata.json"),
-    )?;
-    crate::node::home::copy_dir(&package_dir.join("pkg"), &work.join("pkg"))
-        .map_err(|e| e.to_string())?;
-    let manifest_path = work.join("pkg/manifest.json");
+    std::fs::copy(
+        package_dir.join("metadata.json"),
+        work.join("metadata.json"),
+    )
+    .map_err(|e| {
+        format!(
+            "{}: cannot copy: {e}",
+            package_dir.join("metadata.json").display()
+        )
+    })?;
+    copy_tree(&package_dir.join("pkg"), &work.join("pkg")).map_err(|e| e.to_string())?;
+    let manifest_path = package_dir.join("pkg/manifest.json");
     let text = std::fs::read_to_string(&manifest_path)
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
     let mut manifest: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("pkg/manifest.json: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
     for change in &scenario.manifest {
         apply(&mut manifest, change)?;
     }
-    std::fs::write(&manifest_path, manifest.to_string()).map_err(|e| e.to_string())?;
+    let copied = work.join("pkg/manifest.json");
+    std::fs::write(&copied, manifest.to_string()).map_err(|e| e.to_string())?;
     let home = work.join("home");
     for seed in &scenario.file {
-        let path = home.join(&seed.path);
+        let path = home.join(inside_home(&seed.path).map_err(|e| format!("file: {e}"))?);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
         std::fs::write(&path, &seed.content).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     for (process, state) in &scenario.state {
-        ProcessId::parse(process).map_err(|e| format!("state: {e}"))?;
+        let id = process.process().resolve(&package);
         std::fs::create_dir_all(home.join("state")).map_err(|e| e.to_string())?;
-        std::fs::write(home.join("state").join(process), state).map_err(|e| e.to_string())?;
+        std::fs::write(home.join("state").join(id.to_string()), state)
+            .map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(package)
 }
 
 fn apply(manifest: &mut serde_json::Value, change: &ManifestChange) -> Result<(), String> {
@@ -140,7 +162,21 @@ fn apply(manifest: &mut serde_json::Value, change: &ManifestChange) -> Result<()
     Ok(())
 }
 
-async fn drive(work: &Path, scenario: &Scenario) -> (Vec<String>, Option<Report>) {
+/// One scenario's run, and what its steps left to assert on.
+struct Drive {
+    session: Session,
+    driver: Driver,
+    package: PackageId,
+    timeout: Duration,
+    response: Option<String>,
+    http: Option<(u16, String)>,
+}
+
+async fn drive(
+    work: &Path,
+    scenario: &Scenario,
+    package: PackageId,
+) -> (Vec<String>, Option<Report>) {
     let seconds = scenario.timeout.filter(|t| t.is_finite()).unwrap_or(10.0);
     let timeout = Duration::from_secs_f64(seconds.clamp(0.01, 86_400.0));
     let mut options = RunOptions::new(work);
@@ -152,118 +188,489 @@ async fn drive(work: &Path, scenario: &Scenario) -> (Vec<String>, Option<Report>
         Ok(session) => session,
         Err(e) => return (vec![e.to_string()], None),
     };
-    let driver = Answers::default();
-    session
-        .node()
-        .add_native(driver_id(), true, Arc::new(driver.clone()));
+    let driver = Driver::install(session.node(), driver_id());
     session.settle(timeout).await;
+    let mut run = Drive {
+        session,
+        driver,
+        package,
+        timeout,
+        response: None,
+        http: None,
+    };
     let mut failures = Vec::new();
-    let mut seen = Seen::default();
     for (index, step) in scenario.step.iter().enumerate() {
         let outcome = match step {
-            Step::Send(send) => send_step(&session, &driver, send, timeout, &mut seen).await,
-            Step::Http(http) => http_step(&session, http, &mut seen).await,
-            Step::Wait(wait) => wait_step(&session, wait, timeout).await,
-            Step::Expect(expect) => {
-                let report = session.node().peek(Report::clone);
-                let failed = check(&session, &report, expect, &seen);
-                if failed.is_empty() {
-                    Ok(())
-                } else {
-                    Err(failed.join("\n"))
-                }
-            }
+            Step::Send(send) => run.send(send).await,
+            Step::Http(http) => run.http(http).await,
+            Step::Wait(wait) => run.wait(wait).await,
+            Step::Expect(expect) => run.check(expect),
         };
         if matches!(step, Step::Send(_) | Step::Http(_)) {
-            session.settle(timeout).await;
+            run.session.settle(timeout).await;
         }
         if let Err(e) = outcome {
-            let report = session.node().peek(Report::clone);
+            let report = run.session.node().peek(Report::clone);
             failures.push(format!("step {}: {e}{}", index + 1, trace(&report)));
         }
     }
-    let idle = session.settle(timeout).await;
-    (failures, Some(session.finish(idle).await))
+    let idle = run.session.settle(timeout).await;
+    (failures, Some(run.session.finish(idle).await))
 }
 
-async fn send_step(
-    session: &Session,
-    driver: &Answers,
-    send: &Send,
-    timeout: Duration,
-    seen: &mut Seen,
-) -> Result<(), String> {
-    let port = session.port();
-    let node = port.node().to_string();
-    let to = ProcessId::parse(&send.to)?;
-    let from = match &send.from {
-        Some(from) => ProcessId::parse(from)?,
-        None => {
-            let me = driver_id();
-            let cap = Capability::messaging(Address::new(&node, to.clone()));
-            port.kernel(|k| k.grant_capabilities(&me, vec![cap]));
-            me
-        }
-    };
-    let body = match (&send.json, &send.body) {
-        (Some(json), _) => json.to_string().into_bytes(),
-        (None, Some(text)) => text.clone().into_bytes(),
-        (None, None) => vec![],
-    };
-    let id: u64 = rand::random();
-    let answered = send
-        .expects_response
-        .filter(|_| from == driver_id())
-        .map(|_| driver.expect(id));
-    port.send(KernelMessage {
-        id,
-        source: Address::new(&node, from),
-        target: Address::new(&node, to),
-        rsvp: None,
-        message: Message::Request(Request {
-            inherit: false,
-            expects_response: send.expects_response,
+impl Drive {
+    fn id(&self, process: &ProcessRef) -> ProcessId {
+        process.resolve(&self.package)
+    }
+
+    /// Whether `id` was ever a process of this run (a runtime module, or a
+    /// process installed or spawned, alive or not).
+    fn existed(&self, report: &Report, id: &ProcessId) -> bool {
+        report.record(id).is_some() || self.session.node().kernel(|k| k.program(id).is_some())
+    }
+
+    /// "no process X in this run", with the processes there are.
+    fn unknown(&self, report: &Report, id: &ProcessId) -> String {
+        let names: Vec<String> = report.processes.iter().map(|p| p.id.to_string()).collect();
+        format!(
+            "there is no process {id} in this run (its processes: {})",
+            names.join(", ")
+        )
+    }
+
+    async fn send(&mut self, send: &Send) -> Result<(), String> {
+        let to = self.id(&send.to);
+        let body = match (&send.json, &send.body) {
+            (Some(json), _) => json.to_string().into_bytes(),
+            (None, Some(text)) => text.clone().into_bytes(),
+            (None, None) => vec![],
+        };
+        let outgoing = Outgoing {
+            to: to.clone(),
             body,
-            metadata: None,
-            capabilities: vec![],
-        }),
-        blob: send.blob.as_ref().map(|text| LazyLoadBlob {
-            mime: None,
-            bytes: text.clone().into_bytes(),
-        }),
-    });
-    if let (Some(answered), Some(seconds)) = (answered, send.expects_response) {
-        let limit = Duration::from_secs(seconds).min(timeout);
-        let answer = tokio::time::timeout(limit, answered).await;
-        driver.forget(id);
-        seen.response = match answer {
-            Ok(Ok(body)) => Some(String::from_utf8_lossy(&body).into_owned()),
-            _ => {
-                return Err(format!(
-                    "no response to the request to {} within {limit:?}",
-                    send.to
+            blob: send.blob.as_ref().map(|text| text.clone().into_bytes()),
+            expects_response: send.expects_response,
+        };
+        if let Some(from) = &send.from {
+            self.driver.send_as(self.id(from), outgoing);
+            return Ok(());
+        }
+        let messaging = Capability::messaging(self.driver.address(to.clone()));
+        self.driver.grant(self.driver.id(), vec![messaging]);
+        let limit = Duration::from_secs(send.expects_response.unwrap_or(0)).min(self.timeout);
+        match self.driver.ask(outgoing, limit).await {
+            Ok(body) => {
+                if let Some(body) = body {
+                    self.response = Some(String::from_utf8_lossy(&body).into_owned());
+                }
+                Ok(())
+            }
+            Err(NoAnswer::Refused(kind)) => {
+                let report = self.session.node().peek(Report::clone);
+                let why = if self.existed(&report, &to) {
+                    String::new()
+                } else {
+                    format!(": {}", self.unknown(&report, &to))
+                };
+                Err(format!(
+                    "the request to {to} got SendError {kind:?} at once{why}"
                 ))
             }
-        };
+            Err(NoAnswer::TimedOut(limit)) => Err(format!(
+                "no response to the request to {to} within {limit:?}"
+            )),
+        }
     }
-    Ok(())
+
+    async fn http(&mut self, http: &Http) -> Result<(), String> {
+        let port = self
+            .session
+            .http_port()
+            .ok_or("no HTTP server is running: no process has bound a path")?;
+        let cookie = if http.cookie {
+            self.session.http_cookie()
+        } else {
+            None
+        };
+        let (method, path, body) = (http.method.clone(), http.path.clone(), http.body.clone());
+        let answer =
+            tokio::task::spawn_blocking(move || request(port, &method, &path, cookie, &body))
+                .await
+                .map_err(|e| e.to_string())??;
+        self.http = Some(answer);
+        Ok(())
+    }
+
+    async fn wait(&self, wait: &Wait) -> Result<(), String> {
+        if let Some(seconds) = wait.seconds.filter(|s| s.is_finite()) {
+            tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0))).await;
+        }
+        if wait.idle && !self.session.settle(self.timeout).await {
+            return Err(format!("still busy after {:?}", self.timeout));
+        }
+        let from = wait.process.as_ref().map(|p| self.id(p));
+        let exit = wait.exit.as_ref().map(|p| self.id(p));
+        let what = || {
+            let mut parts = Vec::new();
+            if let Some(text) = &wait.print {
+                let by = from
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(" from {p}"));
+                parts.push(format!("a print containing {text:?}{by}"));
+            }
+            if let Some(id) = &exit {
+                parts.push(format!("{id} to end"));
+            }
+            parts.join(" and ")
+        };
+        let outcome = self
+            .session
+            .node()
+            .watch(self.timeout, |report, idle| {
+                let printed = wait.print.as_ref().is_none_or(|text| {
+                    report.prints.iter().any(|p| {
+                        p.text.contains(text.as_str())
+                            && from.as_ref().is_none_or(|w| p.process == *w)
+                    })
+                });
+                let ended = exit.as_ref().is_none_or(|id| {
+                    report
+                        .record(id)
+                        .is_some_and(|p| p.exit.kind != ExitKind::Running)
+                });
+                if printed && ended {
+                    return Some(Ok(()));
+                }
+                // Fail as soon as the wait cannot end well.
+                if let Some(id) = from.as_ref().filter(|_| !printed) {
+                    match report.record(id) {
+                        Some(p) if !matches!(p.exit.kind, ExitKind::Running) => {
+                            return Some(Err(format!(
+                                "waited for {}, but {id} already ended ({}) without printing it",
+                                what(),
+                                describe_exit(&p.exit.kind, &p.exit.detail)
+                            )))
+                        }
+                        None if idle => return Some(Err(self.unknown(report, id))),
+                        _ => {}
+                    }
+                }
+                idle.then(|| {
+                    Err(format!(
+                        "waited for {}, but the run is idle: nothing in flight will make it happen",
+                        what()
+                    ))
+                })
+            })
+            .await;
+        outcome.unwrap_or_else(|| Err(format!("waited {:?} for {}", self.timeout, what())))
+    }
+
+    fn check(&self, expect: &Expect) -> Result<(), String> {
+        let report = self.session.node().peek(Report::clone);
+        let mut failed = Vec::new();
+        let mut want = |result: Result<(), String>| {
+            if let Err(e) = result {
+                failed.push(e);
+            }
+        };
+        if let Some(spawn) = &expect.spawn {
+            want(self.spawned(&report, spawn));
+        }
+        if let Some(cap) = &expect.holds {
+            want(self.holds(&report, cap));
+        }
+        if let Some(print) = &expect.print {
+            want(self.printed(&report, print));
+        }
+        if let Some(exit) = &expect.exit {
+            want(self.exited(&report, exit));
+        }
+        if let Some(blocked) = &expect.blocked {
+            want(self.blocked(&report, blocked));
+        }
+        if let Some(kind) = &expect.diagnostic {
+            let found = report.diagnostics.iter().any(|d| d.kind == *kind);
+            let kinds: Vec<String> = report
+                .diagnostics
+                .iter()
+                .map(|d| format!("{:?}", d.kind))
+                .collect();
+            want(ok_or(found, || {
+                format!(
+                    "expected a diagnostic of kind {kind:?}; the run has {}",
+                    list_or_none(&kinds)
+                )
+            }));
+        }
+        if let Some(url) = &expect.http_request {
+            let found = report
+                .http_requests
+                .iter()
+                .any(|r| r.url.contains(url.as_str()));
+            want(ok_or(found, || {
+                format!("expected an http-client request to {url}")
+            }));
+        }
+        if let Some(text) = &expect.response {
+            let found = self
+                .response
+                .as_ref()
+                .is_some_and(|r| r.contains(text.as_str()));
+            want(ok_or(found, || match &self.response {
+                Some(r) => format!("expected the response to contain {text:?}; it was {r:?}"),
+                None => format!("expected the response to contain {text:?}; no send got one"),
+            }));
+        }
+        if let Some(status) = expect.http_status {
+            want(ok_or(
+                self.http.as_ref().is_some_and(|(s, _)| *s == status),
+                || format!("expected HTTP status {status}; {}", self.http_seen()),
+            ));
+        }
+        if let Some(text) = &expect.http_body {
+            want(ok_or(
+                self.http
+                    .as_ref()
+                    .is_some_and(|(_, b)| b.contains(text.as_str())),
+                || {
+                    format!(
+                        "expected the HTTP body to contain {text:?}; {}",
+                        self.http_seen()
+                    )
+                },
+            ));
+        }
+        if let Some(file) = &expect.file {
+            want(inside_home(&file.path).and_then(|relative| {
+                let path = self.session.node().home().root().join(relative);
+                let content = std::fs::read_to_string(&path).unwrap_or_default();
+                ok_or(content.contains(file.contains.as_str()), || {
+                    format!("expected {} to contain {:?}", file.path, file.contains)
+                })
+            }));
+        }
+        if let Some(passes) = expect.passes {
+            let failures = report.check_failures();
+            want(ok_or(failures.is_empty() == passes, || {
+                if passes {
+                    format!(
+                        "expected the run to pass; it fails: {}",
+                        failures.join("; ")
+                    )
+                } else {
+                    "expected the run to fail; it passes".to_string()
+                }
+            }));
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("\n"))
+        }
+    }
+
+    fn http_seen(&self) -> String {
+        match &self.http {
+            Some((status, body)) => format!("got {status} with body {body:?}"),
+            None => "no `http` step ran".into(),
+        }
+    }
+
+    fn spawned(&self, report: &Report, spawn: &ExpectSpawn) -> Result<(), String> {
+        let parent = spawn.parent.as_ref().map(|p| self.id(p));
+        let child = spawn.child.as_ref().map(|c| self.id(c));
+        let found = report.spawns.iter().any(|s| {
+            parent.as_ref().is_none_or(|p| s.parent == *p)
+                && child.as_ref().is_none_or(|c| match &s.child {
+                    Some(made) => made == c,
+                    None => s.name.as_deref() == Some(c.process_name.as_str()),
+                })
+                && spawn.result.is_none_or(|r| s.result == r)
+        });
+        let mut wanted = vec![];
+        if let Some(p) = &parent {
+            wanted.push(format!("by {p}"));
+        }
+        if let Some(c) = &child {
+            wanted.push(format!("of {c}"));
+        }
+        if let Some(r) = spawn.result {
+            wanted.push(format!("with result {r:?}"));
+        }
+        let spawns: Vec<String> = report
+            .spawns
+            .iter()
+            .map(|s| {
+                let child = s
+                    .child
+                    .as_ref()
+                    .map_or_else(|| s.name.clone().unwrap_or_default(), ToString::to_string);
+                format!("{} spawned {child}: {:?}", s.parent, s.result)
+            })
+            .collect();
+        ok_or(found, || {
+            format!(
+                "expected a spawn {}; the spawns were {}",
+                wanted.join(" "),
+                list_or_none(&spawns)
+            )
+        })
+    }
+
+    fn holds(&self, report: &Report, cap: &ExpectCap) -> Result<(), String> {
+        let process = self.id(&cap.process);
+        if !self.existed(report, &process) {
+            return Err(self.unknown(report, &process));
+        }
+        let params = cap
+            .params
+            .clone()
+            .unwrap_or_else(|| "messaging".into())
+            .to_string();
+        let wanted = Capability::new(self.driver.address(self.id(&cap.issuer)), params);
+        let held: Vec<Capability> = if cap.at_start {
+            let Some(record) = report.record(&process) else {
+                return Err(format!(
+                    "{process} never started, so it held nothing at start"
+                ));
+            };
+            record
+                .capabilities_at_start
+                .iter()
+                .filter_map(|c| Some(Capability::new(Address::parse(&c.issuer).ok()?, &c.params)))
+                .collect()
+        } else {
+            self.session.node().kernel(|k| k.caps_of(&process))
+        };
+        let holds = held.contains(&wanted);
+        let when = if cap.at_start { "at start" } else { "now" };
+        ok_or(holds != cap.not, || {
+            let list: Vec<String> = held.iter().map(ToString::to_string).collect();
+            format!(
+                "expected {process} {}to hold {wanted} {when}; it holds {}",
+                if cap.not { "not " } else { "" },
+                list_or_none(&list)
+            )
+        })
+    }
+
+    fn printed(&self, report: &Report, print: &ExpectPrint) -> Result<(), String> {
+        let from = print.process.as_ref().map(|p| self.id(p));
+        if let Some(id) = from.as_ref().filter(|id| !self.existed(report, id)) {
+            return Err(self.unknown(report, id));
+        }
+        let found = report.prints.iter().any(|p| {
+            p.text.contains(print.contains.as_str())
+                && from.as_ref().is_none_or(|w| p.process == *w)
+        });
+        ok_or(found, || {
+            let by = from
+                .as_ref()
+                .map_or(String::new(), |p| format!(" from {p}"));
+            let theirs: Vec<String> = report
+                .prints
+                .iter()
+                .filter(|p| from.as_ref().is_none_or(|w| p.process == *w))
+                .rev()
+                .take(5)
+                .map(|p| format!("{:?}", p.text.lines().next().unwrap_or("")))
+                .collect();
+            format!(
+                "expected a print containing {:?}{by}; the last prints{by} were {}",
+                print.contains,
+                list_or_none(&theirs)
+            )
+        })
+    }
+
+    fn exited(&self, report: &Report, exit: &ExpectExit) -> Result<(), String> {
+        let id = self.id(&exit.process);
+        let Some(record) = report.record(&id) else {
+            return Err(self.unknown(report, &id));
+        };
+        ok_or(record.exit.kind == exit.kind, || {
+            format!(
+                "expected {id} to have exit {:?}; it {}",
+                exit.kind,
+                describe_exit(&record.exit.kind, &record.exit.detail)
+            )
+        })
+    }
+
+    fn blocked(&self, report: &Report, blocked: &ExpectBlocked) -> Result<(), String> {
+        let from = blocked.from.as_ref().map(|p| self.id(p));
+        let to = blocked.to.as_ref().map(|p| self.id(p));
+        if blocked.not {
+            // "Nothing from X was blocked" says nothing if X never existed.
+            for id in from.iter().chain(&to) {
+                if !self.existed(report, id) {
+                    return Err(self.unknown(report, id));
+                }
+            }
+        }
+        let matching: Vec<String> = report
+            .blocked_messages
+            .iter()
+            .filter(|b| {
+                from.as_ref().is_none_or(|f| b.source.process == *f)
+                    && to.as_ref().is_none_or(|t| b.target.process == *t)
+            })
+            .map(|b| format!("{} -> {}: {}", b.source, b.target, b.reason))
+            .collect();
+        let route = match (&from, &to) {
+            (Some(f), Some(t)) => format!(" from {f} to {t}"),
+            (Some(f), None) => format!(" from {f}"),
+            (None, Some(t)) => format!(" to {t}"),
+            (None, None) => String::new(),
+        };
+        if blocked.not {
+            ok_or(matching.is_empty(), || {
+                format!(
+                    "expected no blocked message{route}; blocked: {}",
+                    matching.join("; ")
+                )
+            })
+        } else {
+            let all: Vec<String> = report
+                .blocked_messages
+                .iter()
+                .map(|b| format!("{} -> {}", b.source, b.target))
+                .collect();
+            ok_or(!matching.is_empty(), || {
+                format!(
+                    "expected a blocked message{route}; the blocked messages were {}",
+                    list_or_none(&all)
+                )
+            })
+        }
+    }
 }
 
-async fn http_step(session: &Session, http: &Http, seen: &mut Seen) -> Result<(), String> {
-    let port = session
-        .http_port()
-        .ok_or("no HTTP server is running: no process has bound a path")?;
-    let cookie = if http.cookie {
-        session.http_cookie()
+fn ok_or(ok: bool, failure: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
     } else {
-        None
-    };
-    let (method, path, body) = (http.method.clone(), http.path.clone(), http.body.clone());
-    let answer = tokio::task::spawn_blocking(move || request(port, &method, &path, cookie, &body))
-        .await
-        .map_err(|e| e.to_string())??;
-    seen.http = Some(answer);
-    Ok(())
+        Err(failure())
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// How a process ended, in words, with the first line of why.
+fn describe_exit(kind: &ExitKind, detail: &str) -> String {
+    let first = detail.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    match kind {
+        ExitKind::Returned => "returned".into(),
+        ExitKind::Running => "is still running".into(),
+        other => format!("{other:?}: {first}"),
+    }
 }
 
 /// One HTTP/1.1 request: the status and the body.
@@ -302,214 +709,6 @@ fn request(
     Ok((status, body.to_string()))
 }
 
-async fn wait_step(session: &Session, wait: &Wait, timeout: Duration) -> Result<(), String> {
-    if let Some(seconds) = wait.seconds.filter(|s| s.is_finite()) {
-        tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0))).await;
-    }
-    if wait.idle && !session.settle(timeout).await {
-        return Err(format!("still busy after {timeout:?}"));
-    }
-    let deadline = Instant::now() + timeout;
-    loop {
-        let report = session.node().peek(Report::clone);
-        let printed = wait.print.as_ref().is_none_or(|text| {
-            report.prints.iter().any(|p| {
-                p.text.contains(text.as_str())
-                    && wait.process.as_ref().is_none_or(|w| p.process == *w)
-            })
-        });
-        let exited = wait.exit.as_ref().is_none_or(|id| {
-            report
-                .process(id)
-                .is_some_and(|p| p.exit.kind != crate::report::ExitKind::Running)
-        });
-        if printed && exited {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("waited {timeout:?} for {wait:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn check(session: &Session, report: &Report, expect: &Expect, seen: &Seen) -> Vec<String> {
-    let mut failed = Vec::new();
-    let mut want = |ok: bool, what: String| {
-        if !ok {
-            failed.push(what);
-        }
-    };
-    if let Some(spawn) = &expect.spawn {
-        let found = report.spawns.iter().any(|s| {
-            spawn.parent.as_ref().is_none_or(|p| s.parent == *p)
-                && spawn.child.as_ref().is_none_or(|c| {
-                    s.child
-                        .as_deref()
-                        .unwrap_or(s.name.as_deref().unwrap_or(""))
-                        .contains(c.as_str())
-                })
-                && spawn.result.as_ref().is_none_or(|r| {
-                    serde_json::to_value(s.result).ok() == Some(serde_json::json!(r))
-                })
-        });
-        want(
-            found,
-            format!(
-                "expected a spawn {spawn:?}; spawns were {:?}",
-                report.spawns
-            ),
-        );
-    }
-    if let Some(cap) = &expect.holds {
-        let node = &report.node;
-        let params = cap
-            .params
-            .clone()
-            .unwrap_or_else(|| "messaging".into())
-            .to_string();
-        let wanted = Capability::new(
-            Address::new(
-                node,
-                ProcessId::parse(&cap.issuer).unwrap_or(ProcessId::runtime("?")),
-            ),
-            params,
-        );
-        let held: Vec<Capability> = if cap.at_start {
-            report
-                .process(&cap.process)
-                .map(|p| {
-                    p.capabilities_at_start
-                        .iter()
-                        .filter_map(|c| {
-                            Some(Capability::new(Address::parse(&c.issuer).ok()?, &c.params))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            let process = ProcessId::parse(&cap.process).unwrap_or(ProcessId::runtime("?"));
-            session.port().kernel(|k| k.caps_of(&process))
-        };
-        let holds = held.contains(&wanted);
-        want(
-            holds != cap.not,
-            format!(
-                "expected {} {}to hold {wanted}; it holds {}",
-                cap.process,
-                if cap.not { "not " } else { "" },
-                held.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
-    if let Some(print) = &expect.print {
-        let found = report.prints.iter().any(|p| {
-            p.text.contains(print.contains.as_str())
-                && print.process.as_ref().is_none_or(|w| p.process == *w)
-        });
-        want(
-            found,
-            format!("expected a print containing {:?}", print.contains),
-        );
-    }
-    if let Some(exit) = &expect.exit {
-        let kind = report
-            .process(&exit.process)
-            .and_then(|p| serde_json::to_value(p.exit.kind).ok());
-        want(
-            kind == Some(serde_json::json!(exit.kind)),
-            format!(
-                "expected {} to have exit {}; it has {kind:?}",
-                exit.process, exit.kind
-            ),
-        );
-    }
-    if let Some(blocked) = &expect.blocked {
-        let found = report.blocked_messages.iter().any(|b| {
-            blocked
-                .from
-                .as_ref()
-                .is_none_or(|f| b.source.ends_with(&format!("@{f}")))
-                && blocked
-                    .to
-                    .as_ref()
-                    .is_none_or(|t| b.target.ends_with(&format!("@{t}")))
-        });
-        want(
-            found != blocked.not,
-            format!(
-                "expected {}a blocked message {blocked:?}; blocked were {:?}",
-                if blocked.not { "no " } else { "" },
-                report.blocked_messages
-            ),
-        );
-    }
-    if let Some(kind) = &expect.diagnostic {
-        let found = report
-            .diagnostics
-            .iter()
-            .any(|d| serde_json::to_value(d.kind).ok() == Some(serde_json::json!(kind)));
-        want(found, format!("expected a diagnostic of kind {kind}"));
-    }
-    if let Some(url) = &expect.http_request {
-        let found = report
-            .http_requests
-            .iter()
-            .any(|r| r.url.contains(url.as_str()));
-        want(found, format!("expected an http-client request to {url}"));
-    }
-    if let Some(text) = &expect.response {
-        want(
-            seen.response
-                .as_ref()
-                .is_some_and(|r| r.contains(text.as_str())),
-            format!(
-                "expected the response to contain {text:?}; it was {:?}",
-                seen.response
-            ),
-        );
-    }
-    if let Some(status) = expect.http_status {
-        want(
-            seen.http.as_ref().is_some_and(|(s, _)| *s == status),
-            format!("expected HTTP status {status}; got {:?}", seen.http),
-        );
-    }
-    if let Some(text) = &expect.http_body {
-        want(
-            seen.http
-                .as_ref()
-                .is_some_and(|(_, b)| b.contains(text.as_str())),
-            format!(
-                "expected the HTTP body to contain {text:?}; got {:?}",
-                seen.http
-            ),
-        );
-    }
-    if let Some(file) = &expect.file {
-        let path = session.node().home().root().join(&file.path);
-        let content = std::fs::read_to_string(&path).unwrap_or_default();
-        want(
-            content.contains(file.contains.as_str()),
-            format!("expected {} to contain {:?}", file.path, file.contains),
-        );
-    }
-    if let Some(passes) = expect.passes {
-        let failures = report.check_failures();
-        want(
-            failures.is_empty() == passes,
-            format!(
-                "expected the run to {}; its failures: {failures:?}",
-                if passes { "pass" } else { "fail" }
-            ),
-        );
-    }
-    failed
-}
-
 /// The part of the run that explains a failure: the last prints and every
 /// diagnostic.
 fn trace(report: &Report) -> String {
@@ -523,6 +722,9 @@ fn trace(report: &Report) -> String {
     }
     for d in &report.diagnostics {
         out.push_str(&format!("\n    diagnostic {:?}: {}", d.kind, d.message));
+        if let Some(hint) = &d.hint {
+            out.push_str(&format!("\n      hint: {hint}"));
+        }
     }
     out
 }

@@ -17,8 +17,8 @@ mod sources;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::error::InputError;
 use crate::package::json::Json;
+use crate::types::InputError;
 use rename::Renamer;
 
 /// What to make.
@@ -32,9 +32,9 @@ pub struct NewPackage {
     pub renames: Vec<(String, String, String)>,
     /// Where to write it: a directory that does not exist or is empty.
     pub dest: PathBuf,
-    /// Build for hyperdrive (`hyperware_process_lib`) by default instead
-    /// of Kinode 1.0: the new Makefile's `FLAVOR`.
-    pub hyperware: bool,
+    /// The runtime it is built for by default (the SDK, and the new
+    /// Makefile's `FLAVOR`).
+    pub runtime: crate::Runtime,
 }
 
 /// What was made.
@@ -58,6 +58,26 @@ fn flag_error(flag: &str, reason: String) -> InputError {
 }
 
 /// Makes a new package from the template in `template` (this repository).
+///
+/// ```
+/// use host_harness::template::{create, NewPackage};
+///
+/// let scratch = std::env::temp_dir().join(format!("doc-new-{}", std::process::id()));
+/// let new = NewPackage {
+///     name: "my-app".into(),
+///     publisher: "me.os".into(),
+///     renames: vec![("child".into(), "worker".into(), "--child".into())],
+///     dest: scratch.join("my-app"),
+///     runtime: host_harness::Runtime::Kinode,
+/// };
+/// let created = create(std::path::Path::new(".."), &new).unwrap();
+/// assert_eq!(created.package_id, "my-app:me.os");
+/// assert_eq!(created.processes, ["parent", "worker"]);
+/// // A name a node would refuse writes nothing and names the option.
+/// let bad = NewPackage { name: "My_App".into(), ..new };
+/// assert!(create(std::path::Path::new(".."), &bad).unwrap_err().to_string().starts_with("--name"));
+/// std::fs::remove_dir_all(scratch).unwrap();
+/// ```
 pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> {
     names::check_package_name(&new.name).map_err(|e| flag_error("--name", e))?;
     names::check_publisher(&new.publisher).map_err(|e| flag_error("--publisher", e))?;
@@ -196,6 +216,7 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
         .map(|p| format!("`{p}/`"))
         .collect::<Vec<_>>()
         .join(", ");
+    let profile = new.runtime.profile();
     let fill = |text: &str| {
         text.replace("@PACKAGE_ID@", &new_id)
             .replace("@NAME@", &new.name)
@@ -205,24 +226,10 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             .replace("@PARENT@", &new_name(&"parent".to_string()))
             .replace(
                 "@SDK@",
-                if new.hyperware {
-                    "`hyperware_process_lib` 3.0"
-                } else {
-                    "`kinode_process_lib` 1.0"
-                },
+                &format!("`{}` {}", profile.sdk, profile.sdk_version),
             )
-            .replace(
-                "@NODE@",
-                if new.hyperware {
-                    "a hyperdrive (Hyperware) node"
-                } else {
-                    "a Kinode 1.0 node"
-                },
-            )
-            .replace(
-                "@FLAVOR@",
-                if new.hyperware { "hyperware" } else { "kinode" },
-            )
+            .replace("@NODE@", profile.node_title)
+            .replace("@FLAVOR@", profile.flavor)
             .replace("@HARNESS_SRC@", &harness_src.display().to_string())
     };
     out.insert("Makefile".into(), fill(MAKEFILE).into_bytes());

@@ -1,7 +1,7 @@
 //! The names `new` accepts, by the node's rules, checked before anything
 //! is written.
 
-use crate::ids::check_process_name;
+use crate::types::check_process_name;
 
 /// A package name: what a process name may be (`a-z`, `0-9`, `-`), and not
 /// `api` or `test`, which kit keeps for itself (`pkg/api.zip`, `test/`).

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::error::InputError;
+use crate::types::InputError;
 
 /// Files under `dir` that git tracks, relative to it. Outside a git
 /// checkout (a downloaded archive): every file but `target/`, `.git/` and
@@ -30,7 +30,7 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
                 path.file_name()
                     .is_some_and(|name| name == "target" || name == ".git")
             };
-            let mut files: Vec<PathBuf> = crate::files::entries(dir, &|path| !skipped(path))?
+            let mut files: Vec<PathBuf> = crate::util::entries(dir, &|path| !skipped(path))?
                 .into_iter()
                 .filter(|path| path.is_file() && path.extension().is_none_or(|ext| ext != "wasm"))
                 .filter_map(|path| Some(path.strip_prefix(dir).ok()?.to_owned()))

@@ -22,7 +22,7 @@ fn request(dest: &Path) -> NewPackage {
             ("child".into(), "worker".into(), "--child".into()),
         ],
         dest: dest.to_owned(),
-        hyperware: false,
+        runtime: crate::Runtime::Kinode,
     }
 }
 

@@ -26,13 +26,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::bindings::{Message, ProcessId};
-use crate::ids::check_process_name;
-use crate::kernel::event::{Event, ModuleEvent};
-use crate::kernel::message::KernelMessage;
-use crate::node::{lock, Port};
-
-use super::{respond, respond_to_source, Answer, Module};
+use crate::kernel::event::ModuleEvent;
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
+use crate::types::{check_process_name, Message, ProcessId};
+use crate::util::lock;
 use routes::{bound_path, Binding, Routes};
 
 /// How long the node waits for a process to answer an HTTP request.
@@ -96,9 +94,8 @@ pub struct HttpServer {
 }
 
 struct Shared {
-    node: String,
-    /// hyperdrive tells a process where a WebSocket client connects from.
-    flavor: crate::kernel::Flavor,
+    /// The node's name, known once the server listens.
+    node: std::sync::OnceLock<String>,
     /// `--http-port`; 0 picks a free one.
     wanted_port: u16,
     /// The port once listening.
@@ -114,14 +111,15 @@ struct Shared {
 }
 
 impl HttpServer {
-    pub fn new(node: &str, wanted_port: u16, flavor: crate::kernel::Flavor) -> Self {
+    /// A server for `--http-port` (0: a free one) whose login cookie's
+    /// value is `token`.
+    pub fn new(wanted_port: u16, token: String) -> Self {
         HttpServer {
             shared: Arc::new(Shared {
-                node: node.into(),
-                flavor,
+                node: std::sync::OnceLock::new(),
                 wanted_port,
                 port: Mutex::new(None),
-                token: format!("{:032x}", rand::random::<u128>()),
+                token,
                 routes: Mutex::new(Routes::default()),
                 pending: Mutex::new(HashMap::new()),
                 ws_routes: Mutex::new(Routes::default()),
@@ -131,29 +129,30 @@ impl HttpServer {
     }
 
     /// Starts listening if it is not yet.
-    fn listen(&self, port: &Arc<dyn Port>) -> Result<(), String> {
+    fn listen(&self, ctx: &ModuleCtx) -> Result<(), String> {
         let mut listening = lock(&self.shared.port);
         if listening.is_some() {
             return Ok(());
         }
-        let bound = server::start(self.shared.clone(), port.clone())?;
+        let _ = self.shared.node.set(ctx.node().to_string());
+        let bound = server::start(self.shared.clone(), ctx.clone())?;
         *listening = Some(bound);
-        let node = &self.shared.node;
+        let node = ctx.node();
         let line = format!(
             "http-server: serving on http://localhost:{bound} (authenticated paths take the cookie \
              kinode-auth_{node}={})",
             self.shared.token
         );
-        port.kernel(|k| k.print_as(&ProcessId::runtime("http-server"), 0, line));
-        port.note(Event::Module(ModuleEvent::HttpServing {
+        ctx.print(0, line);
+        ctx.note(ModuleEvent::HttpServing {
             port: bound,
             cookie: format!("kinode-auth_{node}={}", self.shared.token),
-        }));
+        });
         Ok(())
     }
 
     /// Carries out a process's action; the error's name if it fails.
-    fn act(&self, port: &Arc<dyn Port>, km: &KernelMessage) -> Result<(), &'static str> {
+    fn act(&self, ctx: &ModuleCtx, km: &KernelMessage) -> Result<(), &'static str> {
         let request = km.request().ok_or("MalformedRequest")?;
         let action: HttpServerAction =
             serde_json::from_slice(&request.body).map_err(|_| "MalformedRequest")?;
@@ -182,9 +181,9 @@ impl HttpServer {
                 path,
                 authenticated,
                 extension,
-            } => return self.bind_ws(port, &process, &path, authenticated, extension),
+            } => return self.bind_ws(ctx, &process, &path, authenticated, extension),
             HttpServerAction::WebSocketSecureBind { path, extension } => {
-                return self.bind_ws(port, &process, &path, true, extension)
+                return self.bind_ws(ctx, &process, &path, true, extension)
             }
             HttpServerAction::WebSocketUnbind { path } => {
                 lock(&self.shared.ws_routes).bind(Binding {
@@ -200,11 +199,11 @@ impl HttpServer {
                 return Err("MalformedRequest")
             }
             HttpServerAction::WebSocketExtPushOutgoing {} => {
-                port.note(Event::Module(ModuleEvent::NotEmulated {
+                ctx.note(ModuleEvent::NotEmulated {
                     process,
                     module: ProcessId::runtime("http-server"),
                     kind: "WebSocket extension push",
-                }));
+                });
                 return Err("MalformedRequest");
             }
             HttpServerAction::WebSocketPush {
@@ -235,18 +234,18 @@ impl HttpServer {
                 "dynamic"
             },
         );
-        port.kernel(|k| k.print_as(&ProcessId::runtime("http-server"), 3, line));
-        self.listen(port).map_err(|e| {
-            port.kernel(|k| k.print_as(&ProcessId::runtime("http-server"), 0, e));
+        ctx.print(3, line);
+        self.listen(ctx).map_err(|e| {
+            ctx.print(0, e);
             "MalformedRequest"
         })?;
         let stored = bound_path(&process, &path);
-        port.note(Event::Module(ModuleEvent::HttpBound {
+        ctx.note(ModuleEvent::HttpBound {
             process: process.clone(),
             path: stored.clone(),
             authenticated,
             content: content.is_some(),
-        }));
+        });
         lock(&self.shared.routes).bind(Binding {
             path: stored,
             process: Some(process),
@@ -273,29 +272,35 @@ fn check_kimap_safe(process: &ProcessId) -> Result<(), &'static str> {
     }
 }
 
+impl Shared {
+    fn node(&self) -> &str {
+        self.node.get().map_or("", String::as_str)
+    }
+}
+
 impl HttpServer {
     /// `WebSocketBind`/`WebSocketSecureBind`: clients may connect to
     /// `path` under the process's prefix.
     fn bind_ws(
         &self,
-        port: &Arc<dyn Port>,
+        ctx: &ModuleCtx,
         process: &ProcessId,
         path: &str,
         authenticated: bool,
         extension: bool,
     ) -> Result<(), &'static str> {
         check_kimap_safe(process)?;
-        self.listen(port).map_err(|e| {
-            port.kernel(|k| k.print_as(&ProcessId::runtime("http-server"), 0, e));
+        self.listen(ctx).map_err(|e| {
+            ctx.print(0, e);
             "MalformedRequest"
         })?;
         let stored = bound_path(process, path);
-        port.note(Event::Module(ModuleEvent::HttpBound {
+        ctx.note(ModuleEvent::HttpBound {
             process: process.clone(),
             path: format!("{stored} (WebSocket)"),
             authenticated,
             content: false,
-        }));
+        });
         lock(&self.shared.ws_routes).bind(Binding {
             path: stored,
             process: Some(process.clone()),
@@ -308,7 +313,7 @@ impl HttpServer {
 }
 
 impl Module for HttpServer {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         if let Message::Response((response, _)) = &km.message {
             // A process answering an HTTP request.
             if let Some(waiting) = lock(&self.shared.pending).remove(&km.id) {
@@ -316,17 +321,12 @@ impl Module for HttpServer {
             }
             return;
         }
-        match self.act(port, &km) {
-            Ok(()) => respond(
-                port,
-                "http-server",
-                &km,
-                Answer::new(json!({ "Ok": null }).to_string()),
-            ),
+        match self.act(ctx, &km) {
+            Ok(()) => ctx.respond(&km, Answer::new(json!({ "Ok": null }).to_string())),
             Err(error) => {
                 // Errors go to the source whether or not it asked.
                 let body = json!({ "Err": error }).to_string();
-                respond_to_source(port, "http-server", &km, Answer::new(body));
+                ctx.respond_to_source(&km, Answer::new(body));
             }
         }
     }

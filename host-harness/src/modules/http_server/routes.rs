@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::bindings::ProcessId;
+use crate::types::ProcessId;
 
 #[derive(Debug, Clone)]
 pub struct Binding {

@@ -19,18 +19,19 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::bindings::{self, Address, LazyLoadBlob, Message, ProcessId};
-use crate::kernel::event::{Event, ModuleEvent};
+use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::KernelMessage;
-use crate::node::{lock, Port};
+use crate::node::ModuleCtx;
+use crate::types::{self, Address, LazyLoadBlob, Message, ProcessId};
+use crate::util::lock;
 
 use super::routes::normalise;
 use super::{websocket, Shared, ANSWER_SECS};
 
 pub type Body = Full<Bytes>;
 
-/// Binds the listener and starts accepting; returns the port.
-pub fn start(shared: Arc<Shared>, port: Arc<dyn Port>) -> Result<u16, String> {
+/// Binds the listener and starts accepting; returns the ctx.
+pub fn start(shared: Arc<Shared>, ctx: ModuleCtx) -> Result<u16, String> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", shared.wanted_port)).map_err(|e| {
         format!(
             "http-server: cannot listen on port {}: {e}",
@@ -46,14 +47,14 @@ pub fn start(shared: Arc<Shared>, port: Arc<dyn Port>) -> Result<u16, String> {
         .port();
     let listener =
         tokio::net::TcpListener::from_std(listener).map_err(|e| format!("http-server: {e}"))?;
-    let tasks = port.clone();
-    port.spawn(Box::pin(async move {
+    let tasks = ctx.clone();
+    ctx.spawn(Box::pin(async move {
         while let Ok((stream, peer)) = listener.accept().await {
-            let (shared, port) = (shared.clone(), tasks.clone());
+            let (shared, ctx) = (shared.clone(), tasks.clone());
             tasks.spawn(Box::pin(async move {
                 let service = service_fn(move |request| {
-                    let (shared, port) = (shared.clone(), port.clone());
-                    async move { Ok::<_, Infallible>(answer(&shared, &port, request, peer).await) }
+                    let (shared, ctx) = (shared.clone(), ctx.clone());
+                    async move { Ok::<_, Infallible>(answer(&shared, &ctx, request, peer).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -77,31 +78,31 @@ pub fn reply(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> R
 
 async fn answer(
     shared: &Arc<Shared>,
-    port: &Arc<dyn Port>,
+    ctx: &ModuleCtx,
     request: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
-    let (response, process) = route(shared, port, request, peer).await;
-    port.note(Event::Module(ModuleEvent::HttpServed {
+    let (response, process) = route(shared, ctx, request, peer).await;
+    ctx.note(ModuleEvent::HttpServed {
         method,
         path,
         status: response.status().as_u16(),
         process,
-    }));
+    });
     response
 }
 
 async fn route(
     shared: &Arc<Shared>,
-    port: &Arc<dyn Port>,
+    ctx: &ModuleCtx,
     request: Request<Incoming>,
     peer: SocketAddr,
 ) -> (Response<Body>, Option<ProcessId>) {
     let original = normalise(request.uri().path()).to_string();
     if websocket::is_upgrade(&request) {
-        return route_websocket(shared, port, request, peer, &original);
+        return route_websocket(shared, ctx, request, peer, &original);
     }
     let found = lock(&shared.routes)
         .find(&original)
@@ -156,7 +157,7 @@ async fn route(
         "url_params": url_params,
         "query_params": query,
     }});
-    let response = forward(shared, port, &process, incoming, body).await;
+    let response = forward(shared, ctx, &process, incoming, body).await;
     (response, Some(process))
 }
 
@@ -165,7 +166,7 @@ async fn route(
 /// off-machine.
 fn route_websocket(
     shared: &Arc<Shared>,
-    port: &Arc<dyn Port>,
+    ctx: &ModuleCtx,
     request: Request<Incoming>,
     peer: SocketAddr,
     original: &str,
@@ -188,7 +189,7 @@ fn route_websocket(
     };
     let response = websocket::accept(
         shared.clone(),
-        port,
+        ctx,
         request,
         process.clone(),
         original,
@@ -200,21 +201,21 @@ fn route_websocket(
 /// Sends the request to the bound process and waits for its answer.
 async fn forward(
     shared: &Shared,
-    port: &Arc<dyn Port>,
+    ctx: &ModuleCtx,
     process: &ProcessId,
     incoming: serde_json::Value,
     body: Vec<u8>,
 ) -> Response<Body> {
-    let id: u64 = rand::random();
+    let id = ctx.random();
     let (sender, answered) = oneshot::channel();
     lock(&shared.pending).insert(id, sender);
-    let waiting = port.busy();
-    port.send(KernelMessage {
+    let waiting = ctx.busy();
+    ctx.send(KernelMessage {
         id,
-        source: Address::new(&shared.node, ProcessId::runtime("http-server")),
-        target: Address::new(&shared.node, process.clone()),
+        source: Address::new(ctx.node(), ProcessId::runtime("http-server")),
+        target: Address::new(ctx.node(), process.clone()),
         rsvp: None,
-        message: Message::Request(bindings::Request {
+        message: Message::Request(types::Request {
             inherit: false,
             expects_response: Some(ANSWER_SECS),
             body: incoming.to_string().into_bytes(),
@@ -270,7 +271,7 @@ fn header_map(request: &Request<Incoming>) -> HashMap<String, String> {
 /// The node's cookie check: `kinode-auth_{node}=<token>` among the
 /// cookies (`; `-separated `name=value` pairs).
 fn has_cookie(shared: &Shared, headers: &HashMap<String, String>) -> bool {
-    let name = format!("kinode-auth_{}", shared.node);
+    let name = format!("kinode-auth_{}", shared.node());
     headers.get("cookie").is_some_and(|cookies| {
         cookies.split("; ").any(|cookie| {
             let parts: Vec<&str> = cookie.split('=').collect();
@@ -283,6 +284,7 @@ fn login_page(shared: &Shared) -> String {
     format!(
         "<!doctype html><title>login</title><p>This path is authenticated. A node would show its \
          login page; host-harness takes the cookie <code>kinode-auth_{}={}</code>.</p>",
-        shared.node, shared.token
+        shared.node(),
+        shared.token
     )
 }

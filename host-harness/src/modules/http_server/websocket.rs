@@ -21,10 +21,10 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::bindings::{self, Address, LazyLoadBlob, Message, ProcessId};
 use crate::kernel::message::KernelMessage;
-use crate::kernel::Flavor;
-use crate::node::{lock, Port};
+use crate::node::ModuleCtx;
+use crate::types::{self, Address, LazyLoadBlob, Message, ProcessId};
+use crate::util::lock;
 
 use super::{Shared, WsMessageType};
 
@@ -61,7 +61,7 @@ pub fn is_upgrade(request: &Request<Incoming>) -> bool {
 /// runs the channel once the connection is handed over.
 pub fn accept(
     shared: Arc<Shared>,
-    port: &Arc<dyn Port>,
+    ctx: &ModuleCtx,
     request: Request<Incoming>,
     process: ProcessId,
     original: &str,
@@ -74,15 +74,15 @@ pub fn accept(
     let prefix = format!("/{process}");
     let below = original.strip_prefix(&prefix).unwrap_or("");
     let path = format!("/{}", below.trim_start_matches('/'));
-    let tasks = port.clone();
-    let port = port.clone();
+    let tasks = ctx.clone();
+    let ctx = ctx.clone();
     tasks.spawn(Box::pin(async move {
         let Ok(upgraded) = hyper::upgrade::on(request).await else {
             return;
         };
         let stream =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        run_channel(shared, port, stream, process, path, client).await;
+        run_channel(shared, ctx, stream, process, path, client).await;
     }));
     let mut response = super::server::reply(StatusCode::SWITCHING_PROTOCOLS, None, vec![]);
     let headers = response.headers_mut();
@@ -104,13 +104,13 @@ pub fn accept(
 /// One connection, from open to close.
 async fn run_channel(
     shared: Arc<Shared>,
-    port: Arc<dyn Port>,
+    ctx: ModuleCtx,
     stream: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     process: ProcessId,
     path: String,
     client: Client,
 ) {
-    let channel_id: u32 = rand::random();
+    let channel_id = ctx.random() as u32;
     let (frames, mut outgoing) = mpsc::channel(CHANNEL_FRAMES);
     lock(&shared.channels).insert(
         channel_id,
@@ -120,16 +120,17 @@ async fn run_channel(
         },
     );
     let (mut write, mut read) = stream.split();
-    let open = match shared.flavor {
-        Flavor::Kinode => json!({ "WebSocketOpen": { "path": path, "channel_id": channel_id } }),
-        Flavor::Hyperdrive => json!({ "WebSocketOpen": {
+    let open = if ctx.profile().websocket_open_has_client {
+        json!({ "WebSocketOpen": {
             "path": path,
             "channel_id": channel_id,
             "source_socket_addr": client.address,
             "forwarded_for": client.forwarded_for,
-        }}),
+        }})
+    } else {
+        json!({ "WebSocketOpen": { "path": path, "channel_id": channel_id } })
     };
-    tell(&shared, &port, &process, open, None);
+    tell(&ctx, &process, open, None);
     loop {
         tokio::select! {
             frame = read.next() => {
@@ -145,7 +146,7 @@ async fn run_channel(
                     "channel_id": channel_id,
                     "message_type": message_type,
                 }});
-                tell(&shared, &port, &process, push, Some(frame.into_data().to_vec()));
+                tell(&ctx, &process, push, Some(frame.into_data().to_vec()));
             }
             Some(frame) = outgoing.recv() => {
                 let closing = matches!(frame, Frame::Close(_));
@@ -158,8 +159,7 @@ async fn run_channel(
     // Closed by either side: the process hears of it unless it closed it.
     if lock(&shared.channels).remove(&channel_id).is_some() {
         tell(
-            &shared,
-            &port,
+            &ctx,
             &process,
             json!({ "WebSocketClose": channel_id }),
             None,
@@ -169,19 +169,13 @@ async fn run_channel(
 }
 
 /// A request from http-server to the channel's process, expecting nothing.
-fn tell(
-    shared: &Shared,
-    port: &Arc<dyn Port>,
-    process: &ProcessId,
-    body: serde_json::Value,
-    blob: Option<Vec<u8>>,
-) {
-    port.send(KernelMessage {
-        id: rand::random(),
-        source: Address::new(&shared.node, ProcessId::runtime("http-server")),
-        target: Address::new(&shared.node, process.clone()),
+fn tell(ctx: &ModuleCtx, process: &ProcessId, body: serde_json::Value, blob: Option<Vec<u8>>) {
+    ctx.send(KernelMessage {
+        id: ctx.random(),
+        source: Address::new(ctx.node(), ProcessId::runtime("http-server")),
+        target: Address::new(ctx.node(), process.clone()),
         rsvp: None,
-        message: Message::Request(bindings::Request {
+        message: Message::Request(types::Request {
             inherit: false,
             expects_response: None,
             body: body.to_string().into_bytes(),
@@ -243,7 +237,7 @@ mod tests {
     use super::*;
 
     fn server_with_channel(owner: &ProcessId) -> (super::super::HttpServer, mpsc::Receiver<Frame>) {
-        let server = super::super::HttpServer::new("fake.os", 0, Flavor::Kinode);
+        let server = super::super::HttpServer::new(0, "token".into());
         let (frames, outgoing) = mpsc::channel(CHANNEL_FRAMES);
         lock(&server.shared.channels).insert(
             7,

@@ -4,12 +4,11 @@
 //! another package's drive needs root. The kernel is exempt. `Rename` and
 //! `CopyFile` across packages need write on both drives.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
-use crate::bindings::{Address, Capability, ProcessId};
-use crate::node::Port;
+use crate::kernel::event::ModuleEvent;
+use crate::node::ModuleCtx;
+use crate::types::{Address, Capability, ProcessId};
 
 use super::path::VfsPath;
 use super::VfsError;
@@ -39,17 +38,17 @@ pub enum Need {
 }
 
 pub struct Checker<'a> {
-    pub port: &'a Arc<dyn Port>,
+    pub ctx: &'a ModuleCtx,
     pub source: &'a ProcessId,
 }
 
 impl Checker<'_> {
     fn holds(&self, cap: &Capability) -> bool {
-        self.port.kernel(|k| k.holds(self.source, cap))
+        self.ctx.holds(self.source, cap)
     }
 
     fn has_root(&self) -> bool {
-        self.holds(&root_cap(self.port.node()))
+        self.holds(&root_cap(self.ctx.node()))
     }
 
     fn own(&self, path: &VfsPath) -> bool {
@@ -61,7 +60,7 @@ impl Checker<'_> {
             Need::Read => "read",
             Need::Write => "write",
         };
-        self.holds(&drive_cap(self.port.node(), kind, &path.drive)) || self.has_root()
+        self.holds(&drive_cap(self.ctx.node(), kind, &path.drive)) || self.has_root()
     }
 
     fn refusal(need: Need) -> VfsError {
@@ -114,14 +113,26 @@ impl Checker<'_> {
     }
 
     /// The creator of a drive gets read and write on it, through the
-    /// kernel's capability oracle.
+    /// kernel's capability oracle. Params a drive's name turns into
+    /// something else than that drive's JSON are granted as they are, as
+    /// on a node, and reported.
     pub fn grant_drive(&self, path: &VfsPath) -> Result<(), VfsError> {
-        let caps = ["read", "write"].map(|kind| drive_cap(self.port.node(), kind, &path.drive));
-        let added = self.port.kernel(|k| {
-            caps.into_iter()
-                .all(|cap| k.add_capability(self.source, cap))
-        });
-        if added {
+        for kind in ["read", "write"] {
+            let params = drive_params(kind, &path.drive);
+            let parsed = serde_json::from_str::<serde_json::Value>(&params).ok();
+            let expected = json!({ "kind": kind, "drive": path.drive });
+            if parsed.as_ref() != Some(&expected) {
+                self.ctx.note(ModuleEvent::UnsafeDriveName {
+                    process: self.source.clone(),
+                    drive: path.drive.clone(),
+                    params,
+                    parsed,
+                });
+                break;
+            }
+        }
+        let caps = ["read", "write"].map(|kind| drive_cap(self.ctx.node(), kind, &path.drive));
+        if self.ctx.add_capabilities(self.source, caps.to_vec()) {
             Ok(())
         } else {
             Err(VfsError::AddCapFailed)

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::node::lock;
+use crate::util::lock;
 
 use super::VfsError;
 

@@ -11,18 +11,13 @@ mod caps;
 mod files;
 mod path;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::bindings::{LazyLoadBlob, ProcessId};
-use crate::kernel::event::{Event, ModuleEvent};
-use crate::kernel::message::KernelMessage;
-use crate::node::Port;
-
-use super::{respond, respond_to_source, Answer, Module};
+use crate::kernel::event::ModuleEvent;
+use crate::kernel::message::{Answer, KernelMessage};
+use crate::node::{Module, ModuleCtx};
+use crate::types::{LazyLoadBlob, ProcessId};
 use caps::{Checker, Need};
 use files::OpenFiles;
 use path::VfsPath;
@@ -101,6 +96,9 @@ impl VfsError {
     }
 }
 
+/// Reads of regular files up to this size are handled without a thread hop.
+const QUICK_READ_BYTES: u64 = 1 << 20;
+
 /// A successful answer: its body and the bytes it carries, if any.
 type Done = (serde_json::Value, Option<Vec<u8>>);
 
@@ -112,32 +110,27 @@ fn io(e: std::io::Error) -> VfsError {
     VfsError::IoError(e.to_string())
 }
 
+/// Files stay open between actions, as on a node; the drives live under
+/// `<home>/vfs` (drive `/p:u/d` is `<home>/vfs/p:u/d`).
+#[derive(Default)]
 pub struct Vfs {
-    /// `<home>/vfs`: drive `/p:u/d` is `<root>/p:u/d`.
-    root: PathBuf,
     files: OpenFiles,
 }
 
 impl Vfs {
-    pub fn new(root: PathBuf) -> Self {
-        Vfs {
-            root,
-            files: OpenFiles::default(),
-        }
-    }
-
     fn run(
         &self,
-        port: &Arc<dyn Port>,
+        ctx: &ModuleCtx,
         km: &KernelMessage,
         request: VfsRequest,
     ) -> Result<Done, VfsError> {
         let source = &km.source.process;
-        let checker = Checker { port, source };
+        let checker = Checker { ctx, source };
         let kernel = *source == ProcessId::runtime("kernel");
+        let root = ctx.home().vfs();
         if request.path == "/" && matches!(request.action, VfsAction::ReadDir) {
             checker.check_root()?;
-            return self.read_dir(&self.root);
+            return read_dir(&root, &root);
         }
         let path = VfsPath::parse(&request.path)?;
         let need = |need: Need| {
@@ -147,7 +140,7 @@ impl Vfs {
                 checker.check(&path, need)
             }
         };
-        let disk = path.on_disk(&self.root);
+        let disk = path.on_disk(&root);
         let blob = || {
             km.blob
                 .as_ref()
@@ -160,7 +153,7 @@ impl Vfs {
                     checker.check_create_drive(&path)?;
                     checker.grant_drive(&path)?;
                 }
-                std::fs::create_dir_all(path.drive_dir(&self.root)).map_err(io)?;
+                std::fs::create_dir_all(path.drive_dir(&root)).map_err(io)?;
                 Ok(ok())
             }
             VfsAction::CreateDir => {
@@ -220,7 +213,7 @@ impl Vfs {
             }
             VfsAction::ReadDir => {
                 need(Need::Read)?;
-                self.read_dir(&disk)
+                read_dir(&root, &disk)
             }
             VfsAction::ReadToString => {
                 need(Need::Read)?;
@@ -252,10 +245,10 @@ impl Vfs {
                 std::fs::remove_dir_all(&disk).map_err(io).map(|_| ok())
             }
             VfsAction::Rename { new_path } => {
-                self.move_or_copy(&checker, kernel, &path, &new_path, true)
+                move_or_copy(&checker, kernel, &root, &path, &new_path, true)
             }
             VfsAction::CopyFile { new_path } => {
-                self.move_or_copy(&checker, kernel, &path, &new_path, false)
+                move_or_copy(&checker, kernel, &root, &path, &new_path, false)
             }
             VfsAction::Metadata => {
                 need(Need::Read)?;
@@ -284,45 +277,45 @@ impl Vfs {
             }
         }
     }
+}
 
-    /// `Rename` (`moving`) or `CopyFile` to `new_path`, with the two-path
-    /// capability rule.
-    fn move_or_copy(
-        &self,
-        checker: &Checker,
-        kernel: bool,
-        path: &VfsPath,
-        new_path: &str,
-        moving: bool,
-    ) -> Result<Done, VfsError> {
-        let new = VfsPath::parse(new_path)?;
-        if !kernel {
-            checker.check_two(path, &new)?;
-        }
-        let (from, to) = (path.on_disk(&self.root), new.on_disk(&self.root));
-        let done = if moving {
-            std::fs::rename(from, to)
-        } else {
-            std::fs::copy(from, to).map(|_| ())
-        };
-        done.map_err(io).map(|_| ok())
+/// `Rename` (`moving`) or `CopyFile` to `new_path`, with the two-path
+/// capability rule.
+fn move_or_copy(
+    checker: &Checker,
+    kernel: bool,
+    root: &std::path::Path,
+    path: &VfsPath,
+    new_path: &str,
+    moving: bool,
+) -> Result<Done, VfsError> {
+    let new = VfsPath::parse(new_path)?;
+    if !kernel {
+        checker.check_two(path, &new)?;
     }
+    let (from, to) = (path.on_disk(root), new.on_disk(root));
+    let done = if moving {
+        std::fs::rename(from, to)
+    } else {
+        std::fs::copy(from, to).map(|_| ())
+    };
+    done.map_err(io).map(|_| ok())
+}
 
-    /// Entries with paths relative to the vfs root (no leading `/`).
-    fn read_dir(&self, dir: &std::path::Path) -> Result<Done, VfsError> {
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let meta = std::fs::symlink_metadata(entry.path()).map_err(io)?;
-            let path = entry.path();
-            let relative = path.strip_prefix(&self.root).unwrap_or(&path);
-            entries.push(json!({
-                "path": relative.display().to_string(),
-                "file_type": file_type(&meta),
-            }));
-        }
-        Ok((json!({ "ReadDir": entries }), None))
+/// Entries with paths relative to the vfs root (no leading `/`).
+fn read_dir(root: &std::path::Path, dir: &std::path::Path) -> Result<Done, VfsError> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let meta = std::fs::symlink_metadata(entry.path()).map_err(io)?;
+        let path = entry.path();
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        entries.push(json!({
+            "path": relative.display().to_string(),
+            "file_type": file_type(&meta),
+        }));
     }
+    Ok((json!({ "ReadDir": entries }), None))
 }
 
 fn file_type(meta: &std::fs::Metadata) -> &'static str {
@@ -338,8 +331,30 @@ fn file_type(meta: &std::fs::Metadata) -> &'static str {
 }
 
 impl Module for Vfs {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
-        if km.source.node != port.node() {
+    /// Only reads of a small regular file are quick for sure (a spawn's
+    /// read of its wasm is one); the rest may block (a FIFO, a huge file, a
+    /// slow disk).
+    fn blocking(&self, ctx: &ModuleCtx, km: &KernelMessage) -> bool {
+        let Some(request) = km.request() else {
+            return false;
+        };
+        let Ok(request) = serde_json::from_slice::<VfsRequest>(&request.body) else {
+            return false;
+        };
+        let reads = matches!(
+            request.action,
+            VfsAction::Read | VfsAction::ReadToString | VfsAction::Metadata | VfsAction::Len
+        );
+        let small_file = || {
+            let path = VfsPath::parse(&request.path).ok()?;
+            let meta = std::fs::symlink_metadata(path.on_disk(&ctx.home().vfs())).ok()?;
+            Some(meta.is_file() && meta.len() <= QUICK_READ_BYTES)
+        };
+        !(reads && small_file() == Some(true))
+    }
+
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        if km.source.node != ctx.node() {
             return;
         }
         let Some(request) = km.request() else { return };
@@ -350,7 +365,7 @@ impl Module for Vfs {
             .is_ok_and(|r| r.path == "/" && matches!(r.action, VfsAction::ReadDir));
         let result = parsed
             .map_err(|_| VfsError::MalformedRequest)
-            .and_then(|r| self.run(port, &km, r));
+            .and_then(|r| self.run(ctx, &km, r));
         match result {
             Ok((body, bytes)) => {
                 let answer = Answer {
@@ -363,21 +378,21 @@ impl Module for Vfs {
                 };
                 if root_listing {
                     // The node answers a root listing to its source, always.
-                    respond_to_source(port, "vfs", &km, answer);
+                    ctx.respond_to_source(&km, answer);
                 } else {
-                    respond(port, "vfs", &km, answer);
+                    ctx.respond(&km, answer);
                 }
             }
             Err(error) => {
                 if matches!(error, VfsError::NoReadCap | VfsError::NoWriteCap) {
-                    port.note(Event::Module(ModuleEvent::VfsRefused {
+                    ctx.note(ModuleEvent::VfsRefused {
                         process: km.source.process.clone(),
                         path,
                         error: format!("{error:?}"),
-                    }));
+                    });
                 }
                 if km.expects_response() {
-                    respond(port, "vfs", &km, Answer::new(error.body().to_string()));
+                    ctx.respond(&km, Answer::new(error.body().to_string()));
                 }
             }
         }
@@ -387,6 +402,103 @@ impl Module for Vfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::fake::{body, request, FakeNode};
+
+    fn blob(km: &KernelMessage) -> Option<Vec<u8>> {
+        km.blob.as_ref().map(|b| b.bytes.clone())
+    }
+
+    #[test]
+    fn a_process_writes_its_own_drive_and_another_package_needs_a_capability() {
+        let node = FakeNode::new();
+        let ctx = node.module("vfs");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        let other = node.install("other:me.os", &["other"], &[]).remove(0);
+        let vfs = Vfs::default();
+        let act = |from: &ProcessId, path: &str, action: serde_json::Value, data: Option<&[u8]>| {
+            let body = json!({ "path": path, "action": action });
+            vfs.handle(&ctx, request(from, "vfs", body, data.map(<[u8]>::to_vec)));
+        };
+        act(&app, "/app:me.os/data", json!("CreateDrive"), None);
+        act(
+            &app,
+            "/app:me.os/data/x.txt",
+            json!("Write"),
+            Some(b"hello"),
+        );
+        act(&app, "/app:me.os/data/x.txt", json!("Read"), None);
+        let answers = node.delivered(&app);
+        let bodies: Vec<_> = answers.iter().map(body).collect();
+        assert_eq!(bodies, [json!("Ok"), json!("Ok"), json!("Read")]);
+        assert_eq!(blob(&answers[2]).as_deref(), Some(&b"hello"[..]));
+        let on_disk = ctx.home().vfs().join("app:me.os/data/x.txt");
+        assert_eq!(std::fs::read(on_disk).unwrap(), b"hello");
+        // The creator of a drive holds read and write on it.
+        let read = caps::drive_cap("fake.os", "read", "/app:me.os/data");
+        assert!(ctx.holds(&app, &read));
+
+        // Another package may not read it, and the harness says so.
+        node.events();
+        act(&other, "/app:me.os/data/x.txt", json!("Read"), None);
+        let refused = node.delivered(&other);
+        assert_eq!(body(&refused[0]), json!({ "Err": "NoReadCap" }));
+        assert!(node.events().iter().any(|e| matches!(
+            e,
+            crate::kernel::Event::Module(ModuleEvent::VfsRefused { path, .. })
+                if path == "/app:me.os/data/x.txt"
+        )));
+        // With the read capability it may.
+        node.kernel(|k| k.grant_capabilities(&other, vec![read]));
+        act(&other, "/app:me.os/data/x.txt", json!("Read"), None);
+        assert_eq!(
+            blob(&node.delivered(&other)[0]).as_deref(),
+            Some(&b"hello"[..])
+        );
+    }
+
+    #[test]
+    fn a_drive_name_that_rewrites_its_capability_is_let_through_and_reported() {
+        let node = FakeNode::new();
+        let ctx = node.module("vfs");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        let victim = node.install("victim:me.os", &["victim"], &[]).remove(0);
+        let vfs = Vfs::default();
+        let act = |from: &ProcessId, path: &str, action: &str, data: Option<&[u8]>| {
+            let body = json!({ "path": path, "action": action });
+            vfs.handle(&ctx, request(from, "vfs", body, data.map(<[u8]>::to_vec)));
+        };
+        let unsafe_names = |node: &FakeNode| -> Vec<Option<serde_json::Value>> {
+            node.events()
+                .into_iter()
+                .filter_map(|e| match e {
+                    crate::kernel::Event::Module(ModuleEvent::UnsafeDriveName {
+                        parsed, ..
+                    }) => Some(parsed),
+                    _ => None,
+                })
+                .collect()
+        };
+        // A quote makes the params invalid JSON, which a node compares as
+        // null: equal to any other drive's with a quote in its name.
+        act(&victim, "/victim:me.os/x\"y", "CreateDrive", None);
+        act(&victim, "/victim:me.os/x\"y/secret", "Write", Some(b"s"));
+        node.events();
+        act(&app, "/app:me.os/a\"b", "CreateDrive", None);
+        assert_eq!(unsafe_names(&node), [None]);
+        act(&app, "/victim:me.os/x\"y/secret", "Read", None);
+        let read = node.delivered(&app).pop().unwrap();
+        assert_eq!(blob(&read).as_deref(), Some(&b"s"[..]), "as on a node");
+        // Valid JSON that says something else: the read grant is a write
+        // grant on another drive.
+        act(&app, "/app:me.os/x\",\"kind\":\"write", "CreateDrive", None);
+        assert_eq!(
+            unsafe_names(&node),
+            [Some(json!({ "kind": "write", "drive": "/app:me.os/x" }))]
+        );
+        // An ordinary name is no news.
+        act(&app, "/app:me.os/data", "CreateDrive", None);
+        assert!(unsafe_names(&node).is_empty());
+    }
 
     #[test]
     fn errors_serialize_as_the_node_does() {

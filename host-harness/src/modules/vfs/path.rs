@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bindings::PackageId;
+use crate::types::PackageId;
 
 use super::VfsError;
 

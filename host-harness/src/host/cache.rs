@@ -3,26 +3,24 @@
 //! same bytes are compiled once per program, and `disk.rs` once per
 //! machine.
 
-mod disk;
-pub mod interface;
-
-pub use disk::DiskCache;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::node::lock;
-pub use interface::ProcessInterface;
 use wasmtime::component::Component;
 use wasmtime::Engine;
+
+use super::disk::DiskCache;
+use super::interface;
+use crate::types::Runtime;
+use crate::util::lock;
 
 /// A compiled process component, shared by every start of a process.
 pub struct LoadedWasm {
     pub component: Component,
-    /// The process interface it was built against (Kinode's or Hyperware's).
-    pub interface: ProcessInterface,
+    /// The runtime it was built for, by the process interface it imports.
+    pub built_for: Runtime,
 }
 
 /// Compiles `bytes`. The error says why a node would not run them.
@@ -34,13 +32,13 @@ pub fn load_component(engine: &Engine, bytes: &[u8]) -> Result<Arc<LoadedWasm>, 
                 .into(),
         );
     }
-    let interface = ProcessInterface::of(bytes)?;
-    let linkable = interface::as_kinode(bytes, interface)?;
+    let built_for = interface::built_for(bytes)?;
+    let linkable = interface::as_linked(bytes, built_for)?;
     let component = Component::new(engine, &linkable)
         .map_err(|e| format!("not a loadable WebAssembly component: {e:#}"))?;
     Ok(Arc::new(LoadedWasm {
         component,
-        interface,
+        built_for,
     }))
 }
 
@@ -81,10 +79,10 @@ impl ComponentCache {
         cell.get_or_init(|| {
             let cached = self.disk.as_ref().and_then(|d| d.load(engine, &key));
             if let Some(component) = cached {
-                let interface = ProcessInterface::of(bytes)?;
+                let built_for = interface::built_for(bytes)?;
                 return Ok(Arc::new(LoadedWasm {
                     component,
-                    interface,
+                    built_for,
                 }));
             }
             let loaded = load_component(engine, bytes)?;
@@ -108,6 +106,9 @@ impl ComponentCache {
 mod tests {
     use super::*;
 
+    const KINODE: &str = componentize::STANDARD_INTERFACE;
+    const HYPERWARE: &str = componentize::HYPERWARE_STANDARD_INTERFACE;
+
     /// A component that imports `names`, each an instance with nothing in it.
     pub(crate) fn component_importing(names: &[&str]) -> Vec<u8> {
         use wasm_encoder::{ComponentImportSection, ComponentTypeRef, ComponentTypeSection};
@@ -127,7 +128,7 @@ mod tests {
     fn the_same_bytes_compile_once() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
-        let bytes = component_importing(&[interface::KINODE_STANDARD]);
+        let bytes = component_importing(&[KINODE]);
         let key = cache.load(&engine, &bytes).unwrap();
         let first = cache.get(&key).unwrap();
         assert_eq!(cache.load(&engine, &bytes).unwrap(), key);
@@ -138,19 +139,16 @@ mod tests {
     fn a_hyperware_component_is_linked_under_kinodes_name() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
-        let bytes = component_importing(&[interface::HYPERWARE_STANDARD, "wasi:io/streams@0.2.3"]);
+        let bytes = component_importing(&[HYPERWARE, "wasi:io/streams@0.2.3"]);
         let loaded = cache.get(&cache.load(&engine, &bytes).unwrap()).unwrap();
-        assert_eq!(loaded.interface, ProcessInterface::Hyperware);
+        assert_eq!(loaded.built_for, Runtime::Hyperdrive);
         let imports: Vec<_> = loaded
             .component
             .component_type()
             .imports(&engine)
             .map(|(name, _)| name.to_string())
             .collect();
-        assert_eq!(
-            imports,
-            [interface::KINODE_STANDARD, "wasi:io/streams@0.2.3"]
-        );
+        assert_eq!(imports, [KINODE, "wasi:io/streams@0.2.3"]);
     }
 
     #[test]
@@ -164,7 +162,7 @@ mod tests {
             types.instance(&InstanceType::new());
             component.section(&types);
             let mut imports = ComponentImportSection::new();
-            imports.import(interface::HYPERWARE_STANDARD, ComponentTypeRef::Instance(0));
+            imports.import(HYPERWARE, ComponentTypeRef::Instance(0));
             component.section(&imports);
         };
         // What `compose` makes: an inner component importing the process
@@ -175,34 +173,23 @@ mod tests {
         importing(&mut outer);
         outer.section(&NestedComponentSection(&inner));
         let mut instances = ComponentInstanceSection::new();
-        instances.instantiate(
-            0,
-            [(
-                interface::HYPERWARE_STANDARD,
-                ComponentExportKind::Instance,
-                0,
-            )],
-        );
+        instances.instantiate(0, [(HYPERWARE, ComponentExportKind::Instance, 0)]);
         outer.section(&instances);
         let outer = outer.finish();
-        let renamed = interface::as_kinode(&outer, ProcessInterface::of(&outer).unwrap())
+        let renamed = interface::as_linked(&outer, interface::built_for(&outer).unwrap())
             .unwrap()
             .into_owned();
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&renamed)
             .unwrap();
-        assert_eq!(
-            ProcessInterface::of(&renamed).unwrap(),
-            ProcessInterface::Kinode
-        );
+        assert_eq!(interface::built_for(&renamed).unwrap(), Runtime::Kinode);
     }
 
     #[test]
     fn a_component_with_both_interfaces_or_neither_is_refused() {
         let engine = Engine::default();
         let cache = ComponentCache::default();
-        let both =
-            component_importing(&[interface::KINODE_STANDARD, interface::HYPERWARE_STANDARD]);
+        let both = component_importing(&[KINODE, HYPERWARE]);
         let err = cache.load(&engine, &both).unwrap_err();
         assert!(
             err.starts_with("imports both kinode:process/standard@1.0.0 and hyperware"),

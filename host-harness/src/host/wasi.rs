@@ -16,11 +16,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
-use crate::kernel::Flavor;
-use crate::node::lock;
+use crate::types::{Profile, StderrRule};
+use crate::util::lock;
 
-/// The runtime's `STACK_TRACE_SIZE`.
-pub const STDERR_CAPACITY: usize = 5000;
 /// Kept for the report only; a node discards stdout.
 pub const STDOUT_CAPACITY: usize = 1 << 20;
 
@@ -148,26 +146,26 @@ impl Pollable for KeptOutput {
     async fn ready(&mut self) {}
 }
 
-/// The WASI context of one process under `flavor`; `tmp_dir` is Kinode
-/// 1.0's per-package tmp directory (hyperdrive has none).
-pub fn context(tmp_dir: Option<&Path>, flavor: Flavor) -> (WasiCtx, Stdio) {
+/// The WASI context of one process under `profile`'s rules; `tmp_dir` is
+/// the package's tmp directory, if the runtime preopens one.
+pub fn context(tmp_dir: Option<&Path>, profile: &Profile) -> (WasiCtx, Stdio) {
     let mut builder = WasiCtxBuilder::new();
     let stdout = KeptOutput::new(STDOUT_CAPACITY);
     builder.stdout(stdout.clone());
-    let stderr = match flavor {
-        Flavor::Kinode => {
-            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+    let stderr = match profile.stderr {
+        StderrRule::FailPastCapacity(capacity) => {
+            let pipe = MemoryOutputPipe::new(capacity);
             builder.stderr(pipe.clone());
             Stderr::Bounded(pipe)
         }
-        Flavor::Hyperdrive => {
-            let kept = KeptOutput::newest(STDERR_CAPACITY);
+        StderrRule::KeepNewest(capacity) => {
+            let kept = KeptOutput::newest(capacity);
             builder.stderr(kept.clone());
             Stderr::Rotating(kept)
         }
     };
     let stdio = Stdio { stdout, stderr };
-    if let Some(dir) = tmp_dir.filter(|_| flavor == Flavor::Kinode) {
+    if let Some(dir) = tmp_dir.filter(|_| profile.tmp_dir) {
         let path = dir.to_string_lossy();
         if builder
             .preopened_dir(dir, path.as_ref(), FsPerms::ReadWrite)
@@ -197,17 +195,18 @@ mod tests {
 
     #[test]
     fn kinode_stderr_refuses_writes_past_5000_bytes_and_hyperdrives_never_does() {
-        let big = bytes::Bytes::from(vec![b'x'; STDERR_CAPACITY + 1]);
-        let (_, kinode) = context(None, Flavor::Kinode);
+        use crate::types::Runtime;
+        let big = bytes::Bytes::from(vec![b'x'; 5001]);
+        let (_, kinode) = context(None, Runtime::Kinode.profile());
         let Stderr::Bounded(mut pipe) = kinode.stderr else {
             panic!("Kinode 1.0's stderr is a bounded pipe");
         };
         assert!(pipe.write(big.clone()).is_err());
-        let (_, hyperdrive) = context(None, Flavor::Hyperdrive);
+        let (_, hyperdrive) = context(None, Runtime::Hyperdrive.profile());
         let Stderr::Rotating(mut kept) = hyperdrive.stderr else {
             panic!("hyperdrive's stderr rotates");
         };
         assert!(kept.write(big).is_ok());
-        assert_eq!(kept.contents().len(), STDERR_CAPACITY);
+        assert_eq!(kept.contents().len(), 5000);
     }
 }

@@ -6,7 +6,7 @@
 //! temporary file and renamed, so readers never see half an entry.
 
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -32,10 +32,6 @@ impl DiskCache {
         env("HOST_HARNESS_CACHE")
             .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("host-harness")))
             .or_else(|| env("HOME").map(|d| d.join(".cache/host-harness")))
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn entry(&self, engine: &Engine, key: &[u8; 32]) -> PathBuf {
@@ -125,6 +121,6 @@ mod tests {
         config.epoch_interruption(true);
         let other = Engine::new(&config).unwrap();
         assert_ne!(cache.entry(&engine, &key), cache.entry(&other, &key));
-        std::fs::remove_dir_all(cache.dir()).unwrap();
+        std::fs::remove_dir_all(&cache.dir).unwrap();
     }
 }

@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 
-use crate::bindings::{Address, LazyLoadBlob, Message, Request, Response, SendError};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 use crate::kernel::message::{Delivery, KernelMessage};
+use crate::types::{Address, LazyLoadBlob, Message, Request, Response, SendError};
 
 /// What `receive` hands the guest.
 pub type Received = Result<(Address, Message), (SendError, Option<Vec<u8>>)>;
@@ -32,6 +35,8 @@ pub struct Messages {
     prompting: Option<KernelMessage>,
     last_blob: Option<LazyLoadBlob>,
     last_message_blobbed: bool,
+    /// Request ids, from a seed the kernel's stream gave this process.
+    ids: ChaCha8Rng,
 }
 
 struct Outstanding {
@@ -42,13 +47,14 @@ struct Outstanding {
 }
 
 impl Messages {
-    pub fn new(our: Address) -> Self {
+    pub fn new(our: Address, seed: u64) -> Self {
         Messages {
             our,
             outstanding: HashMap::new(),
             prompting: None,
             last_blob: None,
             last_message_blobbed: false,
+            ids: ChaCha8Rng::seed_from_u64(seed),
         }
     }
 
@@ -66,7 +72,7 @@ impl Messages {
         let id = match (&self.prompting, request.inherit) {
             (Some(prompting), true) => prompting.id,
             _ => loop {
-                let id: u64 = rand::random();
+                let id: u64 = self.ids.gen();
                 if !self.outstanding.contains_key(&id) {
                     break id;
                 }
@@ -199,7 +205,7 @@ impl Messages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::{ProcessId, SendErrorKind};
+    use crate::types::{ProcessId, SendErrorKind};
 
     fn address(name: &str) -> Address {
         Address::new("fake.os", ProcessId::new(name, "p", "x.os"))
@@ -233,7 +239,7 @@ mod tests {
 
     /// A request from `from` to `me`, delivered.
     fn incoming(me: &mut Messages, from: &str, expects: Option<u64>, with: Option<&str>) -> u64 {
-        let mut other = Messages::new(address(from));
+        let mut other = Messages::new(address(from), 1);
         let km = other.request(
             me.our.clone(),
             request(expects, false),
@@ -250,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_response_goes_to_the_prompting_request_with_its_id() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         assert!(
             me.response(response(false), None).is_none(),
             "nothing to answer"
@@ -268,7 +274,7 @@ mod tests {
 
     #[test]
     fn inherit_takes_the_last_blob_even_from_an_older_message() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         incoming(&mut me, "a", Some(5), Some("b1"));
         incoming(&mut me, "a", Some(5), None);
         assert!(!me.has_blob());
@@ -286,7 +292,7 @@ mod tests {
 
     #[test]
     fn an_inheriting_request_reuses_the_id_and_rsvp() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         let id = incoming(&mut me, "asker", Some(5), Some("b1"));
         let forwarded = me.request(address("worker"), request(None, true), None, None);
         assert_eq!(forwarded.id, id);
@@ -303,7 +309,7 @@ mod tests {
 
     #[test]
     fn answers_bring_back_context_and_prompting_message() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         let asked = incoming(&mut me, "asker", Some(5), None);
         let out = me.request(
             address("db"),
@@ -314,7 +320,7 @@ mod tests {
         assert_eq!(out.rsvp, Some(address("me")));
         // Meanwhile another request becomes the prompting message...
         incoming(&mut me, "other", Some(5), None);
-        let mut db = Messages::new(address("db"));
+        let mut db = Messages::new(address("db"), 1);
         db.ingest(Delivery::Message(out.clone()));
         let reply = db.response(response(false), Some(blob("row"))).unwrap();
         match me.ingest(Delivery::Message(reply)) {
@@ -337,7 +343,7 @@ mod tests {
 
     #[test]
     fn a_failure_answers_its_request_and_clears_the_blob_flag() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         incoming(&mut me, "a", Some(5), Some("b1"));
         let out = me.request(
             address("gone"),
@@ -364,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_round_trip_restores_the_last_blob_but_not_the_flag() {
-        let mut me = Messages::new(address("me"));
+        let mut me = Messages::new(address("me"), 1);
         incoming(&mut me, "a", Some(5), Some("old"));
         let saved = me.last_blob();
         // get-state found state: the answer had a blob.

@@ -1,9 +1,8 @@
 //! `kinode:process/standard` for one process. Each function delegates: the
 //! message state to [`Messages`], the rules to the kernel through the
-//! [`Port`], waiting to the process's [`Mailbox`].
+//! process's [`ProcessCtx`], waiting to its mailbox.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
@@ -11,16 +10,16 @@ use wasmtime::bail;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{
-    Address, Capability, Host, LazyLoadBlob, Message, OnExit, ProcessId, Request, Response,
-    SendError, SendErrorKind, SpawnError,
-};
 use crate::kernel::event::{Event, NoFileCause};
 use crate::kernel::message::Delivery;
 use crate::kernel::SpawnRequest;
 use crate::node::activity::InFlight;
-use crate::node::mailbox::{Mailbox, Wanted};
-use crate::node::Port;
+use crate::node::mailbox::Wanted;
+use crate::node::ProcessCtx;
+use crate::types::{
+    Address, Capability, Host, LazyLoadBlob, Message, OnExit, ProcessId, Request, Response,
+    SendError, SendErrorKind, SpawnError,
+};
 
 use super::limits::Limits;
 use super::messages::{Ingested, Messages, Received};
@@ -30,10 +29,8 @@ use super::wasi::{self, Stdio};
 const SPAWN_READ_TIMEOUT_SECS: u64 = 5;
 
 pub struct ProcessHost {
-    port: Arc<dyn Port>,
-    id: ProcessId,
+    ctx: ProcessCtx,
     our: Address,
-    mailbox: Arc<Mailbox>,
     /// Held while the process executes; dropped while it waits.
     busy: Option<InFlight>,
     messages: Messages,
@@ -46,23 +43,13 @@ pub struct ProcessHost {
 }
 
 impl ProcessHost {
-    pub fn new(
-        port: Arc<dyn Port>,
-        id: ProcessId,
-        mailbox: Arc<Mailbox>,
-        busy: InFlight,
-        tmp_dir: Option<&std::path::Path>,
-        limits: Limits,
-        flavor: crate::kernel::Flavor,
-    ) -> Self {
-        let (wasi, stdio) = wasi::context(tmp_dir, flavor);
-        let our = Address::new(port.node(), id.clone());
+    pub fn new(ctx: ProcessCtx, busy: InFlight, limits: Limits) -> Self {
+        let (wasi, stdio) = wasi::context(ctx.tmp_dir().as_deref(), ctx.profile());
+        let our = ctx.our();
         ProcessHost {
-            messages: Messages::new(our.clone()),
+            messages: Messages::new(our.clone(), ctx.random()),
             our,
-            port,
-            id,
-            mailbox,
+            ctx,
             busy: Some(busy),
             timeouts: HashMap::new(),
             wasi,
@@ -105,19 +92,18 @@ impl ProcessHost {
             };
             self.arm_timeout(id, seconds, error);
         }
-        self.port.kernel(|k| k.send_from_process(km));
+        self.ctx.send(km);
         id
     }
 
     /// After `seconds`, the request `id` fails with a timeout unless its
     /// answer came first (then this task is aborted).
     fn arm_timeout(&mut self, id: u64, seconds: u64, error: SendError) {
-        let port = self.port.clone();
-        let me = self.id.clone();
-        let pending = self.port.busy();
-        let task = self.port.spawn(Box::pin(async move {
+        let ctx = self.ctx.clone();
+        let pending = self.ctx.busy();
+        let task = self.ctx.spawn_task(Box::pin(async move {
             tokio::time::sleep(Duration::from_secs(seconds)).await;
-            port.kernel(|k| k.deliver_failure(&me, id, error));
+            ctx.deliver_failure(id, error);
             drop(pending);
         }));
         if let Some(old) = self.timeouts.insert(id, task) {
@@ -136,9 +122,9 @@ impl ProcessHost {
                 Some(received)
             }
             Ingested::Stray { id, from } => {
-                let process = self.id.clone();
+                let process = self.ctx.id().clone();
                 let from = from.map_or("the kernel".into(), |a| a.to_string());
-                self.port.note(Event::StrayResponse { process, id, from });
+                self.ctx.note(Event::StrayResponse { process, id, from });
                 None
             }
         }
@@ -155,7 +141,11 @@ impl ProcessHost {
         let id = self.send_one(target, request, None, blob);
         loop {
             self.limits.waiting();
-            let delivery = self.mailbox.take(&mut self.busy, Wanted::Id(id)).await;
+            let delivery = self
+                .ctx
+                .mailbox()
+                .take(&mut self.busy, Wanted::Id(id))
+                .await;
             if let Delivery::Message(km) = &delivery {
                 if km.request().is_some() {
                     bail!("fatal: received Request instead of Response");
@@ -182,7 +172,7 @@ impl ProcessHost {
             metadata: None,
             capabilities: vec![],
         };
-        let vfs = Address::new(self.port.node(), ProcessId::runtime("vfs"));
+        let vfs = Address::new(self.ctx.node(), ProcessId::runtime("vfs"));
         Ok(match self.await_response(vfs, request, None).await? {
             Err(error) => Err(NoFileCause::ReadNotDelivered(format!("{:?}", error.kind))),
             Ok((_, Message::Response((response, _)))) => {
@@ -224,8 +214,7 @@ impl WasiView for ProcessHost {
 
 impl Host for ProcessHost {
     async fn print_to_terminal(&mut self, verbosity: u8, message: String) -> wasmtime::Result<()> {
-        let id = self.id.clone();
-        self.port.kernel(|k| k.print_from(&id, verbosity, message));
+        self.ctx.print(verbosity, message);
         Ok(())
     }
 
@@ -234,32 +223,32 @@ impl Host for ProcessHost {
     }
 
     async fn get_on_exit(&mut self) -> wasmtime::Result<OnExit> {
-        Ok(self.port.kernel(|k| k.on_exit(&self.id)))
+        Ok(self.ctx.on_exit())
     }
 
     async fn set_on_exit(&mut self, on_exit: OnExit) -> wasmtime::Result<()> {
-        self.port.kernel(|k| k.set_on_exit(&self.id, on_exit));
+        self.ctx.set_on_exit(on_exit);
         Ok(())
     }
 
     // The state calls are round trips to `state:distro:sys` on a node; the
     // answer (a blob only for get-state with data) shows in has-blob.
     async fn get_state(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
-        let state = self.port.kernel(|k| k.get_state(&self.id));
+        let state = self.ctx.get_state();
         let saved = self.messages.last_blob();
         self.messages.after_round_trip(saved, state.is_some());
         Ok(state)
     }
 
     async fn set_state(&mut self, bytes: Vec<u8>) -> wasmtime::Result<()> {
-        self.port.kernel(|k| k.set_state(&self.id, bytes));
+        self.ctx.set_state(bytes);
         let saved = self.messages.last_blob();
         self.messages.after_round_trip(saved, false);
         Ok(())
     }
 
     async fn clear_state(&mut self) -> wasmtime::Result<()> {
-        self.port.kernel(|k| k.clear_state(&self.id));
+        self.ctx.clear_state();
         let saved = self.messages.last_blob();
         self.messages.after_round_trip(saved, false);
         Ok(())
@@ -277,9 +266,9 @@ impl Host for ProcessHost {
         let saved = self.messages.last_blob();
         let read = self.read_through_vfs(&wasm_path).await?;
         self.messages.after_round_trip(saved, false);
-        let read = read.map(|bytes| self.port.load(&bytes));
+        let read = read.map(|bytes| self.ctx.load(&bytes));
         let request = SpawnRequest {
-            parent: self.id.clone(),
+            parent: self.ctx.id().clone(),
             name,
             wasm_path,
             read,
@@ -288,30 +277,30 @@ impl Host for ProcessHost {
             grant_caps: grant_capabilities,
             public,
         };
-        match self.port.kernel(|k| k.spawn(request)) {
+        match self.ctx.spawn(request) {
             Ok(result) => Ok(result),
             Err(trap) => bail!(trap),
         }
     }
 
     async fn save_capabilities(&mut self, caps: Vec<Capability>) -> wasmtime::Result<()> {
-        self.port.kernel(|k| k.save_caps(&self.id, caps));
+        self.ctx.save_capabilities(caps);
         Ok(())
     }
 
     async fn drop_capabilities(&mut self, caps: Vec<Capability>) -> wasmtime::Result<()> {
-        self.port.kernel(|k| k.drop_caps(&self.id, &caps));
+        self.ctx.drop_capabilities(&caps);
         Ok(())
     }
 
     async fn our_capabilities(&mut self) -> wasmtime::Result<Vec<Capability>> {
-        Ok(self.port.kernel(|k| k.caps_of(&self.id)))
+        Ok(self.ctx.capabilities())
     }
 
     async fn receive(&mut self) -> wasmtime::Result<Received> {
         loop {
             self.limits.waiting();
-            let delivery = self.mailbox.take(&mut self.busy, Wanted::Any).await;
+            let delivery = self.ctx.mailbox().take(&mut self.busy, Wanted::Any).await;
             if let Some(received) = self.ingest(delivery) {
                 return Ok(received);
             }
@@ -357,12 +346,8 @@ impl Host for ProcessHost {
         lazy_load_blob: Option<LazyLoadBlob>,
     ) -> wasmtime::Result<()> {
         match self.messages.response(response.clone(), lazy_load_blob) {
-            Some(km) => self.port.kernel(|k| k.send_from_process(km)),
-            None => {
-                let process = self.id.clone();
-                self.port
-                    .kernel(|k| k.response_without_request(&process, &response));
-            }
+            Some(km) => self.ctx.send(km),
+            None => self.ctx.respond_to_nothing(&response),
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::bindings::{Address, Capability};
+use crate::types::{Address, Capability};
 
 /// Params of the capability to send messages to the issuer.
 pub const MESSAGING: &str = "\"messaging\"";
@@ -120,7 +120,7 @@ impl CapSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::ProcessId;
+    use crate::types::ProcessId;
 
     fn vfs() -> Address {
         Address::new("fake.os", ProcessId::runtime("vfs"))

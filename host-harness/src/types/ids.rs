@@ -7,7 +7,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::bindings::{Address, PackageId, ProcessId};
+use super::bindings::{Address, LazyLoadBlob, PackageId, ProcessId};
 
 impl ProcessId {
     pub fn new(name: &str, package: &str, publisher: &str) -> Self {
@@ -145,12 +145,12 @@ impl Hash for PackageId {
     }
 }
 
-impl PartialEq for crate::bindings::LazyLoadBlob {
+impl PartialEq for LazyLoadBlob {
     fn eq(&self, other: &Self) -> bool {
         self.mime == other.mime && self.bytes == other.bytes
     }
 }
-impl Eq for crate::bindings::LazyLoadBlob {}
+impl Eq for LazyLoadBlob {}
 
 impl PartialEq for Address {
     fn eq(&self, other: &Self) -> bool {
@@ -162,6 +162,57 @@ impl Hash for Address {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.node.hash(state);
         self.process.hash(state);
+    }
+}
+
+/// Ids and addresses travel as their text (`name:package:publisher`,
+/// `node@name:package:publisher`) in JSON and scenario files.
+macro_rules! as_text {
+    ($type:ty, $parse:expr) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+as_text!(ProcessId, ProcessId::parse);
+as_text!(Address, Address::parse);
+as_text!(PackageId, |text: &str| PackageId::parse(text).ok_or_else(
+    || format!("`{text}` is not a package id: expected `package:publisher`")
+));
+
+/// `id == "name:package:publisher"`, for tests and checks written as text.
+impl PartialEq<str> for ProcessId {
+    fn eq(&self, other: &str) -> bool {
+        ProcessId::parse(other).is_ok_and(|other| other == *self)
+    }
+}
+
+impl PartialEq<&str> for ProcessId {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+/// `address == "node@name:package:publisher"`.
+impl PartialEq<str> for Address {
+    fn eq(&self, other: &str) -> bool {
+        Address::parse(other).is_ok_and(|other| other == *self)
+    }
+}
+
+impl PartialEq<&str> for Address {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
     }
 }
 
@@ -201,6 +252,21 @@ mod tests {
         for bad in ["", "Child", "a.b", "a:b", "a b"] {
             assert!(check_process_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ids_travel_as_text() {
+        let id = ProcessId::parse("parent:spawn:template.os").unwrap();
+        let json = serde_json::to_value(&id).unwrap();
+        assert_eq!(json, serde_json::json!("parent:spawn:template.os"));
+        assert_eq!(serde_json::from_value::<ProcessId>(json).unwrap(), id);
+        let bad = serde_json::from_value::<ProcessId>(serde_json::json!("parent")).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("expected `name:package:publisher`"),
+            "{bad}"
+        );
+        assert!(id == "parent:spawn:template.os" && id != "parent");
     }
 
     #[test]

@@ -2,20 +2,18 @@
 //! message the kernel can send (`InitializeProcess`, `RunProcess`,
 //! `KillProcess`, `GrantCapabilities`, `DropCapabilities`, `SetOnExit`,
 //! `Debug`), in the node's JSON, answered with its `KernelResponse`s.
-//! `Booted` and `Shutdown` belong to the runtime and are ignored.
+//! `Booted` and `Shutdown` belong to the runtime and are ignored. The node
+//! answers these itself, as the kernel's own loop does on a node.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::bindings::{Address, Capability, ProcessId};
-use crate::kernel::message::KernelMessage;
+use super::{Module, ModuleCtx, Node};
+use crate::kernel::message::{Answer, KernelMessage};
 use crate::kernel::Initialize;
-use crate::node::Port;
-use crate::package::ManifestOnExit;
-
-use super::{respond, Answer, Module};
+use crate::types::{Address, Capability, ProcessId, WireOnExit};
 
 #[derive(Deserialize)]
 enum KernelCommand {
@@ -25,7 +23,7 @@ enum KernelCommand {
         wasm_bytes_handle: String,
         #[allow(dead_code)]
         wit_version: Option<u32>,
-        on_exit: ManifestOnExit,
+        on_exit: WireOnExit,
         initial_capabilities: Vec<WireCap>,
         public: bool,
     },
@@ -39,7 +37,7 @@ enum KernelCommand {
     },
     SetOnExit {
         target: String,
-        on_exit: ManifestOnExit,
+        on_exit: WireOnExit,
     },
     RunProcess(String),
     KillProcess(String),
@@ -75,12 +73,20 @@ fn cap_json(cap: &Capability) -> serde_json::Value {
     json!({ "issuer": cap.issuer.to_string(), "params": cap.params })
 }
 
-pub struct KernelCommands;
+pub struct KernelCommands {
+    node: Weak<Node>,
+}
 
 impl KernelCommands {
+    pub fn new(node: &Arc<Node>) -> Self {
+        KernelCommands {
+            node: Arc::downgrade(node),
+        }
+    }
+
     /// Carries out `command`; the answer body, if the kernel sends one.
     fn run(
-        port: &Arc<dyn Port>,
+        node: &Node,
         km: &KernelMessage,
         command: KernelCommand,
     ) -> Result<Option<serde_json::Value>, String> {
@@ -96,7 +102,7 @@ impl KernelCommands {
                 public,
             } => {
                 let wasm = match &km.blob {
-                    Some(blob) => port.load(&blob.bytes),
+                    Some(blob) => node.programs().load(&blob.bytes),
                     None => Err("no blob".into()),
                 };
                 let request = Initialize {
@@ -108,7 +114,7 @@ impl KernelCommands {
                     capabilities: caps(&initial_capabilities)?,
                     public,
                 };
-                let done = port.kernel(|k| k.initialize(request));
+                let done = node.kernel(|k| k.initialize(request));
                 Some(json!(if done {
                     "InitializedProcess"
                 } else {
@@ -120,7 +126,7 @@ impl KernelCommands {
                 capabilities,
             } => {
                 let (target, caps) = (ProcessId::parse(&target)?, caps(&capabilities)?);
-                port.kernel(|k| k.grant_capabilities(&target, caps));
+                node.kernel(|k| k.grant_capabilities(&target, caps));
                 None
             }
             KernelCommand::DropCapabilities {
@@ -128,17 +134,17 @@ impl KernelCommands {
                 capabilities,
             } => {
                 let (target, caps) = (ProcessId::parse(&target)?, caps(&capabilities)?);
-                port.kernel(|k| k.drop_caps(&target, &caps));
+                node.kernel(|k| k.drop_caps(&target, &caps));
                 None
             }
             KernelCommand::SetOnExit { target, on_exit } => {
                 let (target, on_exit) = (ProcessId::parse(&target)?, on_exit.to_on_exit()?);
-                port.kernel(|k| k.command_set_on_exit(&target, on_exit));
+                node.kernel(|k| k.command_set_on_exit(&target, on_exit));
                 None
             }
             KernelCommand::RunProcess(id) => {
                 let id = ProcessId::parse(&id)?;
-                let ran = port.kernel(|k| k.run_process(&id));
+                let ran = node.kernel(|k| k.run_process(&id));
                 Some(json!(if ran {
                     "StartedProcess"
                 } else {
@@ -150,15 +156,15 @@ impl KernelCommands {
                 let request = km.request().ok_or("not a request")?;
                 let revoke = request.metadata.as_deref() != Some("no-revoke");
                 let loud = km.expects_response();
-                let killed = port.kernel(|k| k.kill_process(&target, revoke, loud));
+                let killed = node.kernel(|k| k.kill_process(&target, revoke, loud));
                 killed.then(|| json!({ "KilledProcess": id }))
             }
-            KernelCommand::Debug(debug) => Some(json!({ "Debug": Self::debug(port, debug)? })),
+            KernelCommand::Debug(debug) => Some(json!({ "Debug": Self::debug(node, debug)? })),
         })
     }
 
-    fn debug(port: &Arc<dyn Port>, debug: DebugCommand) -> Result<serde_json::Value, String> {
-        let map = port.kernel(|k| k.process_map());
+    fn debug(node: &Node, debug: DebugCommand) -> Result<serde_json::Value, String> {
+        let map = node.kernel(|k| k.process_map());
         let describe = |id: &ProcessId| {
             map.iter()
                 .find(|p| &p.0 == id)
@@ -182,7 +188,7 @@ impl KernelCommands {
             DebugCommand::HasCap { on, cap } => {
                 let (on, cap) = (ProcessId::parse(&on)?, cap.parse()?);
                 let known = map.iter().any(|p| p.0 == on);
-                let has = port.kernel(|k| k.holds(&on, &cap));
+                let has = node.kernel(|k| k.holds(&on, &cap));
                 json!({ "HasCap": known.then_some(has) })
             }
         })
@@ -190,21 +196,21 @@ impl KernelCommands {
 }
 
 impl Module for KernelCommands {
-    fn handle(&self, port: &Arc<dyn Port>, km: KernelMessage) {
-        if km.source.node != port.node() {
+    fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        if km.source.node != ctx.node() {
             return;
         }
         let Some(request) = km.request() else { return };
-        let me = ProcessId::runtime("kernel");
         let result = serde_json::from_slice::<KernelCommand>(&request.body)
             .map_err(|e| format!("{e:?}"))
-            .and_then(|command| KernelCommands::run(port, &km, command));
+            .and_then(|command| KernelCommands::run(&node, &km, command));
         match result {
-            Ok(Some(body)) => respond(port, "kernel", &km, Answer::new(body.to_string())),
+            Ok(Some(body)) => ctx.respond(&km, Answer::new(body.to_string())),
             Ok(None) => {}
-            Err(e) => {
-                port.kernel(|k| k.print_as(&me, 0, format!("kernel: couldn't parse command: {e}")))
-            }
+            Err(e) => ctx.print(0, format!("kernel: couldn't parse command: {e}")),
         }
     }
 }

@@ -1,0 +1,77 @@
+//! One start of a process: a wasmtime store of its own, the component
+//! instantiated from its linked form, `init` called with the process's
+//! address, and the kernel told how it ended.
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+
+use super::functions::ProcessHost;
+use super::limits::Limits;
+use super::WasmHost;
+use crate::kernel::event::Exit;
+use crate::kernel::Program;
+use crate::node::activity::InFlight;
+use crate::node::ProcessCtx;
+
+pub(super) async fn run(host: Arc<WasmHost>, ctx: ProcessCtx, busy: InFlight, limits: Limits) {
+    let Some(Program::Wasm(key)) = ctx.program() else {
+        return;
+    };
+    // A component built for another runtime fails as a node fails it: its
+    // process interface is not in this node's linker (the harness links
+    // every runtime's under one name, so it says so itself).
+    if let Some(built_for) = host.built_for(&key).filter(|r| *r != ctx.profile().runtime) {
+        let error = format!(
+            "component imports instance `{}`, but a matching implementation was not found in \
+             the linker",
+            built_for.profile().interface
+        );
+        ctx.instantiate_failed(&error, Some(built_for));
+        return;
+    }
+    let process = ProcessHost::new(ctx.clone(), busy, limits);
+    let mut store = Store::new(host.engine(), process);
+    store.limiter(|process| &mut process.limits);
+    // Each tick: count it against the CPU budget, then yield to the rest.
+    store.epoch_deadline_callback(|mut context| {
+        context.data_mut().limits.tick()?;
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
+    let instance = match host.linked(&key) {
+        Ok(pre) => pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| format!("{e:#}")),
+        Err(e) => Err(e),
+    };
+    let bindings = match instance {
+        Ok(bindings) => bindings,
+        Err(e) => {
+            ctx.instantiate_failed(&e, None);
+            return;
+        }
+    };
+    ctx.started();
+    ctx.mailbox().begin();
+    let our = ctx.our().to_string();
+    let result = bindings.call_init(&mut store, &our).await;
+    let process = store.data_mut();
+    let (stdout, stderr) = process.take_output();
+    let exit = match result {
+        Ok(()) => Exit::Returned,
+        // A limit's own words; else what the kernel prints: stderr if any,
+        // else the trap's cause.
+        Err(trap) => match process.limits.hit {
+            Some(limit) => Exit::LimitReached(limit, trap.root_cause().to_string()),
+            None if stderr.is_empty() => Exit::Trapped(trap.root_cause().to_string()),
+            None => Exit::Trapped(stderr.clone()),
+        },
+    };
+    // Still busy until the kernel has applied its exit.
+    let still_busy = process.take_busy();
+    ctx.ended(exit, stdout, stderr);
+    drop(store);
+    drop(still_busy);
+}
