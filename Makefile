@@ -15,7 +15,7 @@ include package.mk
 # under both runtimes.
 HYPERWARE_PKG := target/hyperware-package
 
-.PHONY: test test-guests test-hyperware bench lint new
+.PHONY: test test-guests test-hyperware bench lint new fuzz
 
 test: build test-guests test-hyperware ## Build the package (both flavours) and test guests, then run every test (unit, WIT, components, end to end, make new) and the scenarios
 	cargo test
@@ -40,6 +40,17 @@ test-guests: toolchain ## Build the harness's test processes into target/test-gu
 new: ## Start a new package: make new NAME=my-app PUBLISHER=me.os [DEST=../my-app] [PARENT=name] [CHILD=name] [FLAVOR=hyperware]
 	@test -n "$(NAME)" -a -n "$(PUBLISHER)" || { echo "usage: make new NAME=<package> PUBLISHER=<node, e.g. me.os> [DEST=dir] [PARENT=name] [CHILD=name]" >&2; exit 2; }
 	$(HARNESS) new --name '$(NAME)' --publisher '$(PUBLISHER)' $(if $(DEST),--dest '$(DEST)') $(if $(PARENT),--parent '$(PARENT)') $(if $(CHILD),--child '$(CHILD)') $(if $(filter hyperware,$(FLAVOR)),--flavor hyperware)
+
+# cargo-fuzz on stable Rust: libFuzzer's flags are nightly-only, so the
+# build opts in with RUSTC_BOOTSTRAP (this one build, nothing else).
+FUZZ_TARGETS := package scenario vfs_path
+FUZZ_RUNS    ?= 1000000
+fuzz: ## Fuzz the manifest, scenario and vfs path parsers ($(FUZZ_RUNS) runs each; needs cargo-fuzz, installed if missing)
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p host-harness/fuzz/corpus/$$t; \
+	  (cd host-harness/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O -s none $$t corpus/$$t seeds/$$t -- -runs=$(FUZZ_RUNS)) || exit 1; \
+	done
 
 bench: ## Measure sizes, rebuild time and a harness run; writes BENCHMARKS.md
 	bench/run.sh

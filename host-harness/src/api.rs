@@ -14,7 +14,7 @@ use crate::node::{Node, NodeConfig};
 use crate::package::Package;
 use crate::report::terminal::Terminal;
 use crate::report::Report;
-use crate::types::{InputError, Runtime};
+use crate::types::{is_node_name, InputError, Runtime};
 
 /// How to run a package.
 ///
@@ -43,6 +43,10 @@ pub struct RunOptions {
     pub http_port: Option<u16>,
     /// Memory each process may use, in bytes (default 1 GiB).
     pub memory_limit: usize,
+    /// The most bytes one request may make the harness itself hold: a vfs
+    /// read, an unzip, an incoming HTTP body (default 1 GiB). A node has no
+    /// such bound; here a package cannot exhaust the developer's machine.
+    pub host_memory_limit: u64,
     /// How long a process may compute without waiting for a message;
     /// `None` (the default, as on a node): forever.
     pub cpu_limit: Option<Duration>,
@@ -74,6 +78,7 @@ impl RunOptions {
             http_port: None,
             packages: vec![],
             memory_limit: 1 << 30,
+            host_memory_limit: 1 << 30,
             cpu_limit: None,
             serve: false,
             runtime: None,
@@ -164,10 +169,7 @@ fn plan_package(
     let package = Package::load(dir)?;
     let mut plans = Vec::new();
     for process in &package.processes {
-        let bytes = std::fs::read(&process.wasm_file).map_err(|source| InputError::Read {
-            path: process.wasm_file.clone(),
-            source,
-        })?;
+        let bytes = crate::util::read_input(&process.wasm_file)?;
         let wasm = host.load(&bytes).map_err(|reason| {
             InputError::invalid(
                 &process.wasm_file,
@@ -202,6 +204,16 @@ pub struct Session {
 impl Session {
     /// Installs the package and starts its processes.
     pub async fn start(options: &RunOptions) -> Result<Session, RunError> {
+        if !is_node_name(&options.node) {
+            return Err(InputError::invalid(
+                "--node",
+                format!(
+                    "`{}` is not a node name: a-z, 0-9, `-` and `.` only, e.g. `fake.os`",
+                    options.node
+                ),
+            )
+            .into());
+        }
         let host = WasmHost::shared().map_err(RunError::Engine)?;
         // Read and compile first: a missing or broken file is the user's
         // input error, reported before anything runs.
@@ -239,6 +251,7 @@ impl Session {
             http_mocks: options.http_mocks.clone(),
             http_port: options.http_port.unwrap_or(0),
             seed,
+            host_memory_limit: options.host_memory_limit,
         };
         for (id, public, module) in crate::modules::all(runtime.profile(), &modules) {
             node.add_module(id, public, module);

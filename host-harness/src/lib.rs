@@ -41,6 +41,8 @@ mod types;
 mod util;
 
 pub mod bench;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod kit;
 pub mod package;
 pub mod report;

@@ -171,6 +171,10 @@ struct RunArgs {
     /// Trap a process whose memory would grow past this many MiB
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     memory_limit: usize,
+    /// The most MiB one request may make the harness itself hold (a vfs read, an unzip,
+    /// an HTTP body); a node has no such bound
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    host_memory_limit: u64,
     /// Another package to install on the same node (repeat for more)
     #[arg(long = "package", value_name = "DIR")]
     packages: Vec<PathBuf>,
@@ -192,12 +196,13 @@ fn fail(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn check_timeout(timeout: f64) -> Result<Duration, ExitCode> {
-    if timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS {
-        Ok(Duration::from_secs_f64(timeout))
+/// `value` seconds of `flag`: more than 0, at most a day.
+fn check_seconds(flag: &str, value: f64) -> Result<Duration, ExitCode> {
+    if value > 0.0 && value <= MAX_TIMEOUT_SECS {
+        Ok(Duration::from_secs_f64(value))
     } else {
         Err(fail(format!(
-            "--timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"
+            "{flag} {value}: must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"
         )))
     }
 }
@@ -217,7 +222,7 @@ fn main() -> ExitCode {
         host_harness::disable_disk_cache();
     }
     let code = match command {
-        Command::Test(args) => match (&args.kit, check_timeout(args.timeout)) {
+        Command::Test(args) => match (&args.kit, check_seconds("--timeout", args.timeout)) {
             (_, Err(code)) => code,
             (Some(kit), Ok(timeout)) => test_kit(&runtime, kit, args.verbosity, timeout),
             (None, Ok(_)) => test_scenarios(&runtime, &args),
@@ -456,17 +461,27 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         no_cache: _,
         cpu_limit,
         memory_limit,
+        host_memory_limit,
         runtime: flavor,
         seed,
     } = args;
-    let cpu_limit = match cpu_limit.map(check_timeout).transpose() {
+    let cpu_limit = match cpu_limit
+        .map(|c| check_seconds("--cpu-limit", c))
+        .transpose()
+    {
         Ok(limit) => limit,
-        Err(_) => return fail("--cpu-limit: must be more than 0 seconds, at most a day".into()),
+        Err(code) => return code,
     };
-    if memory_limit == 0 {
-        return fail("--memory-limit: must be at least 1 MiB".into());
+    // A process's memory is a wasm32 memory: 4 GiB at most.
+    if memory_limit == 0 || memory_limit > 4096 {
+        return fail(format!(
+            "--memory-limit {memory_limit}: must be 1 to 4096 MiB (a process's wasm32 memory)"
+        ));
     }
-    let timeout = match check_timeout(timeout) {
+    if host_memory_limit == 0 {
+        return fail("--host-memory-limit: must be at least 1 MiB".into());
+    }
+    let timeout = match check_seconds("--timeout", timeout) {
         Ok(timeout) => timeout,
         Err(code) => return code,
     };
@@ -486,6 +501,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         http_port,
         packages,
         memory_limit: memory_limit.saturating_mul(1 << 20),
+        host_memory_limit: host_memory_limit.saturating_mul(1 << 20),
         cpu_limit,
         serve,
         runtime: flavor,
@@ -521,8 +537,5 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
 }
 
 fn read_mocks(path: &std::path::Path) -> Result<Vec<HttpMock>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a list of HTTP mocks: {e}", path.display()))
+    HttpMock::load(path).map_err(|e| e.to_string())
 }

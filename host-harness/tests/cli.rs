@@ -173,3 +173,39 @@ fn bad_input_exits_2_naming_the_file() {
 
     input_error(&["run", ".", "-v", "9"]);
 }
+
+#[test]
+fn each_bad_limit_names_its_own_flag() {
+    let root = workspace();
+    let root = root.to_str().unwrap();
+    for (args, wanted) in [
+        (
+            vec!["--cpu-limit", "nan"],
+            "error: --cpu-limit NaN: must be more than 0",
+        ),
+        (
+            vec!["--timeout=-1"],
+            "error: --timeout -1: must be more than 0",
+        ),
+        (
+            vec!["--memory-limit", "100000000"],
+            "error: --memory-limit 100000000: must be 1 to 4096 MiB",
+        ),
+        (
+            vec!["--host-memory-limit", "0"],
+            "error: --host-memory-limit: must be at least 1 MiB",
+        ),
+        (
+            vec!["--node", "a@b"],
+            "error: --node: `a@b` is not a node name",
+        ),
+    ] {
+        let mut all = vec!["run", root];
+        all.extend(&args);
+        let output = harness(&all);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(err.starts_with(wanted), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one message: {err}");
+    }
+}

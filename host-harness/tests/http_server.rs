@@ -157,3 +157,25 @@ async fn websocket_bindings_carry_frames_both_ways() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_past_the_host_memory_limit_is_refused_with_413() {
+    let dir = probe_package(&[probe("web-server")
+        .requests(&["http-server:distro:sys"])
+        .grants(&["http-server:distro:sys"])]);
+    let mut options = RunOptions::new(&dir);
+    options.host_memory_limit = 1 << 20;
+    let session = Session::start(&options).await.unwrap();
+    assert!(session.settle(Duration::from_secs(20)).await);
+    let port = session.http_port().unwrap();
+    let path = "/web-server:probe:test.os/hello/you";
+    let (small, big) = tokio::task::spawn_blocking(move || {
+        let small = http(port, "POST", path, "", &"x".repeat(1000));
+        let big = http(port, "POST", path, "", &"x".repeat(2 << 20));
+        (small.0, big.0)
+    })
+    .await
+    .unwrap();
+    assert_eq!((small, big), (201, 413));
+    session.finish(true).await;
+}

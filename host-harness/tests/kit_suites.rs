@@ -147,3 +147,38 @@ fake_node_name = "second.dev"
         Err(Failure::Error("needs 2 nodes; not supported yet".into()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_package_that_is_not_a_component_says_so_at_once() {
+    let root = temp_dir("kit-broken");
+    package(&root.join("probe"), "probe", "echo", &[], &[]);
+    package(
+        &root.join("test/broken-test"),
+        "broken-test",
+        "broken-test",
+        &[],
+        &[],
+    );
+    std::fs::write(
+        root.join("test/broken-test/pkg/broken-test.wasm"),
+        b"\0asm\x0d\0",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("test/tests.toml"),
+        "[[tests]]\nsetup_packages = [{ path = \"../probe\", run = true }]\n\
+         test_package_paths = [\"broken-test\"]\ntimeout_secs = 60\n\
+         [[tests.nodes]]\nfake_node_name = \"first.dev\"\n",
+    )
+    .unwrap();
+    let (outcomes, _) = run_suite(&root.join("test"), &RunOptions::new("."))
+        .await
+        .unwrap();
+    let Err(Failure::Error(reason)) = &outcomes[0].result else {
+        panic!("{outcomes:?}");
+    };
+    assert!(
+        reason.contains("broken-test.wasm: not a process a node runs"),
+        "{reason}"
+    );
+}

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Bottom first.
-const LAYERS: [&str; 15] = [
+const LAYERS: [&str; 16] = [
     "types", "util", "kernel", "report", "node", "host", "modules", "driver", "package", "api",
-    "scenario", "kit", "template", "bench", "main",
+    "scenario", "kit", "template", "bench", "fuzz", "main",
 ];
 
 /// What `lib.rs` re-exports at the crate root, by the module it comes from.

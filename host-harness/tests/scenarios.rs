@@ -177,3 +177,20 @@ async fn a_scenario_file_with_a_bad_value_is_an_input_error_naming_file_and_step
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_change_that_breaks_the_package_names_the_package_file_not_a_copy() {
+    let failures = failures_of(
+        "[[manifest]]\nprocess = \"parent\"\non_exit = { Requests = \"junk\" }\n[[step]]\nexpect = { passes = true }\n",
+    )
+    .await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let failure = &failures[0];
+    assert!(
+        failure.starts_with(
+            "the package does not install (with the scenario's [[manifest]] changes): pkg/manifest.json: "
+        ),
+        "{failure}"
+    );
+    assert!(!failure.contains("host-harness-scenario"), "{failure}");
+}

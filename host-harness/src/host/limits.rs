@@ -29,6 +29,11 @@ impl Limits {
         }
     }
 
+    /// The most memory the process may have, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+
     /// The process waits for a message: its computing stretch is over.
     pub fn waiting(&mut self) {
         self.ticks = 0;

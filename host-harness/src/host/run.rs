@@ -30,8 +30,12 @@ pub(super) async fn run(host: Arc<WasmHost>, ctx: ProcessCtx, busy: InFlight, li
         ctx.instantiate_failed(&error, Some(built_for));
         return;
     }
+    // What a guest may hand the host in one call: as much as its memory
+    // holds (wasmtime's default, 128 MiB, would trap a blob a node takes).
+    let hostcall_fuel = limits.memory_bytes();
     let process = ProcessHost::new(ctx.clone(), busy, limits);
     let mut store = Store::new(host.engine(), process);
+    store.set_hostcall_fuel(hostcall_fuel);
     store.limiter(|process| &mut process.limits);
     // Each tick: count it against the CPU budget, then yield to the rest.
     store.epoch_deadline_callback(|mut context| {

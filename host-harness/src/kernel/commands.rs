@@ -2,8 +2,7 @@
 //! it: create a process, run it, kill it, grant and drop capabilities,
 //! change on-exit. The 1.0 kernel checks nothing per command beyond that.
 
-use crate::types::{CapSet, Grant};
-use crate::types::{Capability, OnExit, ProcessId};
+use crate::types::{check_kimap_safe, CapSet, Capability, Grant, OnExit, ProcessId};
 
 use super::event::Event;
 use super::message::Delivery;
@@ -43,6 +42,12 @@ impl Kernel {
                 return false;
             }
         };
+        // A node refuses ids a name registry could not hold (`../`, dots in
+        // names): they never become processes, or paths.
+        if let Err(e) = check_kimap_safe(&id) {
+            self.print(0, format!("kernel: {e}"));
+            return false;
+        }
         // The kernel signs anything; any other caller passes on only what
         // it may.
         let trusted = source == ProcessId::runtime("kernel");

@@ -226,6 +226,25 @@ pub enum ModuleEvent {
         path: String,
         error: String,
     },
+    /// When the run ended, `module` was still handling this request (it
+    /// blocks: an endless query, a huge file).
+    StillHandling {
+        process: ProcessId,
+        module: ProcessId,
+        /// The start of the request's body.
+        request: String,
+        seconds: f64,
+    },
+    /// A vfs action whose path leads out of the node home through a
+    /// symbolic link: refused here, followed on a node.
+    VfsEscape { process: ProcessId, path: String },
+    /// A database request that would touch a file outside the package's
+    /// database directory (`what` says how): refused here, done on a node.
+    DatabaseEscape {
+        process: ProcessId,
+        module: ProcessId,
+        what: String,
+    },
     /// `CreateDrive` of a drive whose name, written into the capability's
     /// params as a node writes it, is not the JSON of that drive: `parsed`
     /// is what the params say instead (`None`: not JSON at all).

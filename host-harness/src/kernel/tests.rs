@@ -529,3 +529,29 @@ fn only_a_component_for_the_other_runtime_is_marked_so() {
         [("a".into(), None), ("b".into(), Some(Runtime::Hyperdrive))]
     );
 }
+
+#[test]
+fn initialize_refuses_an_id_a_node_would_not_take() {
+    let mut kernel = kernel_with(vec![plan("maker", OnExit::None)]);
+    let initialize = |id: &str| Initialize {
+        source: ProcessId::runtime("kernel"),
+        id: ProcessId::parse(id).unwrap(),
+        wasm_path: "/x.wasm".into(),
+        wasm: Ok(KEY),
+        on_exit: OnExit::None,
+        capabilities: vec![],
+        public: false,
+    };
+    assert!(!kernel.initialize(initialize("../../../x:pkg:pub.os")));
+    assert!(!kernel.initialize(initialize("x:pkg:pub/os")));
+    let (_, events) = kernel.drain();
+    assert_eq!(
+        prints(&events, 0),
+        [
+            "kernel: Process name (../../../x) can only contain a-z, 0-9, `-`",
+            "kernel: Publisher node (pub/os) can only contain a-z, 0-9, `-`, `.`"
+        ]
+    );
+    assert!(!kernel.exists(&ProcessId::parse("../../../x:pkg:pub.os").unwrap()));
+    assert!(kernel.initialize(initialize("fine:pkg:pub.os")));
+}

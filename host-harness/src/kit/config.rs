@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::types::InputError;
+use crate::types::{is_node_name, InputError};
+
+/// A day: longer than any test, short enough for timer arithmetic.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 #[derive(Debug, Deserialize)]
 pub struct Suite {
@@ -48,12 +51,27 @@ impl Suite {
         .into_iter()
         .find(|p| p.is_file())
         .ok_or_else(|| InputError::invalid(path, "no tests.toml here (nor in test/)"))?;
-        let text = std::fs::read_to_string(&file).map_err(|source| InputError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        let text = crate::util::read_input_text(&file)?;
         let suite: Suite = toml::from_str(&text)
             .map_err(|e| InputError::invalid(&file, format!("not a kit tests.toml: {e}")))?;
+        for (index, test) in suite.tests.iter().enumerate() {
+            let bad =
+                |reason: String| InputError::invalid(&file, format!("tests[{index}]: {reason}"));
+            if test.timeout_secs == 0 || test.timeout_secs > MAX_TIMEOUT_SECS {
+                return Err(bad(format!(
+                    "timeout_secs {} must be 1 to {MAX_TIMEOUT_SECS} (a day)",
+                    test.timeout_secs
+                )));
+            }
+            for node in &test.nodes {
+                if !is_node_name(&node.fake_node_name) {
+                    return Err(bad(format!(
+                        "fake_node_name `{}` is not a node name: a-z, 0-9, `-` and `.` only",
+                        node.fake_node_name
+                    )));
+                }
+            }
+        }
         let dir = file.parent().map(Path::to_owned).unwrap_or_default();
         Ok((suite, dir))
     }

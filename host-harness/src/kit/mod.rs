@@ -152,8 +152,7 @@ async fn run_one(
             dir.display()
         )));
     };
-    let bytes = std::fs::read(&process.wasm_file)
-        .map_err(|e| error(format!("{}: {e}", process.wasm_file.display())))?;
+    let bytes = crate::util::read_input(&process.wasm_file).map_err(|e| error(e.to_string()))?;
     let plan = process.install_plan([0; 32]);
     let mut request_caps: Vec<Capability> = plan
         .request_capabilities
@@ -162,11 +161,18 @@ async fn run_one(
         .collect();
     request_caps.extend(tester.capabilities());
     let file_name = process.wasm_path.trim_start_matches('/');
+    // A node's tester would spawn it and wait; the harness says why at once.
+    let wasm = tester.load(&bytes).map_err(|reason| {
+        error(format!(
+            "{}: not a process a node runs: {reason}",
+            process.wasm_file.display()
+        ))
+    })?;
     let spawn = SpawnRequest {
         parent: tester.id().clone(),
         name: None,
         wasm_path: format!("tester:sys/tests/{file_name}"),
-        read: Ok(tester.load(&bytes)),
+        read: Ok(Ok(wasm)),
         on_exit: OnExit::None,
         request_caps,
         grant_caps: plan.grant_capabilities,

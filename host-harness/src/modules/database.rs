@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Answer, KernelMessage};
 use crate::node::ModuleCtx;
 use crate::types::{Address, Capability, LazyLoadBlob, ProcessId};
@@ -81,10 +82,30 @@ impl DbKey {
 }
 
 /// A request's database and action; `None` if it is malformed (not a
-/// request, not the envelope, or a database name that is not safe).
-pub fn parse<A: serde::de::DeserializeOwned>(km: &KernelMessage) -> Option<(DbKey, A)> {
+/// request, not the envelope, or names that would lead out of the
+/// module's directory, which are also reported).
+pub fn parse<A: serde::de::DeserializeOwned>(
+    ctx: &ModuleCtx,
+    km: &KernelMessage,
+) -> Option<(DbKey, A)> {
     let parsed: DbRequest<A> = serde_json::from_slice(&km.request()?.body).ok()?;
-    if !safe_name(&parsed.db) {
+    let PackageKey {
+        package_name,
+        publisher_node,
+    } = &parsed.package_id;
+    let names = [
+        ("package_id.package_name", package_name),
+        ("package_id.publisher_node", publisher_node),
+        ("db", &parsed.db),
+    ];
+    if let Some((field, name)) = names.iter().find(|(_, name)| !safe_name(name)) {
+        if !name.is_empty() {
+            ctx.note(ModuleEvent::DatabaseEscape {
+                process: km.source.process.clone(),
+                module: ctx.id().clone(),
+                what: format!("a request whose {field} is {name:?}"),
+            });
+        }
         return None;
     }
     let key = DbKey {
@@ -94,9 +115,9 @@ pub fn parse<A: serde::de::DeserializeOwned>(km: &KernelMessage) -> Option<(DbKe
     Some((key, parsed.action))
 }
 
-/// Whether a database name stays one directory under its package: a node
-/// joins any name onto its path (`..` included); the harness, running on
-/// the developer's machine, refuses those as malformed.
+/// Whether a name stays one directory under its parent: a node joins any
+/// name onto its path (`..` and `/` included); the harness, running on the
+/// developer's machine, refuses those as malformed.
 pub fn safe_name(db: &str) -> bool {
     !db.is_empty() && db != "." && db != ".." && !db.contains(['/', '\\', '\0'])
 }

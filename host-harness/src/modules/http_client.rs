@@ -39,6 +39,15 @@ fn ok_status() -> u16 {
     200
 }
 
+impl HttpMock {
+    /// The mocks in a file as `--http-mocks` takes it: a JSON array.
+    pub fn load(path: &std::path::Path) -> Result<Vec<HttpMock>, crate::InputError> {
+        let text = crate::util::read_input_text(path)?;
+        serde_json::from_str(&text)
+            .map_err(|e| crate::InputError::invalid(path, format!("not a list of HTTP mocks: {e}")))
+    }
+}
+
 pub struct HttpClient {
     mocks: Vec<HttpMock>,
 }

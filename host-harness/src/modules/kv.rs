@@ -129,7 +129,7 @@ impl Kv {
         ctx: &ModuleCtx,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), KvError> {
-        let (key, action) = parse::<KvAction>(km).ok_or(KvError::MalformedRequest)?;
+        let (key, action) = parse::<KvAction>(ctx, km).ok_or(KvError::MalformedRequest)?;
         let source = &km.source.process;
         let root = ctx.home().kv();
         let need = |kind: &str, error: KvError| {

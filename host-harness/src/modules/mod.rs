@@ -17,7 +17,7 @@ mod kv;
 mod net;
 mod sqlite;
 mod timer;
-mod vfs;
+pub(crate) mod vfs;
 
 use std::sync::Arc;
 
@@ -37,6 +37,9 @@ pub(crate) struct ModuleConfig {
     pub http_port: u16,
     /// The run's seed: the login cookie and the networking key follow it.
     pub seed: u64,
+    /// The most bytes one request may make the harness hold (a vfs read,
+    /// an unzip, an HTTP body).
+    pub host_memory_limit: u64,
 }
 
 /// 32 bytes for `purpose`, from the run's seed.
@@ -60,7 +63,11 @@ pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
         (ProcessId::runtime(name), public, module)
     };
     let mut natives = vec![
-        module("vfs", false, Arc::new(vfs::Vfs::default())),
+        module(
+            "vfs",
+            false,
+            Arc::new(vfs::Vfs::new(config.host_memory_limit)),
+        ),
         module(
             "http-client",
             false,
@@ -78,6 +85,7 @@ pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect(),
+                usize::try_from(config.host_memory_limit).unwrap_or(usize::MAX),
             )),
         ),
         module("eth", false, Arc::new(eth::Eth)),
@@ -96,6 +104,22 @@ pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
         natives.push((id, public, distro.clone()));
     }
     natives
+}
+
+/// The vfs path parser's promises, for the fuzz target: a parsed path is
+/// a package, a drive and plain names, so it never climbs above its drive.
+/// (It need not print as it parses: like a node, the parser strips leading
+/// `/`s and then `\`s once, so `/\\a:b/d` is package `\a:b`, printed
+/// `/\a:b/d`, which parses as `a:b`.)
+pub(crate) fn fuzz_vfs_path(text: &str) {
+    if let Ok(path) = vfs::VfsPath::parse(text) {
+        let plain = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains('/');
+        let drive: Vec<&str> = path.drive.trim_start_matches('/').split('/').collect();
+        assert!(path.drive.starts_with('/') && drive.len() == 2);
+        assert!(drive.iter().all(|p| plain(p)), "{path:?}");
+        assert!(path.rest.iter().all(|p| plain(p)), "{path:?}");
+        assert_eq!(drive[0], path.package.to_string());
+    }
 }
 
 /// A module the harness registers but does not emulate.

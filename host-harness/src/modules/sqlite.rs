@@ -7,15 +7,17 @@
 //! capabilities are checked but, as on a 1.0 node, not enforced.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::KernelMessage;
 use crate::node::{Module, ModuleCtx};
 use crate::util::lock;
@@ -123,6 +125,48 @@ type Queued = (String, Vec<SqlValue>);
 pub struct Sqlite {
     open: Mutex<HashMap<DbKey, Arc<Mutex<Connection>>>>,
     txs: Mutex<HashMap<u64, Vec<Queued>>>,
+    /// Every connection's way to interrupt a statement when the run ends.
+    interrupts: Mutex<Vec<rusqlite::InterruptHandle>>,
+    /// Files an ATTACH (or VACUUM INTO) asked for and was refused, to
+    /// report once the statement is over.
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+/// An authorizer that lets ATTACH (and VACUUM INTO, which attaches its
+/// target) open only files inside `dir`, the package's directory of
+/// databases, or an in-memory or temporary database. A node lets SQLite
+/// open any file.
+fn confine(connection: &Connection, dir: PathBuf, refused: Arc<Mutex<Vec<String>>>) {
+    connection.authorizer(Some(move |context: AuthContext<'_>| {
+        let AuthAction::Attach { filename } = context.action else {
+            return Authorization::Allow;
+        };
+        if filename.is_empty() || filename == ":memory:" || inside(&dir, filename) {
+            Authorization::Allow
+        } else {
+            lock(&refused).push(filename.to_string());
+            Authorization::Deny
+        }
+    }));
+}
+
+/// Whether the file SQLite would open for `name` (relative names are the
+/// working directory's) is inside `dir`, judged on the path's text.
+fn inside(dir: &Path, name: &str) -> bool {
+    let Ok(cwd) = std::env::current_dir() else {
+        return false;
+    };
+    let mut path = PathBuf::new();
+    for part in cwd.join(name).components() {
+        match part {
+            std::path::Component::ParentDir => {
+                path.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => path.push(other),
+        }
+    }
+    path.starts_with(dir)
 }
 
 impl Sqlite {
@@ -134,6 +178,10 @@ impl Sqlite {
         std::fs::create_dir_all(&dir).map_err(|e| SqliteError::Io(e.to_string()))?;
         let connection = Connection::open(dir.join(format!("{}.db", key.db)))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
+        let package_dir = std::path::absolute(dir.parent().unwrap_or(&dir))
+            .map_err(|e| SqliteError::Io(e.to_string()))?;
+        confine(&connection, package_dir, self.refused.clone());
+        lock(&self.interrupts).push(connection.get_interrupt_handle());
         let db = Arc::new(Mutex::new(connection));
         lock(&self.open).insert(key.clone(), db.clone());
         Ok(db)
@@ -144,7 +192,7 @@ impl Sqlite {
         ctx: &ModuleCtx,
         km: &KernelMessage,
     ) -> Result<(serde_json::Value, Option<Vec<u8>>), SqliteError> {
-        let (key, action) = parse::<SqliteAction>(km).ok_or(SqliteError::MalformedRequest)?;
+        let (key, action) = parse::<SqliteAction>(ctx, km).ok_or(SqliteError::MalformedRequest)?;
         let source = &km.source.process;
         let root = ctx.home().sqlite();
         match &action {
@@ -287,9 +335,26 @@ impl Module for Sqlite {
         if km.source.node != ctx.node() || km.request().is_none() {
             return;
         }
-        match self.run(ctx, &km) {
+        let result = self.run(ctx, &km);
+        for file in lock(&self.refused).drain(..) {
+            ctx.note(ModuleEvent::DatabaseEscape {
+                process: km.source.process.clone(),
+                module: ctx.id().clone(),
+                what: format!(
+                    "a statement that ATTACHes {file:?}, outside the package's databases"
+                ),
+            });
+        }
+        match result {
             Ok((body, blob)) => answer_ok(ctx, &km, body, blob),
             Err(error) => answer_err(ctx, &km, error.json(), error.text()),
+        }
+    }
+
+    /// An endless query stops.
+    fn stop(&self) {
+        for handle in lock(&self.interrupts).iter() {
+            handle.interrupt();
         }
     }
 }
@@ -335,6 +400,35 @@ mod tests {
             &WRITE_KEYWORDS
         ));
         assert!(!starts_with_keyword("", &WRITE_KEYWORDS));
+    }
+
+    #[test]
+    fn attach_and_vacuum_into_stay_in_the_package_directory() {
+        let scratch = crate::util::TempDir::new("sqlite-attach").unwrap();
+        let package = scratch.path().join("app:me.os");
+        std::fs::create_dir_all(package.join("main")).unwrap();
+        let db = Connection::open(package.join("main/main.db")).unwrap();
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        confine(&db, package.clone(), refused.clone());
+        let outside = scratch.path().join("outside.db");
+        let sibling = package.join("other/other.db");
+        std::fs::create_dir_all(sibling.parent().unwrap()).unwrap();
+        let run = |sql: String| db.execute_batch(&sql);
+        assert!(run(format!("ATTACH DATABASE '{}' AS a", outside.display())).is_err());
+        assert!(run(format!("VACUUM INTO '{}'", outside.display())).is_err());
+        assert!(!outside.exists(), "nothing written outside");
+        let escape = format!("{}/../outside.db", package.display());
+        assert!(run(format!("ATTACH '{escape}' AS b")).is_err());
+        assert_eq!(lock(&refused).len(), 3, "{:?}", lock(&refused));
+        // The package's own databases, and memory, are fine.
+        run(format!("ATTACH '{}' AS s", sibling.display())).unwrap();
+        run("ATTACH ':memory:' AS m".into()).unwrap();
+        run(format!(
+            "VACUUM INTO '{}'",
+            package.join("copy.db").display()
+        ))
+        .unwrap();
+        assert!(package.join("copy.db").is_file());
     }
 
     #[test]

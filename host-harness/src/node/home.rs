@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::report::{ChangeKind, HomeChange};
-use crate::types::{InputError, PackageId, ProcessId};
+use crate::types::{check_kimap_safe, InputError, PackageId, ProcessId};
 use crate::util::{copy_tree, lock, TempDir};
 
 pub(crate) struct Home {
@@ -103,13 +103,16 @@ impl Home {
             .filter_map(|entry| {
                 let path = entry.ok()?.path();
                 let id = ProcessId::parse(path.file_name()?.to_str()?).ok()?;
+                check_kimap_safe(&id).ok()?;
                 Some((id, std::fs::read(&path).ok()?))
             })
             .collect()
     }
 
-    /// Writes (or, with `None`, deletes) a process's persisted state.
+    /// Writes (or, with `None`, deletes) a process's persisted state. An
+    /// id a node would not hold (`../` in it) never becomes a path.
     pub fn persist_state(&self, id: &ProcessId, bytes: Option<&[u8]>) -> std::io::Result<()> {
+        check_kimap_safe(id).map_err(std::io::Error::other)?;
         let path = self.state_file(id);
         match bytes {
             Some(bytes) => std::fs::write(path, bytes),
@@ -183,6 +186,25 @@ fn snapshot(root: &Path) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_temporary_home_goes_when_the_run_fails_or_ends() {
+        // A failed install drops the home without closing it.
+        let failed = Home::open(None).unwrap();
+        let root = failed.root().to_owned();
+        let name = root.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(root.is_dir() && name.starts_with("host-harness-home-"));
+        assert!(
+            name.len() > "host-harness-home-".len() + 4,
+            "unguessable: {name}"
+        );
+        drop(failed);
+        assert!(!root.exists());
+        let ended = Home::open(None).unwrap();
+        let root = ended.root().to_owned();
+        ended.close();
+        assert!(!root.exists());
+    }
 
     #[test]
     fn state_persists_and_changes_are_listed() {

@@ -29,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
+use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Delivery, KernelMessage};
 use crate::kernel::{Effect, Event, Kernel};
 use crate::report::terminal::Terminal;
@@ -41,6 +42,10 @@ use mailbox::{Mailbox, Pushed, Wanted};
 use module::NodeAccess;
 pub(crate) use module::{Module, ModuleCtx};
 pub(crate) use process::{ProcessCtx, Programs};
+
+/// A request a native process is handling: who asked, the start of its
+/// body, and when it began (the node's clock).
+type Handling = (ProcessId, String, Duration);
 
 /// A task the node owns: aborted when the run ends.
 pub(crate) type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -58,6 +63,11 @@ pub(crate) struct NodeConfig {
 
 pub(crate) struct Node {
     name: String,
+    /// Every native process's handler, to stop at the end of the run.
+    modules: Mutex<Vec<Arc<dyn Module>>>,
+    /// What each native process is handling now: who asked, what, since
+    /// when. Left over at the end, it names a request that never finished.
+    handling: Mutex<HashMap<ProcessId, Handling>>,
     me: Weak<Node>,
     inner: Mutex<Inner>,
     programs: Arc<dyn Programs>,
@@ -110,6 +120,8 @@ impl Node {
         kernel.trace_messages(terminal.verbosity >= 3);
         let node = Arc::new_cyclic(|me| Node {
             name,
+            modules: Mutex::default(),
+            handling: Mutex::default(),
             me: me.clone(),
             inner: Mutex::new(Inner {
                 kernel,
@@ -174,16 +186,44 @@ impl Node {
         let mailbox = self.mailbox(&id);
         mailbox.begin();
         let ctx = ModuleCtx::new(self.arc(), id.clone());
+        lock(&self.modules).push(module.clone());
+        let node = self.me.clone();
         self.spawn_task(Box::pin(async move {
             let mut busy = None;
             loop {
                 match mailbox.take(&mut busy, Wanted::Any).await {
-                    Delivery::Message(km) => handle(&module, &ctx, km).await,
+                    Delivery::Message(km) => {
+                        if let Some(node) = node.upgrade() {
+                            node.handling(&id, Some(&km));
+                        }
+                        handle(&module, &ctx, km).await;
+                        if let Some(node) = node.upgrade() {
+                            node.handling(&id, None);
+                        }
+                    }
                     Delivery::Failed { id, error } => module.failed(&ctx, id, error),
                 }
                 busy = None;
             }
         }));
+    }
+
+    /// `module` started handling `km` (`None`: it is done).
+    fn handling(&self, module: &ProcessId, km: Option<&KernelMessage>) {
+        let mut handling = lock(&self.handling);
+        match km {
+            Some(km) => {
+                let body = km.request().map_or(&[][..], |r| &r.body[..]);
+                let what = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                handling.insert(
+                    module.clone(),
+                    (km.source.process.clone(), what, self.now()),
+                );
+            }
+            None => {
+                handling.remove(module);
+            }
+        }
     }
 
     /// The mailbox of `id`, made if it has none yet.
@@ -332,6 +372,18 @@ impl Node {
 
     /// Ends the run: how each process stands, and the report.
     pub fn finish(&self, idle: bool) -> Report {
+        let now = self.now();
+        let stuck: Vec<_> = lock(&self.handling).drain().collect();
+        for (module, (process, request, since)) in stuck {
+            let seconds = now.saturating_sub(since).as_secs_f64();
+            let event = ModuleEvent::StillHandling {
+                process,
+                module,
+                request,
+                seconds,
+            };
+            self.kernel(|k| k.note(Event::Module(event)));
+        }
         let mut inner = lock(&self.inner);
         let parked: HashMap<ProcessId, _> = inner
             .mailboxes
@@ -346,6 +398,9 @@ impl Node {
     /// Aborts every task of the run and waits for them to go (a process
     /// busy in wasm goes at its next host call).
     pub async fn shutdown(&self) {
+        for module in lock(&self.modules).drain(..) {
+            module.stop();
+        }
         let tasks = lock(&self.tasks).take();
         if let Some(mut tasks) = tasks {
             tasks.abort_all();

@@ -27,6 +27,10 @@ pub(crate) trait Module: Send + Sync + 'static {
     /// answer; a test's driver does.
     fn failed(&self, _ctx: &ModuleCtx, _request: u64, _error: SendError) {}
 
+    /// The run is over: stop work that may still be running on a blocking
+    /// thread (an endless query, a hash of a huge file).
+    fn stop(&self) {}
+
     /// Whether handling `km` may block (files, databases): it then runs on
     /// tokio's blocking threads, so it never holds up processes, timers or
     /// the run's timeout. Work known to be quick stays on the caller's

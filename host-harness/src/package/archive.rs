@@ -68,9 +68,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The archive of everything under `dir`, by kit's rules.
 pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
-    let mut entries = crate::util::entries(dir, &|_| true)?;
     // `Path`'s order compares component by component, as kit's sort does.
-    entries.sort();
+    let entries = crate::util::package_tree(dir)?;
     let options = zip::write::FileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o755)
@@ -78,7 +77,7 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
             zip::DateTime::from_date_and_time(2023, 6, 19, 0, 0, 0).expect("a valid date"),
         );
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for path in entries {
+    for (path, entry) in entries {
         let name = path
             .strip_prefix(dir)
             .expect("walked from dir")
@@ -89,7 +88,7 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
         };
         // As kit: what reads as a file (a link to one too) is a file entry,
         // anything else a directory entry.
-        if !path.is_file() {
+        if entry == crate::util::Entry::Dir {
             zip.add_directory(name, options).map_err(|e| failed(&e))?;
         } else {
             let bytes = std::fs::read(&path).map_err(|source| InputError::Read {

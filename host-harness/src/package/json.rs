@@ -24,10 +24,7 @@ pub enum Json {
 
 impl Json {
     pub fn read(path: &Path) -> Result<Json, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::util::read_input_text(path)?;
         Self::parse(&text).map_err(|reason| InputError::invalid(path, reason))
     }
 

@@ -14,7 +14,12 @@ pub(crate) use manifest::{CapabilityEntry, ManifestEntry};
 pub(crate) use metadata::Metadata;
 
 use crate::kernel::InstallPlan;
-use crate::types::{check_process_name, InputError, OnExit, PackageId, ProcessId, WasmKey};
+use crate::types::{
+    check_process_name, is_node_name, InputError, OnExit, PackageId, ProcessId, WasmKey,
+};
+
+/// The longest file name most file systems take (ext4, APFS, NTFS).
+const MAX_NAME_BYTES: usize = 255;
 
 /// A package as the harness installs it.
 #[derive(Debug, Clone)]
@@ -69,7 +74,15 @@ impl Package {
     }
 
     pub fn load(dir: &Path) -> Result<Package, InputError> {
-        let (metadata, _) = load_metadata(dir)?;
+        let metadata = crate::util::read_input_text(&dir.join("metadata.json"))?;
+        let manifest = crate::util::read_input_text(&dir.join("pkg").join("manifest.json"))?;
+        Package::parse(dir, &metadata, &manifest)
+    }
+
+    /// The package in `dir` whose `metadata.json` and `pkg/manifest.json`
+    /// hold these texts (errors name those files).
+    pub fn parse(dir: &Path, metadata: &str, manifest: &str) -> Result<Package, InputError> {
+        let metadata = parse_metadata(&dir.join("metadata.json"), metadata)?;
         let props = &metadata.properties;
         let id = PackageId {
             package_name: props.package_name.clone(),
@@ -77,7 +90,7 @@ impl Package {
         };
 
         let manifest_path = dir.join("pkg").join("manifest.json");
-        let entries: Vec<ManifestEntry> = read_json(&manifest_path)?;
+        let entries: Vec<ManifestEntry> = parse_json(&manifest_path, manifest)?;
         let mut seen = HashSet::new();
         let mut processes = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
@@ -116,8 +129,20 @@ impl Package {
                     })
                     .collect::<Result<Vec<_>, _>>()
             };
+            let process = ProcessId::new(&entry.process_name, &id.package_name, &id.publisher_node);
+            // The node home names a file by each id (`state/<id>`).
+            if process.to_string().len() > MAX_NAME_BYTES {
+                return Err(bad(
+                    "process_name",
+                    format!(
+                        "`{process}` is {} bytes; a node names a file by it, and a file name \
+                         holds at most {MAX_NAME_BYTES}",
+                        process.to_string().len()
+                    ),
+                ));
+            }
             processes.push(ProcessPlan {
-                id: ProcessId::new(&entry.process_name, &id.package_name, &id.publisher_node),
+                id: process,
                 wasm_path: entry.process_wasm_path.clone(),
                 wasm_file: dir.join("pkg").join(relative),
                 on_exit,
@@ -140,40 +165,37 @@ impl Package {
 /// its path (for errors about it).
 pub(crate) fn load_metadata(dir: &Path) -> Result<(Metadata, PathBuf), InputError> {
     let metadata_path = dir.join("metadata.json");
-    let metadata: Metadata = read_json(&metadata_path)?;
+    let text = crate::util::read_input_text(&metadata_path)?;
+    Ok((parse_metadata(&metadata_path, &text)?, metadata_path))
+}
+
+/// `metadata.json` (at `metadata_path`, for errors) from its text.
+fn parse_metadata(metadata_path: &Path, text: &str) -> Result<Metadata, InputError> {
+    let metadata: Metadata = parse_json(metadata_path, text)?;
     let props = &metadata.properties;
     check_process_name(&props.package_name).map_err(|_| {
         InputError::invalid(
-            &metadata_path,
+            metadata_path,
             format!(
                 "properties.package_name `{}` may only contain a-z, 0-9 and `-`",
                 props.package_name
             ),
         )
     })?;
-    let publisher_ok = !props.publisher.is_empty()
-        && props
-            .publisher
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if !publisher_ok {
+    if !is_node_name(&props.publisher) {
         return Err(InputError::invalid(
-            &metadata_path,
+            metadata_path,
             format!(
                 "properties.publisher `{}` may only contain a-z, 0-9, `-` and `.`",
                 props.publisher
             ),
         ));
     }
-    Ok((metadata, metadata_path))
+    Ok(metadata)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| InputError::invalid(path, format!("invalid JSON: {e}")))
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
+    serde_json::from_str(text).map_err(|e| InputError::invalid(path, format!("invalid JSON: {e}")))
 }
 
 #[cfg(test)]

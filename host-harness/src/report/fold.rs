@@ -11,6 +11,18 @@ use super::{
     ProcessRecord, Reader, Report, ServedRecord, SpawnRecord, SpawnResult,
 };
 
+/// How many records of each kind the report keeps; the rest are counted
+/// in `omitted` (a package that prints in a loop must not fill memory).
+pub(crate) const KEPT: usize = 10_000;
+
+fn bounded<T>(records: &mut Vec<T>, omitted: &mut u64, record: T) {
+    if records.len() < KEPT {
+        records.push(record);
+    } else {
+        *omitted += 1;
+    }
+}
+
 impl Report {
     pub(crate) fn fold(&mut self, event: &Event) {
         match event {
@@ -19,13 +31,20 @@ impl Report {
                 verbosity,
                 text,
                 ..
-            } => self.prints.push(PrintRecord {
-                process: source.clone(),
-                verbosity: *verbosity,
-                text: text.clone(),
-            }),
+            } => bounded(
+                &mut self.prints,
+                &mut self.omitted.prints,
+                PrintRecord {
+                    process: source.clone(),
+                    verbosity: *verbosity,
+                    text: text.clone(),
+                },
+            ),
+            // The run's package is the first installed (`--package` adds more).
             Event::Installed { package, node } => {
-                self.package = package.to_string();
+                if self.package.is_empty() {
+                    self.package = package.to_string();
+                }
                 self.node = node.clone();
             }
             Event::Created {
@@ -162,11 +181,18 @@ impl Report {
                 let kind = DiagnosticKind::AttachedCapabilityDropped;
                 self.diagnose(Level::Warning, kind, Some(holder), text);
             }
-            Event::UnownedCapSaved { holder, capability } => {
-                let text = hints::unowned_cap_saved(capability);
-                let kind = DiagnosticKind::UnownedCapabilitySaved;
-                self.diagnose(Level::Info, kind, Some(holder), text);
-            }
+            Event::UnownedCapSaved { holder, capability } => match hints::powers(capability) {
+                Some(power) => {
+                    let text = hints::self_granted(capability, power);
+                    let kind = DiagnosticKind::SelfGrantedCapability;
+                    self.diagnose(Level::Warning, kind, Some(holder), text);
+                }
+                None => {
+                    let text = hints::unowned_cap_saved(capability);
+                    let kind = DiagnosticKind::UnownedCapabilitySaved;
+                    self.diagnose(Level::Info, kind, Some(holder), text);
+                }
+            },
             Event::Blocked {
                 message,
                 reason,
@@ -176,18 +202,22 @@ impl Report {
                     Message::Request(r) => &r.body,
                     Message::Response((r, _)) => &r.body,
                 };
-                self.blocked_messages.push(BlockedRecord {
-                    source: message.source.clone(),
-                    target: message.target.clone(),
-                    kind: match message.message {
-                        Message::Request(_) => MessageKind::Request,
-                        Message::Response(_) => MessageKind::Response,
+                bounded(
+                    &mut self.blocked_messages,
+                    &mut self.omitted.blocked_messages,
+                    BlockedRecord {
+                        source: message.source.clone(),
+                        target: message.target.clone(),
+                        kind: match message.message {
+                            Message::Request(_) => MessageKind::Request,
+                            Message::Response(_) => MessageKind::Response,
+                        },
+                        body: hints::excerpt(&String::from_utf8_lossy(body)),
+                        reason: hints::block_reason(message, *reason),
+                        cause: *reason,
+                        consequence: *consequence,
                     },
-                    body: String::from_utf8_lossy(body).into_owned(),
-                    reason: hints::block_reason(message, *reason),
-                    cause: *reason,
-                    consequence: *consequence,
-                });
+                );
                 let text = hints::blocked(message, *reason, *consequence);
                 let source = &message.source.process;
                 self.diagnose(
@@ -299,12 +329,16 @@ impl Report {
                 status,
                 closest,
             } => {
-                self.http_requests.push(HttpRecord {
-                    process: process.clone(),
-                    method: method.clone(),
-                    url: url.clone(),
-                    status: *status,
-                });
+                bounded(
+                    &mut self.http_requests,
+                    &mut self.omitted.http_requests,
+                    HttpRecord {
+                        process: process.clone(),
+                        method: method.clone(),
+                        url: url.clone(),
+                        status: *status,
+                    },
+                );
                 if status.is_none() {
                     let text = hints::http_no_mock(method, url, closest);
                     self.diagnose(
@@ -336,6 +370,30 @@ impl Report {
                 let text = hints::vfs_refused(path, error);
                 let kind = DiagnosticKind::VfsRefused;
                 self.diagnose(Level::Warning, kind, Some(process), text);
+            }
+            ModuleEvent::StillHandling {
+                process,
+                module,
+                request,
+                seconds,
+            } => {
+                let text = hints::still_handling(module, request, *seconds);
+                let kind = DiagnosticKind::ModuleStuck;
+                self.diagnose(Level::Error, kind, Some(process), text);
+            }
+            ModuleEvent::VfsEscape { process, path } => {
+                let text = hints::vfs_escape(path);
+                let kind = DiagnosticKind::EscapeRefused;
+                self.diagnose(Level::Error, kind, Some(process), text);
+            }
+            ModuleEvent::DatabaseEscape {
+                process,
+                module,
+                what,
+            } => {
+                let text = hints::database_escape(module, what);
+                let kind = DiagnosticKind::EscapeRefused;
+                self.diagnose(Level::Error, kind, Some(process), text);
             }
             ModuleEvent::UnsafeDriveName {
                 process,
@@ -375,21 +433,29 @@ impl Report {
                 path,
                 status,
                 process,
-            } => self.http_served.push(ServedRecord {
-                method: method.clone(),
-                path: path.clone(),
-                status: *status,
-                process: process.clone(),
-            }),
+            } => bounded(
+                &mut self.http_served,
+                &mut self.omitted.http_served,
+                ServedRecord {
+                    method: method.clone(),
+                    path: path.clone(),
+                    status: *status,
+                    process: process.clone(),
+                },
+            ),
             ModuleEvent::DistroRequest {
                 process,
                 target,
                 body,
-            } => self.distro_requests.push(DistroRecord {
-                process: process.clone(),
-                target: target.clone(),
-                body: body.clone(),
-            }),
+            } => bounded(
+                &mut self.distro_requests,
+                &mut self.omitted.distro_requests,
+                DistroRecord {
+                    process: process.clone(),
+                    target: target.clone(),
+                    body: hints::excerpt(body),
+                },
+            ),
             ModuleEvent::Unreachable {
                 process,
                 module,
@@ -427,13 +493,17 @@ impl Report {
         process: Option<&ProcessId>,
         (message, hint): (String, Option<String>),
     ) {
-        self.diagnostics.push(Diagnostic {
-            level,
-            kind,
-            process: process.cloned(),
-            message,
-            hint,
-        });
+        bounded(
+            &mut self.diagnostics,
+            &mut self.omitted.diagnostics,
+            Diagnostic {
+                level,
+                kind,
+                process: process.cloned(),
+                message,
+                hint,
+            },
+        );
     }
 
     /// The newest record of `id` (a name can be reused after an exit), as

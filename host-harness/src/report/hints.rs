@@ -36,7 +36,7 @@ pub fn spawn_no_file(parent: &ProcessId, wasm_path: &str, cause: &NoFileCause) -
             "could not read `{wasm_path}` through vfs: the read request failed with {kind}: the parent may not message vfs:distro:sys"
         ),
         NoFileCause::VfsError(body) => {
-            format!("could not read `{wasm_path}` through vfs: vfs answered {body}")
+            format!("could not read `{wasm_path}` through vfs: vfs answered {}", excerpt(body))
         }
         NoFileCause::NoBytes => {
             format!("could not read `{wasm_path}` through vfs: it answered without the file's bytes")
@@ -98,6 +98,40 @@ pub fn unowned_cap_saved(cap: &Capability) -> Text {
         format!("save-capabilities added {cap}, which it was never given"),
         Some(
             "Kinode 1.0 does not check ownership here; do not rely on it, later runtimes may"
+                .into(),
+        ),
+    )
+}
+
+/// What holding `cap` lets a process do, if it is one of the capabilities
+/// that give power over the whole node.
+pub fn powers(cap: &Capability) -> Option<&'static str> {
+    let issuer = &cap.issuer.process;
+    let params: serde_json::Value = serde_json::from_str(&cap.params).unwrap_or_default();
+    if *issuer == ProcessId::runtime("kernel") && params == "messaging" {
+        Some(
+            "command the kernel: start processes with any capabilities (InitializeProcess), \
+             kill any process, grant any capability",
+        )
+    } else if *issuer == ProcessId::runtime("kernel") && params == "network" {
+        Some("message other nodes")
+    } else if *issuer == ProcessId::runtime("vfs") && params["root"] == true {
+        Some("read and write every package's files")
+    } else {
+        None
+    }
+}
+
+pub fn self_granted(cap: &Capability, power: &str) -> Text {
+    (
+        format!(
+            "save-capabilities gave this process {cap}, which nobody gave it: it can now \
+             {power}. A Kinode 1.0 node allows this (kinode/src/kernel/mod.rs adds what \
+             save_capabilities asks for without checking that the caller holds it)"
+        ),
+        Some(
+            "request the capability in pkg/manifest.json if the process needs it; if this \
+             package is not yours, it is taking over the node"
                 .into(),
         ),
     )
@@ -267,7 +301,7 @@ pub fn restart_failed(id: &ProcessId) -> Text {
 
 pub fn http_refused(body: &str, error: &str) -> Text {
     (
-        format!("http-client refused {body} with {error}"),
+        format!("http-client refused {} with {error}", excerpt(body)),
         Some(
             "send what kinode_process_lib::http::client builds; WebSockets are not emulated".into(),
         ),
@@ -295,6 +329,52 @@ pub fn vfs_refused(path: &str, error: &str) -> Text {
         Some(
             "a process reads and writes its own package's drives freely; another package's \
              drive needs the vfs read or write capability that its creator holds (or root)"
+                .into(),
+        ),
+    )
+}
+
+pub fn still_handling(module: &ProcessId, request: &str, seconds: f64) -> Text {
+    (
+        format!(
+            "when the run ended, {module} had been handling this process's request {} for \
+             {seconds:.1} s: it had not finished",
+            excerpt(request)
+        ),
+        Some(
+            "a node would be stuck on it too (an endless query, a hash of a huge file); the \
+             harness stopped waiting and stopped the work"
+                .into(),
+        ),
+    )
+}
+
+pub fn vfs_escape(path: &str) -> Text {
+    (
+        format!(
+            "{path} leads out of the node home through a symbolic link: the harness refused it; \
+             a node follows the link (kinode/src/vfs.rs normalises paths by their text, then \
+             opens them with tokio::fs), so there this process reads and writes the host's files"
+        ),
+        Some(
+            "do not make symbolic links in a drive (a tmp drive's links made through WASI \
+             included) that point above it; if this package is not yours, do not run it on a \
+             node"
+                .into(),
+        ),
+    )
+}
+
+pub fn database_escape(module: &ProcessId, what: &str) -> Text {
+    (
+        format!(
+            "{what}: {module} refused it here; a node does it (it joins the names onto its \
+             directory and lets SQLite open any file), so there the file is written outside \
+             the package's database directory"
+        ),
+        Some(
+            "name databases and packages by their ids, and ATTACH only databases of the \
+             package's own directory"
                 .into(),
         ),
     )
@@ -344,4 +424,39 @@ pub fn not_emulated(module: &ProcessId, kind: &str) -> Text {
         format!("{kind} to {module} got no answer: host-harness does not emulate {module}"),
         Some("test this part on a real node, or mock it behind your own process".into()),
     )
+}
+
+/// The most of a message body a diagnostic quotes.
+const EXCERPT_BYTES: usize = 1024;
+
+/// `text` as a diagnostic quotes it: control characters escaped (so a
+/// body cannot move the terminal's cursor or colour it), and cut after
+/// [`EXCERPT_BYTES`] with its full size.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.len() >= EXCERPT_BYTES {
+            return format!("{out}… ({} bytes)", text.len());
+        }
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_short_and_escape_control_characters() {
+        assert_eq!(excerpt("ok"), "ok");
+        assert_eq!(excerpt("\u{1b}[31mred"), "\\u{1b}[31mred");
+        let long = "x".repeat(50 << 20);
+        let cut = excerpt(&long);
+        assert!(cut.len() < 1100 && cut.ends_with(&format!("… ({} bytes)", 50 << 20)));
+    }
 }

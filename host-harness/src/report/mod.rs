@@ -44,6 +44,25 @@ pub struct Report {
     pub home: Option<String>,
     /// What the run created, changed or removed under the home.
     pub home_changes: Vec<HomeChange>,
+    /// Records past the first 10,000 of a kind, counted but not kept.
+    pub omitted: Omitted,
+}
+
+/// How many records of each kind the report left out.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Omitted {
+    pub prints: u64,
+    pub blocked_messages: u64,
+    pub http_requests: u64,
+    pub http_served: u64,
+    pub distro_requests: u64,
+    pub diagnostics: u64,
+}
+
+impl Omitted {
+    pub fn any(&self) -> bool {
+        *self != Omitted::default()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -306,6 +325,10 @@ pub enum DiagnosticKind {
     NameTaken,
     GrantSkipped,
     UnownedCapabilitySaved,
+    /// `save-capabilities` of a capability that gives power over the node
+    /// (the kernel's messaging, the network, the vfs root), unchecked on a
+    /// Kinode 1.0 node.
+    SelfGrantedCapability,
     StrayResponse,
     ResponseWithoutRequest,
     /// The process's channel went over the kernel's 100 slots.
@@ -318,8 +341,13 @@ pub enum DiagnosticKind {
     HttpRefused,
     HttpNoMock,
     VfsRefused,
+    /// A runtime module was still handling a request when the run ended.
+    ModuleStuck,
     /// A drive name that makes its capabilities match other drives'.
     UnsafeDriveName,
+    /// Something a process did would reach outside the node home on a
+    /// node (a link out of a drive, a database file elsewhere); refused.
+    EscapeRefused,
     /// eth answered as a node that cannot reach the chain.
     Unreachable,
     NotEmulated,

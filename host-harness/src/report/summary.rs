@@ -90,6 +90,20 @@ pub fn render_summary(report: &Report) -> String {
             }
         }
     }
+    if report.omitted.any() {
+        let o = &report.omitted;
+        let _ = writeln!(
+            out,
+            "left out of this report (past the first 10,000 of each): {} prints, {} blocked \
+             messages, {} diagnostics, {} http requests, {} served, {} distro requests",
+            o.prints,
+            o.blocked_messages,
+            o.diagnostics,
+            o.http_requests,
+            o.http_served,
+            o.distro_requests
+        );
+    }
     if report.ended == Ended::Timeout {
         let _ = writeln!(out, "stopped at the timeout with work still in flight");
     }

@@ -1,6 +1,7 @@
 //! What fails a run (exit code 1): a process that trapped, never ran or
 //! was still busy at the timeout; a spawn that failed; a capability a
-//! spawn dropped; a process whose restart cannot happen.
+//! spawn dropped; a process whose restart cannot happen; a process that
+//! tried to reach outside the node home.
 
 use super::{DiagnosticKind, ExitKind, Report, SpawnResult};
 
@@ -38,6 +39,18 @@ impl Report {
                     d.capability.params
                 ));
             }
+        }
+        for d in self.diagnostics_of(DiagnosticKind::ModuleStuck) {
+            let process = d.process.as_ref().map_or("?".into(), ToString::to_string);
+            failures.push(format!(
+                "a request of {process} never finished (see diagnostics)"
+            ));
+        }
+        for d in self.diagnostics_of(DiagnosticKind::EscapeRefused) {
+            let process = d.process.as_ref().map_or("?".into(), ToString::to_string);
+            failures.push(format!(
+                "{process} tried to reach outside the node home (see diagnostics)"
+            ));
         }
         for d in self.diagnostics_of(DiagnosticKind::RestartImpossible) {
             let process = d.process.as_ref().map_or("?".into(), ToString::to_string);

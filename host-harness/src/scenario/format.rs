@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::modules::HttpMock;
 use crate::report::{DiagnosticKind, ExitKind, SpawnResult};
-use crate::types::{check_process_name, PackageId, ProcessId};
+use crate::types::{check_kimap_safe, check_process_name, PackageId, ProcessId};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +60,9 @@ pub enum ProcessRef {
 impl ProcessRef {
     pub fn parse(text: &str) -> Result<ProcessRef, String> {
         if text.contains(':') {
-            return ProcessId::parse(text).map(ProcessRef::Id);
+            let id = ProcessId::parse(text)?;
+            check_kimap_safe(&id).map_err(|e| format!("`{text}` is not a process id: {e}"))?;
+            return Ok(ProcessRef::Id(id));
         }
         check_process_name(text).map_err(|_| {
             format!(
@@ -326,8 +328,26 @@ impl Scenario {
                 None => e.to_string(),
             }
         })?;
+        if let Some(timeout) = scenario.timeout {
+            if !(timeout > 0.0 && timeout <= MAX_SECONDS) {
+                return Err(format!(
+                    "timeout = {timeout}: must be more than 0 and at most {MAX_SECONDS} seconds"
+                ));
+            }
+        }
+        let timeout = scenario.timeout();
         for (index, step) in scenario.step.iter().enumerate() {
             let refused = match step {
+                Step::Wait(Wait {
+                    seconds: Some(seconds),
+                    ..
+                }) if !(*seconds >= 0.0 && *seconds <= timeout) => {
+                    return Err(format!(
+                        "step {}: wait seconds = {seconds}: must be 0 to the scenario's \
+                         timeout ({timeout} s)",
+                        index + 1
+                    ));
+                }
                 Step::Expect(expect) if expect.is_empty() => {
                     Some("an `expect` with nothing in it checks nothing")
                 }
@@ -352,6 +372,16 @@ impl Scenario {
             }
         }
         Ok(scenario)
+    }
+}
+
+/// The most a scenario may wait: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+impl Scenario {
+    /// Seconds any wait (and the run's settling) may take.
+    pub fn timeout(&self) -> f64 {
+        self.timeout.unwrap_or(10.0)
     }
 }
 
@@ -414,12 +444,30 @@ mod tests {
         assert!(err.contains("`Parent` is not a process"), "{err}");
         let err = refused("[state]\n\"x:y\" = \"s\"\n");
         assert!(err.contains("`x:y` is not a process id"), "{err}");
+        // Nor may a key lead out of the home's state directory.
+        let err = refused("[state]\n\"../../../x:a:b\" = \"s\"\n");
+        assert!(
+            err.contains("Process name (../../../x) can only contain"),
+            "{err}"
+        );
         let ok = Scenario::from_toml("[[step]]\nsend = { to = \"parent\" }\n").unwrap();
         let Step::Send(send) = &ok.step[0] else {
             panic!("a send")
         };
         let package = PackageId::parse("spawn:template.os").unwrap();
         assert_eq!(send.to.resolve(&package), "parent:spawn:template.os");
+    }
+
+    #[test]
+    fn absurd_times_are_refused() {
+        for bad in ["nan", "-1e30", "0", "1e30", "inf"] {
+            let err = refused(&format!("timeout = {bad}\n"));
+            assert!(err.starts_with("timeout = "), "{err}");
+        }
+        let err = refused("timeout = 5\n[[step]]\nwait = { seconds = 6 }\n");
+        assert!(err.starts_with("step 1: wait seconds = 6"), "{err}");
+        let err = refused("[[step]]\nwait = { seconds = -5 }\n");
+        assert!(err.starts_with("step 1: wait seconds = -5"), "{err}");
     }
 
     #[test]

@@ -96,10 +96,7 @@ pub async fn run_files(
 ) -> Result<Vec<ScenarioResult>, InputError> {
     let mut scenarios = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(|source| InputError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        let text = crate::util::read_input_text(file)?;
         let scenario = Scenario::from_toml(&text).map_err(|e| InputError::invalid(file, e))?;
         let stem = file
             .file_stem()

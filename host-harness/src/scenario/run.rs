@@ -177,8 +177,9 @@ async fn drive(
     scenario: &Scenario,
     package: PackageId,
 ) -> (Vec<String>, Option<Report>) {
-    let seconds = scenario.timeout.filter(|t| t.is_finite()).unwrap_or(10.0);
-    let timeout = Duration::from_secs_f64(seconds.clamp(0.01, 86_400.0));
+    // `from_toml` checked it; a scenario built in code may not be.
+    let timeout =
+        Duration::try_from_secs_f64(scenario.timeout()).unwrap_or(Duration::from_secs(10));
     let mut options = RunOptions::new(work);
     options.node = scenario.node.clone().unwrap_or_else(|| "fake.os".into());
     options.timeout = timeout;
@@ -186,7 +187,20 @@ async fn drive(
     options.home = Some(work.join("home"));
     let session = match Session::start(&options).await {
         Ok(session) => session,
-        Err(e) => return (vec![e.to_string()], None),
+        Err(e) => {
+            // Name the package's own file, not the scenario's copy of it.
+            let copy = format!("{}/", work.display());
+            let message = e.to_string().replace(&copy, "");
+            let changed = if scenario.manifest.is_empty() {
+                String::new()
+            } else {
+                " (with the scenario's [[manifest]] changes)".into()
+            };
+            return (
+                vec![format!("the package does not install{changed}: {message}")],
+                None,
+            );
+        }
     };
     let driver = Driver::install(session.node(), driver_id());
     session.settle(timeout).await;
@@ -302,8 +316,9 @@ impl Drive {
     }
 
     async fn wait(&self, wait: &Wait) -> Result<(), String> {
-        if let Some(seconds) = wait.seconds.filter(|s| s.is_finite()) {
-            tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0))).await;
+        if let Some(seconds) = wait.seconds {
+            let wait = Duration::try_from_secs_f64(seconds).unwrap_or_default();
+            tokio::time::sleep(wait.min(self.timeout)).await;
         }
         if wait.idle && !self.session.settle(self.timeout).await {
             return Err(format!("still busy after {:?}", self.timeout));
@@ -576,8 +591,12 @@ impl Drive {
                 .take(5)
                 .map(|p| format!("{:?}", p.text.lines().next().unwrap_or("")))
                 .collect();
+            let omitted = match report.omitted.prints {
+                0 => String::new(),
+                n => format!(" ({n} later prints were not kept)"),
+            };
             format!(
-                "expected a print containing {:?}{by}; the last prints{by} were {}",
+                "expected a print containing {:?}{by}; the last prints{by} were {}{omitted}",
                 print.contains,
                 list_or_none(&theirs)
             )

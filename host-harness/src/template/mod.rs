@@ -84,6 +84,16 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
     for (_, name, flag) in &new.renames {
         names::check_process(name).map_err(|e| flag_error(flag, e))?;
     }
+    let renamed = |old: &str| {
+        new.renames
+            .iter()
+            .find(|(from, _, _)| from == old)
+            .map_or(old.to_string(), |(_, to, _)| to.clone())
+    };
+    // The parent spawns `spawned-<child>-process`, the longest name.
+    let spawned = format!("spawned-{}-process", renamed("child"));
+    names::check_lengths(&new.name, &new.publisher, &[&renamed("parent"), &spawned])
+        .map_err(|e| flag_error("--name", e))?;
     check_destination(&new.dest)?;
 
     let root_manifest = template.join("Cargo.toml");

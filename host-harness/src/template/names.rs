@@ -45,6 +45,24 @@ pub fn check_publisher(name: &str) -> Result<(), String> {
     }
 }
 
+/// The longest id a node can name a file by (`state/<id>`): a file name.
+const MAX_ID_BYTES: usize = 255;
+
+/// Whether the ids `process:package:publisher` of the new package (the
+/// longest process name among `processes`) fit in a file name.
+pub fn check_lengths(package: &str, publisher: &str, processes: &[&str]) -> Result<(), String> {
+    let longest = processes.iter().map(|p| p.len()).max().unwrap_or(0);
+    let bytes = longest + 1 + package.len() + 1 + publisher.len();
+    if bytes > MAX_ID_BYTES {
+        return Err(format!(
+            "the process ids would be up to {bytes} bytes (`process:{package}:{publisher}`); a \
+             node names files by them, and a file name holds at most {MAX_ID_BYTES}: choose \
+             shorter names"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +83,14 @@ mod tests {
         for bad in ["me", ".os", "me.", "me..os", "Me.os", "me_1.os", ""] {
             assert!(check_publisher(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ids_must_fit_a_file_name() {
+        assert!(check_lengths("my-app", "me.os", &["parent", "child"]).is_ok());
+        let long = "a".repeat(300);
+        let err = check_lengths(&long, "me.os", &["parent"]).unwrap_err();
+        assert!(err.contains("up to 313 bytes"), "{err}");
     }
 
     #[test]

@@ -60,6 +60,33 @@ pub fn check_process_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The kernel's rule for node names and publishers: `^[a-z0-9.-]+$`.
+pub fn is_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+/// The kernel's `check_process_id_kimap_safe`: names without dots, a
+/// publisher with them. `Err` holds the kernel's own wording.
+pub fn check_kimap_safe(id: &ProcessId) -> Result<(), String> {
+    check_process_name(&id.process_name)?;
+    if check_process_name(&id.package_name).is_err() {
+        return Err(format!(
+            "Package name ({}) can only contain a-z, 0-9, `-`",
+            id.package_name
+        ));
+    }
+    if !is_node_name(&id.publisher_node) {
+        return Err(format!(
+            "Publisher node ({}) can only contain a-z, 0-9, `-`, `.`",
+            id.publisher_node
+        ));
+    }
+    Ok(())
+}
+
 impl PackageId {
     /// Parses `package:publisher` (two non-empty parts).
     pub fn parse(text: &str) -> Option<Self> {
@@ -267,6 +294,24 @@ mod tests {
             "{bad}"
         );
         assert!(id == "parent:spawn:template.os" && id != "parent");
+    }
+
+    #[test]
+    fn kimap_safe_ids_as_the_kernel_checks_them() {
+        let check = |text: &str| check_kimap_safe(&ProcessId::parse(text).unwrap());
+        assert!(check("parent:spawn:template.os").is_ok());
+        assert_eq!(
+            check("../x:a:b").unwrap_err(),
+            "Process name (../x) can only contain a-z, 0-9, `-`"
+        );
+        assert_eq!(
+            check("a:b.c:d").unwrap_err(),
+            "Package name (b.c) can only contain a-z, 0-9, `-`"
+        );
+        assert_eq!(
+            check("a:b:x/y").unwrap_err(),
+            "Publisher node (x/y) can only contain a-z, 0-9, `-`, `.`"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod wire;
 pub use bindings::*;
 pub use capability::{CapSet, Grant, MESSAGING};
 pub use error::InputError;
-pub use ids::check_process_name;
+pub use ids::{check_kimap_safe, check_process_name, is_node_name};
 pub use runtime::{BackoffRule, Profile, Runtime, StderrRule};
 pub use wire::WireOnExit;
 

@@ -30,6 +30,8 @@ wit_bindgen_hyperware::generate!({
     runtime_path: "wit_bindgen_hyperware::rt",
 });
 
+mod hostile;
+
 call_init!(init);
 fn init(our: Address) {
     // kit's tester spawns tests as its own children, with random names.
@@ -88,6 +90,7 @@ fn init(our: Address) {
         }
         "recurser" => println!("depth {}", recurse(0)),
         "roundtrip-bench" => roundtrip_bench(&our),
+        name if hostile::run(&our, name) => {}
         // Children spawned without a name (random digits) just end.
         name if name.chars().all(|c| c.is_ascii_digit()) => {}
         _ => println!("started as {our}"),

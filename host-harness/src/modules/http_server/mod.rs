@@ -29,7 +29,7 @@ use tokio::sync::oneshot;
 use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Answer, KernelMessage};
 use crate::node::{Module, ModuleCtx};
-use crate::types::{check_process_name, Message, ProcessId};
+use crate::types::{Message, ProcessId};
 use crate::util::lock;
 use routes::{bound_path, Binding, Routes};
 
@@ -98,6 +98,8 @@ struct Shared {
     node: std::sync::OnceLock<String>,
     /// `--http-port`; 0 picks a free one.
     wanted_port: u16,
+    /// The largest request body taken (`--host-memory-limit`).
+    body_limit: usize,
     /// The port once listening.
     port: Mutex<Option<u16>>,
     token: String,
@@ -112,12 +114,13 @@ struct Shared {
 
 impl HttpServer {
     /// A server for `--http-port` (0: a free one) whose login cookie's
-    /// value is `token`.
-    pub fn new(wanted_port: u16, token: String) -> Self {
+    /// value is `token`, taking request bodies up to `body_limit` bytes.
+    pub fn new(wanted_port: u16, token: String, body_limit: usize) -> Self {
         HttpServer {
             shared: Arc::new(Shared {
                 node: std::sync::OnceLock::new(),
                 wanted_port,
+                body_limit,
                 port: Mutex::new(None),
                 token,
                 routes: Mutex::new(Routes::default()),
@@ -259,13 +262,7 @@ impl HttpServer {
 
 /// Only processes whose ids are valid name-registry entries may bind.
 fn check_kimap_safe(process: &ProcessId) -> Result<(), &'static str> {
-    let kimap_safe = check_process_name(&process.process_name).is_ok()
-        && check_process_name(&process.package_name).is_ok()
-        && process
-            .publisher_node
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if kimap_safe {
+    if crate::types::check_kimap_safe(process).is_ok() {
         Ok(())
     } else {
         Err("InvalidSourceProcess")

@@ -144,8 +144,16 @@ async fn route(
         .get("host")
         .map(|h| h.split(':').next().unwrap_or_default().to_string())
         .unwrap_or_else(|| "localhost".into());
-    let body = match request.into_body().collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
+    // A node takes any body; the harness takes up to --host-memory-limit.
+    let limited = http_body_util::Limited::new(request.into_body(), shared.body_limit);
+    let body = match limited.collect().await {
+        Ok(collected) => Vec::from(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return (
+                reply(StatusCode::PAYLOAD_TOO_LARGE, None, vec![]),
+                Some(process),
+            )
+        }
         Err(_) => return (reply(StatusCode::BAD_REQUEST, None, vec![]), Some(process)),
     };
     let incoming = json!({ "Http": {

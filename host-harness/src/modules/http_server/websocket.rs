@@ -237,7 +237,7 @@ mod tests {
     use super::*;
 
     fn server_with_channel(owner: &ProcessId) -> (super::super::HttpServer, mpsc::Receiver<Frame>) {
-        let server = super::super::HttpServer::new(0, "token".into());
+        let server = super::super::HttpServer::new(0, "token".into(), 1 << 20);
         let (frames, outgoing) = mpsc::channel(CHANNEL_FRAMES);
         lock(&server.shared.channels).insert(
             7,

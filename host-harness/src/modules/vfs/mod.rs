@@ -9,7 +9,9 @@
 
 mod caps;
 mod files;
-mod path;
+pub(crate) mod path;
+
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -19,8 +21,8 @@ use crate::kernel::message::{Answer, KernelMessage};
 use crate::node::{Module, ModuleCtx};
 use crate::types::{LazyLoadBlob, ProcessId};
 use caps::{Checker, Need};
-use files::OpenFiles;
-use path::VfsPath;
+use files::{escaped, Disk};
+pub(crate) use path::VfsPath;
 
 #[derive(Debug, Deserialize)]
 struct VfsRequest {
@@ -106,18 +108,32 @@ fn ok() -> Done {
     (json!("Ok"), None)
 }
 
-fn io(e: std::io::Error) -> VfsError {
-    VfsError::IoError(e.to_string())
-}
-
-/// Files stay open between actions, as on a node; the drives live under
-/// `<home>/vfs` (drive `/p:u/d` is `<home>/vfs/p:u/d`).
-#[derive(Default)]
+/// The vfs of one node: its drives live under `<home>/vfs` (drive `/p:u/d`
+/// is `<home>/vfs/p:u/d`), opened on the first request.
 pub struct Vfs {
-    files: OpenFiles,
+    disk: OnceLock<Result<Disk, String>>,
+    /// `--host-memory-limit`: the most one read or unzip may take.
+    limit: u64,
 }
 
 impl Vfs {
+    pub fn new(limit: u64) -> Self {
+        Vfs {
+            disk: OnceLock::new(),
+            limit,
+        }
+    }
+
+    fn disk(&self, ctx: &ModuleCtx) -> Result<&Disk, VfsError> {
+        self.disk
+            .get_or_init(|| {
+                let root = ctx.home().vfs();
+                Disk::open(&root).map_err(|e| format!("{}: {e}", root.display()))
+            })
+            .as_ref()
+            .map_err(|e| VfsError::IoError(e.clone()))
+    }
+
     fn run(
         &self,
         ctx: &ModuleCtx,
@@ -127,10 +143,10 @@ impl Vfs {
         let source = &km.source.process;
         let checker = Checker { ctx, source };
         let kernel = *source == ProcessId::runtime("kernel");
-        let root = ctx.home().vfs();
+        let disk = self.disk(ctx)?;
         if request.path == "/" && matches!(request.action, VfsAction::ReadDir) {
             checker.check_root()?;
-            return read_dir(&root, &root);
+            return Ok(listing(disk.read_dir(None)?));
         }
         let path = VfsPath::parse(&request.path)?;
         let need = |need: Need| {
@@ -140,84 +156,78 @@ impl Vfs {
                 checker.check(&path, need)
             }
         };
-        let disk = path.on_disk(&root);
         let blob = || {
             km.blob
                 .as_ref()
                 .map(|b| b.bytes.clone())
                 .ok_or(VfsError::NoBlob)
         };
+        let limit = self.limit;
+        let moving = matches!(request.action, VfsAction::Rename { .. });
         match request.action {
             VfsAction::CreateDrive => {
                 if !kernel {
                     checker.check_create_drive(&path)?;
                     checker.grant_drive(&path)?;
                 }
-                std::fs::create_dir_all(path.drive_dir(&root)).map_err(io)?;
-                Ok(ok())
+                disk.create_drive(&path).map(|_| ok())
             }
             VfsAction::CreateDir => {
                 need(Need::Write)?;
-                std::fs::create_dir(&disk).map_err(io).map(|_| ok())
+                disk.create_dir(&path, false).map(|_| ok())
             }
             VfsAction::CreateDirAll => {
                 need(Need::Write)?;
-                std::fs::create_dir_all(&disk).map_err(io).map(|_| ok())
+                disk.create_dir(&path, true).map(|_| ok())
             }
             VfsAction::CreateFile => {
                 need(Need::Write)?;
-                self.files.create(&disk).map(|_| ok())
+                disk.create_file(&path).map(|_| ok())
             }
             VfsAction::OpenFile { create } => {
                 need(Need::Write)?;
-                self.files.open(&disk, create).map(|_| ok())
+                disk.open_file(&path, create).map(|_| ok())
             }
             VfsAction::CloseFile => {
                 need(Need::Write)?;
-                self.files.close(&disk);
+                disk.close(&path);
                 Ok(ok())
             }
             VfsAction::Write => {
                 need(Need::Write)?;
-                let bytes = blob()?;
-                std::fs::write(&disk, bytes).map_err(io).map(|_| ok())
+                disk.write(&path, &blob()?).map(|_| ok())
             }
             VfsAction::WriteAll => {
                 need(Need::Write)?;
-                let bytes = blob()?;
-                self.files.write_all(&disk, &bytes).map(|_| ok())
+                disk.write_all(&path, &blob()?).map(|_| ok())
             }
             VfsAction::Append => {
                 need(Need::Write)?;
-                let bytes = blob()?;
-                self.files.append(&disk, &bytes).map(|_| ok())
+                disk.append(&path, &blob()?).map(|_| ok())
             }
             VfsAction::SyncAll => {
                 need(Need::Write)?;
-                self.files.with(&disk, |f| f.sync_all()).map(|_| ok())
+                disk.with(&path, |f| f.sync_all()).map(|_| ok())
             }
             VfsAction::Read => {
                 need(Need::Read)?;
-                let bytes = std::fs::read(&disk).map_err(io)?;
-                Ok((json!("Read"), Some(bytes)))
+                Ok((json!("Read"), Some(disk.read(&path, limit)?)))
             }
             VfsAction::ReadToEnd => {
                 need(Need::Read)?;
-                let bytes = self.files.read_to_end(&disk)?;
-                Ok((json!("Read"), Some(bytes)))
+                Ok((json!("Read"), Some(disk.read_to_end(&path, limit)?)))
             }
             VfsAction::ReadExact { length } => {
                 need(Need::Read)?;
-                let bytes = self.files.read_exact(&disk, length)?;
-                Ok((json!("Read"), Some(bytes)))
+                Ok((json!("Read"), Some(disk.read_exact(&path, length, limit)?)))
             }
             VfsAction::ReadDir => {
                 need(Need::Read)?;
-                read_dir(&root, &disk)
+                Ok(listing(disk.read_dir(Some(&path))?))
             }
             VfsAction::ReadToString => {
                 need(Need::Read)?;
-                let text = self.files.read_to_string(&disk)?;
+                let text = disk.read_to_string(&path, limit)?;
                 Ok((json!({ "ReadToString": text }), None))
             }
             VfsAction::Seek(from) => {
@@ -227,110 +237,73 @@ impl Vfs {
                     SeekFrom::End(n) => std::io::SeekFrom::End(n),
                     SeekFrom::Current(n) => std::io::SeekFrom::Current(n),
                 };
-                let offset = self.files.with(&disk, |f| std::io::Seek::seek(f, from))?;
+                let offset = disk.with(&path, |f| std::io::Seek::seek(f, from))?;
                 Ok((json!({ "SeekFrom": { "new_offset": offset } }), None))
             }
             VfsAction::RemoveFile => {
                 need(Need::Write)?;
-                std::fs::remove_file(&disk).map_err(io)?;
-                self.files.close(&disk);
-                Ok(ok())
+                disk.remove_file(&path).map(|_| ok())
             }
             VfsAction::RemoveDir => {
                 need(Need::Write)?;
-                std::fs::remove_dir(&disk).map_err(io).map(|_| ok())
+                disk.remove_dir(&path, false).map(|_| ok())
             }
             VfsAction::RemoveDirAll => {
                 need(Need::Write)?;
-                std::fs::remove_dir_all(&disk).map_err(io).map(|_| ok())
+                disk.remove_dir(&path, true).map(|_| ok())
             }
-            VfsAction::Rename { new_path } => {
-                move_or_copy(&checker, kernel, &root, &path, &new_path, true)
-            }
-            VfsAction::CopyFile { new_path } => {
-                move_or_copy(&checker, kernel, &root, &path, &new_path, false)
+            VfsAction::Rename { new_path } | VfsAction::CopyFile { new_path } => {
+                let new = VfsPath::parse(&new_path)?;
+                if !kernel {
+                    checker.check_two(&path, &new)?;
+                }
+                disk.move_or_copy(&path, &new, moving).map(|_| ok())
             }
             VfsAction::Metadata => {
                 need(Need::Read)?;
-                let meta = std::fs::metadata(&disk).map_err(io)?;
-                let metadata = json!({ "file_type": file_type(&meta), "len": meta.len() });
+                let (file_type, len) = disk.metadata(&path)?;
+                let metadata = json!({ "file_type": file_type, "len": len });
                 Ok((json!({ "Metadata": metadata }), None))
             }
             VfsAction::Len => {
                 need(Need::Read)?;
-                let len = self.files.with(&disk, |f| f.metadata().map(|m| m.len()))?;
+                let len = disk.with(&path, |f| f.metadata().map(|m| m.len()))?;
                 Ok((json!({ "Len": len }), None))
             }
             VfsAction::SetLen(len) => {
                 need(Need::Write)?;
-                self.files.with(&disk, |f| f.set_len(len)).map(|_| ok())
+                disk.with(&path, |f| f.set_len(len)).map(|_| ok())
             }
             VfsAction::Hash => {
                 need(Need::Read)?;
-                let hash = self.files.hash(&disk)?;
+                let hash = disk.hash(&path)?;
                 Ok((json!({ "Hash": hash }), None))
             }
             VfsAction::AddZip => {
                 need(Need::Write)?;
-                let bytes = blob()?;
-                files::unzip(&bytes, &disk).map(|_| ok())
+                disk.unzip(&blob()?, &path, limit).map(|_| ok())
             }
         }
     }
 }
 
-/// `Rename` (`moving`) or `CopyFile` to `new_path`, with the two-path
-/// capability rule.
-fn move_or_copy(
-    checker: &Checker,
-    kernel: bool,
-    root: &std::path::Path,
-    path: &VfsPath,
-    new_path: &str,
-    moving: bool,
-) -> Result<Done, VfsError> {
-    let new = VfsPath::parse(new_path)?;
-    if !kernel {
-        checker.check_two(path, &new)?;
-    }
-    let (from, to) = (path.on_disk(root), new.on_disk(root));
-    let done = if moving {
-        std::fs::rename(from, to)
-    } else {
-        std::fs::copy(from, to).map(|_| ())
-    };
-    done.map_err(io).map(|_| ok())
-}
-
-/// Entries with paths relative to the vfs root (no leading `/`).
-fn read_dir(root: &std::path::Path, dir: &std::path::Path) -> Result<Done, VfsError> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let meta = std::fs::symlink_metadata(entry.path()).map_err(io)?;
-        let path = entry.path();
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        entries.push(json!({
-            "path": relative.display().to_string(),
-            "file_type": file_type(&meta),
-        }));
-    }
-    Ok((json!({ "ReadDir": entries }), None))
-}
-
-fn file_type(meta: &std::fs::Metadata) -> &'static str {
-    if meta.is_symlink() {
-        "Symlink"
-    } else if meta.is_dir() {
-        "Directory"
-    } else if meta.is_file() {
-        "File"
-    } else {
-        "Other"
-    }
+/// A `ReadDir` answer: entries with paths relative to the vfs root.
+fn listing(entries: Vec<(String, &'static str)>) -> Done {
+    let entries: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|(path, file_type)| json!({ "path": path, "file_type": file_type }))
+        .collect();
+    (json!({ "ReadDir": entries }), None)
 }
 
 impl Module for Vfs {
+    /// A hash in progress stops; nothing else runs long enough to matter.
+    fn stop(&self) {
+        if let Some(Ok(disk)) = self.disk.get() {
+            disk.stop();
+        }
+    }
+
     /// Only reads of a small regular file are quick for sure (a spawn's
     /// read of its wasm is one); the rest may block (a FIFO, a huge file, a
     /// slow disk).
@@ -347,8 +320,7 @@ impl Module for Vfs {
         );
         let small_file = || {
             let path = VfsPath::parse(&request.path).ok()?;
-            let meta = std::fs::symlink_metadata(path.on_disk(&ctx.home().vfs())).ok()?;
-            Some(meta.is_file() && meta.len() <= QUICK_READ_BYTES)
+            Some(self.disk(ctx).ok()?.is_small_file(&path, QUICK_READ_BYTES))
         };
         !(reads && small_file() == Some(true))
     }
@@ -390,6 +362,11 @@ impl Module for Vfs {
                         path,
                         error: format!("{error:?}"),
                     });
+                } else if escaped(&error) {
+                    ctx.note(ModuleEvent::VfsEscape {
+                        process: km.source.process.clone(),
+                        path,
+                    });
                 }
                 if km.expects_response() {
                     ctx.respond(&km, Answer::new(error.body().to_string()));
@@ -414,7 +391,7 @@ mod tests {
         let ctx = node.module("vfs");
         let app = node.install("app:me.os", &["app"], &[]).remove(0);
         let other = node.install("other:me.os", &["other"], &[]).remove(0);
-        let vfs = Vfs::default();
+        let vfs = Vfs::new(u64::MAX);
         let act = |from: &ProcessId, path: &str, action: serde_json::Value, data: Option<&[u8]>| {
             let body = json!({ "path": path, "action": action });
             vfs.handle(&ctx, request(from, "vfs", body, data.map(<[u8]>::to_vec)));
@@ -462,7 +439,7 @@ mod tests {
         let ctx = node.module("vfs");
         let app = node.install("app:me.os", &["app"], &[]).remove(0);
         let victim = node.install("victim:me.os", &["victim"], &[]).remove(0);
-        let vfs = Vfs::default();
+        let vfs = Vfs::new(u64::MAX);
         let act = |from: &ProcessId, path: &str, action: &str, data: Option<&[u8]>| {
             let body = json!({ "path": path, "action": action });
             vfs.handle(&ctx, request(from, "vfs", body, data.map(<[u8]>::to_vec)));

@@ -3,8 +3,6 @@
 //! `/` optional) and never above the vfs root. The drive is what
 //! capabilities name (`/package:publisher/drive`); the rest is the file.
 
-use std::path::{Path, PathBuf};
-
 use crate::types::PackageId;
 
 use super::VfsError;
@@ -17,6 +15,16 @@ pub struct VfsPath {
     pub drive: String,
     /// Components after the drive (empty: the drive itself).
     pub rest: Vec<String>,
+}
+
+impl std::fmt::Display for VfsPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.drive)?;
+        for part in &self.rest {
+            write!(f, "/{part}")?;
+        }
+        Ok(())
+    }
 }
 
 impl VfsPath {
@@ -41,20 +49,6 @@ impl VfsPath {
             package,
             rest: rest.iter().map(|s| s.to_string()).collect(),
         })
-    }
-
-    /// Where it is on disk under the vfs root.
-    pub fn on_disk(&self, root: &Path) -> PathBuf {
-        let mut disk = root.join(self.drive.trim_start_matches('/'));
-        for part in &self.rest {
-            disk.push(part);
-        }
-        disk
-    }
-
-    /// The drive's directory on disk.
-    pub fn drive_dir(&self, root: &Path) -> PathBuf {
-        root.join(self.drive.trim_start_matches('/'))
     }
 }
 
