@@ -1,11 +1,13 @@
 # The targets every package made from this template has. The Makefile sets
-# PROCESSES (the process crates, built into pkg/), HARNESS (how to run
-# host-harness) and COMPONENTIZE, then includes this file.
+# PROCESSES (the processes, built into pkg/<process>.wasm), CRATES (their
+# crates, if not named as the processes), HARNESS (how to run host-harness)
+# and COMPONENTIZE, then includes this file.
 
 WASM_TARGET  := wasm32-wasip1
 WASM_PROFILE := wasm-release
 WASM_OUT     := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/$(WASM_PROFILE)
 HARNESS_ARGS ?=
+CRATES       ?= $(PROCESSES)
 # Which SDK the processes build against: kinode (kinode_process_lib, for a
 # Kinode 1.0 node) or hyperware (hyperware_process_lib, for hyperdrive).
 FLAVOR       ?= kinode
@@ -26,7 +28,7 @@ toolchain: ## Install the wasm32-wasip1 Rust target if it is missing
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
 build: toolchain ## Build pkg/<process>.wasm for every process (components a node loads); FLAVOR=hyperware for hyperdrive
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(FEATURES) $(addprefix -p ,$(PROCESSES))
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(FEATURES) $(addprefix -p ,$(CRATES))
 	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm pkg/$$p.wasm || exit 1; done
 
 run: build ## Build the package and run it in the harness (HARNESS_ARGS="-v 2 --json -" for more)
@@ -42,7 +44,7 @@ check-package: build ## Fail unless metadata.json's code_hashes[current_version]
 	$(HARNESS) package . --check
 
 lint-guests: toolchain ## clippy on the processes, for wasm32-wasip1, warnings as errors
-	cargo clippy --target $(WASM_TARGET) $(FEATURES) $(addprefix -p ,$(PROCESSES)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(FEATURES) $(addprefix -p ,$(CRATES)) -- -D warnings
 
 fmt: ## Format the workspace
 	cargo fmt --all

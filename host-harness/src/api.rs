@@ -59,6 +59,9 @@ pub struct RunOptions {
     /// were built for (Kinode 1.0 for `kinode:process`, hyperdrive for
     /// `hyperware:process`).
     pub runtime: Option<Runtime>,
+    /// Blocked messages are expected: they do not fail the run (they are
+    /// still reported).
+    pub allow_blocked: bool,
     /// Seeds every random choice of the run (message ids, unnamed spawns,
     /// the login cookie, the networking key); `None`: a fresh seed, which
     /// the report records.
@@ -83,6 +86,7 @@ impl RunOptions {
             serve: false,
             runtime: None,
             seed: None,
+            allow_blocked: false,
         }
     }
 }
@@ -199,6 +203,7 @@ fn plan_package(
 pub struct Session {
     node: Arc<Node>,
     home: Option<PathBuf>,
+    allow_blocked: bool,
 }
 
 impl Session {
@@ -267,6 +272,7 @@ impl Session {
         Ok(Session {
             node,
             home: options.home.clone(),
+            allow_blocked: options.allow_blocked,
         })
     }
 
@@ -278,6 +284,13 @@ impl Session {
     /// The node, for what drives the run from inside the crate.
     pub(crate) fn node(&self) -> &Arc<Node> {
         &self.node
+    }
+
+    /// The report so far, as `finish` would give it now.
+    pub(crate) fn report_so_far(&self) -> Report {
+        let mut report = self.node.peek(Report::clone);
+        report.blocked_allowed = self.allow_blocked;
+        report
     }
 
     /// The local HTTP server's port, once a process has bound a path.
@@ -296,6 +309,7 @@ impl Session {
     pub async fn finish(self, idle: bool) -> Report {
         let mut report = self.node.finish(idle);
         report.home = self.home.as_ref().map(|h| h.display().to_string());
+        report.blocked_allowed = self.allow_blocked;
         self.node.shutdown().await;
         report
     }

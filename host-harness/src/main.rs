@@ -186,6 +186,9 @@ struct RunArgs {
     /// seed gives the same ids; without it a fresh seed is used and reported
     #[arg(long)]
     seed: Option<u64>,
+    /// Blocked messages are expected: report them without failing the run
+    #[arg(long)]
+    allow_blocked: bool,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -464,6 +467,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         host_memory_limit,
         runtime: flavor,
         seed,
+        allow_blocked,
     } = args;
     let cpu_limit = match cpu_limit
         .map(|c| check_seconds("--cpu-limit", c))
@@ -506,6 +510,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         serve,
         runtime: flavor,
         seed,
+        allow_blocked,
     };
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,

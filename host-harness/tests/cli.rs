@@ -209,3 +209,22 @@ fn each_bad_limit_names_its_own_flag() {
         assert_eq!(err.lines().count(), 1, "one message: {err}");
     }
 }
+
+#[test]
+fn a_blocked_message_fails_run_unless_it_is_allowed() {
+    // no-cap-sender messages echo without the capability, and handles the
+    // error: nothing traps, yet on a node the package is broken.
+    let dir = probe_package(&[probe("echo"), probe("no-cap-sender")]);
+    let dir = dir.to_str().unwrap();
+    let strict = harness(&["run", dir]);
+    let out = stdout(&strict);
+    assert_eq!(strict.status.code(), Some(1), "{out}");
+    assert!(out.contains("result: FAILED"), "{out}");
+    assert!(
+        out.contains("from no-cap-sender:probe:test.os to echo:probe:test.os was blocked"),
+        "{out}"
+    );
+    let allowed = harness(&["run", dir, "--allow-blocked"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
+    assert!(stdout(&allowed).contains("blocked messages:"));
+}

@@ -215,3 +215,30 @@ async fn net_answers_as_a_lone_node_and_signs_with_its_own_key() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_hint_gives_the_whole_manifest_change_for_a_module() {
+    // kv-user holds nothing: the first hint must name the request and the
+    // grant, or its next run would only meet the blocked answer.
+    let dir = probe_package(&[probe("kv-user")]);
+    let report = run_dir(&dir).await;
+    let hint = report
+        .diagnostics_of(DiagnosticKind::MessageBlocked)
+        .find_map(|d| d.hint.clone())
+        .expect("a hint for the blocked request");
+    assert!(
+        hint.contains("\"request_capabilities\": [\"kv:distro:sys\"], \"grant_capabilities\": [\"kv:distro:sys\"]"),
+        "{hint}"
+    );
+    // With only the request, the answer is blocked and the hint says grant.
+    let dir = probe_package(&[probe("kv-user").requests(&["kv:distro:sys"])]);
+    let report = run_dir(&dir).await;
+    let hint = report
+        .diagnostics_of(DiagnosticKind::MessageBlocked)
+        .find_map(|d| d.hint.clone())
+        .expect("a hint for the blocked answer");
+    assert!(
+        hint.contains("add \"kv:distro:sys\" to grant_capabilities"),
+        "{hint}"
+    );
+}

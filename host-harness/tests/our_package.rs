@@ -144,3 +144,30 @@ async fn without_http_client_the_child_starts_without_it_and_we_say_so() {
         report.check_failures()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_template_gives_the_same_report_every_run() {
+    // Every fact but one is the same from run to run: which of two
+    // processes running at once prints first is up to the scheduler (as on
+    // a node), so prints are compared per process, each in its order.
+    let mut reports = Vec::new();
+    for _ in 0..20 {
+        let mut options = host_harness::RunOptions::new(workspace());
+        options.seed = Some(1);
+        let report = host_harness::run(&options).await.unwrap();
+        let mut json = serde_json::to_value(&report).unwrap();
+        let prints = json["prints"].take();
+        let mut by_process = std::collections::BTreeMap::<String, Vec<serde_json::Value>>::new();
+        for print in prints.as_array().unwrap() {
+            by_process
+                .entry(print["process"].as_str().unwrap().to_string())
+                .or_default()
+                .push(print.clone());
+        }
+        json["prints"] = serde_json::json!(by_process);
+        reports.push(json);
+    }
+    for (n, report) in reports.iter().enumerate().skip(1) {
+        assert_eq!(report, &reports[0], "run {n} differs");
+    }
+}

@@ -194,3 +194,59 @@ async fn a_manifest_change_that_breaks_the_package_names_the_package_file_not_a_
     );
     assert!(!failure.contains("host-harness-scenario"), "{failure}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_fails_its_scenario_at_the_cpu_limit_saying_so() {
+    let dir = probe_package(&[probe("echo"), probe("spinner")]);
+    let scenario = Scenario::from_toml(
+        "[[step]]\nsend = { to = \"echo\", body = \"hi\", expects_response = 5 }\n\
+         [[step]]\nexpect = { response = \"echo:hi\", passes = true }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "spin").await;
+    assert_eq!(result.failures.len(), 1, "{:?}", result.failures);
+    let failure = &result.failures[0];
+    assert!(
+        failure.starts_with(
+            "step 2: expected the run to pass; it fails: spinner:probe:test.os trapped"
+        ),
+        "{failure}"
+    );
+    assert!(
+        failure.contains(
+            "spinner:probe:test.os trapped:\n      | cpu_limit: ran for more than 1.000 s"
+        ),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restarts_keep_state_kv_and_files_as_a_node_reboot_does() {
+    let dir = probe_package(&[probe("counter")
+        .requests(&["kv:distro:sys"])
+        .grants(&["kv:distro:sys"])]);
+    let scenario = Scenario::from_toml(
+        "[[file]]\npath = \"vfs/probe:test.os/data/kept.txt\"\ncontent = \"still here\"\n\
+         [[step]]\nwait = { print = \"count 1 starts 1\", process = \"counter\" }\n\
+         [[step]]\nrestart = { process = \"counter\" }\n\
+         [[step]]\nwait = { print = \"count 2 starts 2\", process = \"counter\" }\n\
+         [[step]]\nrestart = \"node\"\n\
+         [[step]]\nwait = { print = \"count 3 starts 3\", process = \"counter\" }\n\
+         [[step]]\nexpect = { file = { path = \"vfs/probe:test.os/data/kept.txt\", contains = \"still here\" }, passes = true }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "counter").await;
+    assert!(result.failures.is_empty(), "{:?}", result.failures);
+    let report = result.report.unwrap();
+    // The report is the last boot's: it printed once.
+    assert_eq!(
+        prints_of(&report, "counter:probe:test.os"),
+        ["count 3 starts 3"]
+    );
+    // A process that is gone cannot be restarted, and that says why.
+    let failures = failures_of("[[step]]\nrestart = { process = \"parent\" }\n").await;
+    assert!(
+        failures[0].contains("parent:spawn:template.os cannot be restarted: it returned"),
+        "{failures:?}"
+    );
+}

@@ -46,7 +46,9 @@ impl Limits {
             (Some(budget), Some(limit)) if self.ticks > budget => {
                 self.hit = Some(Limit::CpuLimit);
                 wasmtime::bail!(
-                    "cpu_limit: ran for more than {:.3} s without waiting for a message (--cpu-limit)",
+                    "cpu_limit: ran for more than {:.3} s without waiting for a message (an \
+                     endless loop?); raise `run --cpu-limit`, or a scenario's `cpu_limit`, if it \
+                     computes that long on purpose",
                     limit.as_secs_f64()
                 )
             }

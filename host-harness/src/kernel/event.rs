@@ -3,7 +3,7 @@
 //! into the report and turns the ones a real node keeps quiet about into
 //! diagnostics with hints. No prose is written here.
 
-use crate::types::{Capability, OnExit, PackageId, ProcessId};
+use crate::types::{Address, Capability, OnExit, PackageId, ProcessId};
 
 use super::message::KernelMessage;
 
@@ -31,7 +31,7 @@ pub enum Event {
         public: bool,
         on_exit: OnExit,
     },
-    /// `init` is about to run for the first time, holding these.
+    /// The kernel starts it (its `init` is to run), holding these.
     Started {
         id: ProcessId,
         capabilities: Vec<Capability>,
@@ -85,6 +85,12 @@ pub enum Event {
     AttachedCapDropped {
         holder: ProcessId,
         capability: Capability,
+    },
+    /// A manifest requested messaging to `issuer` for `process`, which
+    /// never messaged it nor passed it on in the run.
+    UnusedCapability {
+        process: ProcessId,
+        issuer: Address,
     },
     /// `save-capabilities` of a capability the caller was never given.
     UnownedCapSaved {

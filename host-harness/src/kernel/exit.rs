@@ -129,6 +129,25 @@ impl Kernel {
         self.start(id);
     }
 
+    /// Stops `id` and starts it again at once, with its capabilities, bytes
+    /// and persisted state, as a node starts its processes when it boots
+    /// (a scenario's `restart`). False if it is not a running wasm process.
+    pub fn reboot(&mut self, id: &ProcessId) -> bool {
+        let Some(entry) = self.processes.get(id) else {
+            return false;
+        };
+        if !entry.alive || !matches!(entry.program, super::Program::Wasm(_)) {
+            return false;
+        }
+        self.effects.push(Effect::Close(id.clone()));
+        self.emit(Event::Restarting {
+            id: id.clone(),
+            after_ms: 0,
+        });
+        self.start(id);
+        true
+    }
+
     /// Removes `id`; with `revoke`, every capability it issued through the
     /// oracle goes from every holder. Its persisted state stays (only
     /// `clear-state` deletes it).

@@ -39,7 +39,9 @@ impl Kernel {
                 caps.insert(cap, Grant::AtCreation);
             };
             for (process, params) in &plan.request_capabilities {
-                give(Capability::new(self.address(process), params.clone()));
+                let cap = Capability::new(self.address(process), params.clone());
+                self.usage.requested(&plan.id, &cap);
+                give(cap);
             }
             give(Capability::messaging(self.address(&plan.id)));
             if plan.request_networking {

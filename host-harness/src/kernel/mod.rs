@@ -20,6 +20,7 @@ mod install;
 pub(crate) mod message;
 mod routing;
 mod spawn;
+mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -83,6 +84,8 @@ pub struct Kernel {
     profile: &'static Profile,
     /// Every random choice: message ids, unnamed spawns.
     rng: ChaCha8Rng,
+    /// Which requested capabilities the processes use.
+    usage: usage::Usage,
 }
 
 struct Entry {
@@ -132,6 +135,7 @@ impl Kernel {
             trace_messages: false,
             profile: runtime.profile(),
             rng: ChaCha8Rng::seed_from_u64(seed),
+            usage: usage::Usage::default(),
         }
     }
 
@@ -222,10 +226,19 @@ impl Kernel {
     }
 
     /// Runs a registered process's `init`.
+    /// What it holds now is what the report says it started with: when its
+    /// `init` really begins depends on scheduling (its parent may have
+    /// ended and revoked what it gave by then), so that moment would make
+    /// the report differ from run to run.
     fn start(&mut self, id: &ProcessId) {
         if let Some(entry) = self.processes.get_mut(id) {
             entry.started = true;
+            let capabilities = entry.caps.to_vec();
             self.effects.push(Effect::Start(id.clone()));
+            self.emit(Event::Started {
+                id: id.clone(),
+                capabilities,
+            });
         }
     }
 
@@ -274,20 +287,12 @@ impl Kernel {
         true
     }
 
-    /// `init` is about to run (at `now`, on the node's clock).
+    /// `init` is about to run (at `now`, on the node's clock): the restart
+    /// backoff counts from here.
     pub fn started(&mut self, id: &ProcessId, now: Duration) {
         if let Some(backoff) = self.backoff.get_mut(id) {
             backoff.started(now);
         }
-        let capabilities = self
-            .processes
-            .get(id)
-            .map(|e| e.caps.to_vec())
-            .unwrap_or_default();
-        self.emit(Event::Started {
-            id: id.clone(),
-            capabilities,
-        });
     }
 
     /// What the running task of `id` does when it exits (`get_on_exit`).

@@ -23,6 +23,9 @@ impl Kernel {
         let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(caps)
             .into_iter()
             .partition(|cap| self.may_pass_on(&holder, cap));
+        for cap in &kept {
+            self.usage.passed_on(&holder, cap);
+        }
         *caps = kept;
         for capability in dropped {
             self.emit(Event::AttachedCapDropped {
@@ -46,6 +49,7 @@ impl Kernel {
         }
         let source = km.source.process.clone();
         let target = km.target.process.clone();
+        self.usage.used(&source, &km.target);
         if km.source.node == self.node && !self.processes.contains_key(&source) {
             // A node drops what a process no longer in its table sends.
             self.refuse(km, BlockReason::SenderGone, Consequence::Dropped);

@@ -74,6 +74,7 @@ impl Kernel {
         let mut kept = CapSet::default();
         for cap in request_caps {
             if self.may_pass_on(&parent, &cap) {
+                self.usage.passed_on(&parent, &cap);
                 kept.insert(cap, Grant::AtCreation);
             } else {
                 event.dropped.push(cap);

@@ -33,6 +33,7 @@ use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Delivery, KernelMessage};
 use crate::kernel::{Effect, Event, Kernel};
 use crate::report::terminal::Terminal;
+use crate::report::Reader;
 use crate::report::Report;
 use crate::types::{ProcessId, Profile, Runtime};
 use crate::util::lock;
@@ -370,6 +371,30 @@ impl Node {
         }
     }
 
+    /// What keeps the run busy, in words: each process computing or
+    /// waiting for a response, and each native process handling a request.
+    pub fn what_is_busy(&self) -> Vec<String> {
+        let mut busy: Vec<String> = lock(&self.inner)
+            .mailboxes
+            .iter()
+            .filter_map(|(id, mailbox)| match mailbox.reader().0 {
+                Reader::Busy if !lock(&self.handling).contains_key(id) => Some(format!(
+                    "{id} is computing (it has not waited for a message)"
+                )),
+                Reader::Awaiting(_) => Some(format!("{id} waits for a response")),
+                _ => None,
+            })
+            .collect();
+        for (module, (process, _, _)) in lock(&self.handling).iter() {
+            busy.push(format!("{module} is handling a request from {process}"));
+        }
+        if busy.is_empty() {
+            busy.push("timers or restarts are pending".into());
+        }
+        busy.sort();
+        busy
+    }
+
     /// Ends the run: how each process stands, and the report.
     pub fn finish(&self, idle: bool) -> Report {
         let now = self.now();
@@ -384,6 +409,7 @@ impl Node {
             };
             self.kernel(|k| k.note(Event::Module(event)));
         }
+        self.kernel(|k| k.report_unused());
         let mut inner = lock(&self.inner);
         let parked: HashMap<ProcessId, _> = inner
             .mailboxes

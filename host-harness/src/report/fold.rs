@@ -37,7 +37,8 @@ impl Report {
                 PrintRecord {
                     process: source.clone(),
                     verbosity: *verbosity,
-                    text: text.clone(),
+                    // A node colours some lines; the report is plain text.
+                    text: super::terminal::without_colour(text).into_owned(),
                 },
             ),
             // The run's package is the first installed (`--package` adds more).
@@ -93,7 +94,7 @@ impl Report {
                         },
                         Exit::Trapped(text) => ExitRecord {
                             kind: ExitKind::Trapped,
-                            detail: text.clone(),
+                            detail: super::terminal::without_colour(text).into_owned(),
                             limit: None,
                         },
                         Exit::LimitReached(limit, text) => ExitRecord {
@@ -180,6 +181,11 @@ impl Report {
                 let text = hints::attached_cap_dropped(capability);
                 let kind = DiagnosticKind::AttachedCapabilityDropped;
                 self.diagnose(Level::Warning, kind, Some(holder), text);
+            }
+            Event::UnusedCapability { process, issuer } => {
+                let text = hints::unused_capability(process, issuer);
+                let kind = DiagnosticKind::UnusedCapability;
+                self.diagnose(Level::Info, kind, Some(process), text);
             }
             Event::UnownedCapSaved { holder, capability } => match hints::powers(capability) {
                 Some(power) => {
@@ -550,5 +556,27 @@ impl Report {
                 },
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_prints_is_counted_past_the_first_ten_thousand() {
+        let mut report = Report::default();
+        for n in 0..KEPT + 5 {
+            report.fold(&Event::Print {
+                source: ProcessId::new("loud", "pkg", "pub.os"),
+                verbosity: 0,
+                text: n.to_string(),
+                prefixed: true,
+            });
+        }
+        assert_eq!(report.prints.len(), KEPT);
+        assert_eq!(report.prints.last().unwrap().text, (KEPT - 1).to_string());
+        assert_eq!(report.omitted.prints, 5);
+        assert!(crate::report::render_summary(&report).contains("5 prints"));
     }
 }

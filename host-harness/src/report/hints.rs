@@ -4,7 +4,7 @@
 
 use crate::kernel::event::{BlockReason, Consequence, NoFileCause};
 use crate::kernel::message::KernelMessage;
-use crate::types::{Capability, ProcessId, Runtime};
+use crate::types::{Address, Capability, ProcessId, Runtime};
 
 type Text = (String, Option<String>);
 
@@ -90,6 +90,20 @@ pub fn attached_cap_dropped(cap: &Capability) -> Text {
     (
         format!("capability {cap} attached to a message was dropped: this process neither holds nor issued it"),
         Some("a real node drops it without a word; attach only capabilities you hold".into()),
+    )
+}
+
+pub fn unused_capability(process: &ProcessId, issuer: &Address) -> Text {
+    (
+        format!(
+            "{process} was given messaging to {issuer} (pkg/manifest.json, request_capabilities) \
+             and never messaged it nor passed it on"
+        ),
+        Some(format!(
+            "if it does not need it, remove \"{}\" from request_capabilities of \"{}\": a \
+             process holding only what it uses is safer to install",
+            issuer.process, process.process_name
+        )),
     )
 }
 
@@ -179,6 +193,14 @@ pub fn blocked(km: &KernelMessage, reason: BlockReason, consequence: Consequence
     (message, block_hint(km, reason))
 }
 
+/// Whether runtime module `module` answers only processes that gave it
+/// messaging: every one but the exempt senders (`kernel`, `vfs`, `state`).
+fn answers_back(module: &ProcessId) -> bool {
+    module.package_name == "distro"
+        && module.publisher_node == "sys"
+        && !["kernel", "vfs", "state"].contains(&module.process_name.as_str())
+}
+
 fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
     let (source, target) = (&km.source.process, &km.target.process);
     let is_module = target.package_name == "distro" && target.publisher_node == "sys";
@@ -192,11 +214,31 @@ fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
         BlockReason::NoNetworkCapability => {
             Some("set request_networking: true in pkg/manifest.json".into())
         }
+        // A module answering a process that never gave it messaging: the
+        // process needs the grant (and has the request, or it could not
+        // have asked).
+        BlockReason::NoMessagingCapability if km.request().is_none() && answers_back(source) => {
+            Some(format!(
+                "{source} answers only processes that gave it messaging: in pkg/manifest.json, \
+                 for \"{}\", add \"{source}\" to grant_capabilities (a spawned process: to its \
+                 parent's spawn grant_capabilities), or make it public",
+                target.process_name
+            ))
+        }
         BlockReason::NoMessagingCapability if km.request().is_none() => Some(format!(
             "{source} may answer {target} only if {target} is public or gave {source} messaging: \
              add \"{source}\" to grant_capabilities of {} in pkg/manifest.json (or to a spawn's \
              grant_capabilities), or make it public",
             target.process_name
+        )),
+        // Asking a module: the whole change at once, since a module that
+        // answers back needs the grant too.
+        BlockReason::NoMessagingCapability if is_module && answers_back(target) => Some(format!(
+            "in pkg/manifest.json, for \"{}\", add \"{target}\" to request_capabilities (to \
+             ask it) and to grant_capabilities (so its answers come back): \
+             \"request_capabilities\": [\"{target}\"], \"grant_capabilities\": [\"{target}\"] \
+             (a spawned process gets both only through its parent's spawn)",
+            source.process_name
         )),
         BlockReason::NoMessagingCapability if is_module => Some(format!(
             "add \"{target}\" to request_capabilities of {} in pkg/manifest.json (a spawned \

@@ -46,6 +46,9 @@ pub struct Report {
     pub home_changes: Vec<HomeChange>,
     /// Records past the first 10,000 of a kind, counted but not kept.
     pub omitted: Omitted,
+    /// Whether blocked messages were expected (`--allow-blocked`), so they
+    /// do not fail the run.
+    pub blocked_allowed: bool,
 }
 
 /// How many records of each kind the report left out.
@@ -115,7 +118,7 @@ pub struct ProcessRecord {
     pub wasm_path: String,
     pub public: bool,
     pub on_exit: OnExitKind,
-    /// What the process held when its `init` began (first start).
+    /// What the process held when the kernel started it (first start).
     pub capabilities_at_start: Vec<CapRecord>,
     pub restarts: u32,
     /// How long the kernel's backoff waited before each restart, in
@@ -324,6 +327,8 @@ pub enum DiagnosticKind {
     /// A spawn named a running process: it got `run` instead.
     NameTaken,
     GrantSkipped,
+    /// A requested messaging capability the process never used.
+    UnusedCapability,
     UnownedCapabilitySaved,
     /// `save-capabilities` of a capability that gives power over the node
     /// (the kernel's messaging, the network, the vfs root), unchecked on a

@@ -1,9 +1,11 @@
 //! What fails a run (exit code 1): a process that trapped, never ran or
 //! was still busy at the timeout; a spawn that failed; a capability a
-//! spawn dropped; a process whose restart cannot happen; a process that
-//! tried to reach outside the node home.
+//! spawn dropped; a message blocked for a missing capability or process
+//! (unless the run allows it); a process whose restart cannot happen; a
+//! module request that never finished; a process that tried to reach
+//! outside the node home.
 
-use super::{DiagnosticKind, ExitKind, Report, SpawnResult};
+use super::{BlockReason, DiagnosticKind, ExitKind, MessageKind, Report, SpawnResult};
 
 impl Report {
     /// Each reason the run failed, in words; empty when it passed.
@@ -38,6 +40,29 @@ impl Report {
                     d.capability.issuer,
                     d.capability.params
                 ));
+            }
+        }
+        if !self.blocked_allowed {
+            for b in &self.blocked_messages {
+                let mistake = matches!(
+                    b.cause,
+                    BlockReason::NoMessagingCapability
+                        | BlockReason::NoNetworkCapability
+                        | BlockReason::NoSuchProcess
+                );
+                if mistake {
+                    failures.push(format!(
+                        "a {} from {} to {} was blocked: {} (see its hint; `--allow-blocked`, or \
+                         `allow_blocked = true` in a scenario, if it is meant to be)",
+                        match b.kind {
+                            MessageKind::Request => "request",
+                            MessageKind::Response => "response",
+                        },
+                        b.source.process,
+                        b.target.process,
+                        b.reason
+                    ));
+                }
             }
         }
         for d in self.diagnostics_of(DiagnosticKind::ModuleStuck) {

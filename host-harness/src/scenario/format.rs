@@ -34,6 +34,16 @@ pub struct Scenario {
     pub node: Option<String>,
     /// Seconds any wait (and the run's settling) may take; default 10.
     pub timeout: Option<f64>,
+    /// Seconds a process may compute without waiting for a message before
+    /// it is trapped (a node has no such limit); default 1, 0 for none. An
+    /// endless loop then fails its scenario in a second, saying so.
+    pub cpu_limit: Option<f64>,
+    /// MiB of memory each process may use; default 1024.
+    pub memory_limit: Option<usize>,
+    /// Blocked messages are expected in this run and do not fail
+    /// `passes = true` (they are still reported and checkable).
+    #[serde(default)]
+    pub allow_blocked: bool,
     #[serde(default)]
     pub manifest: Vec<ManifestChange>,
     /// Canned answers for http-client, as `--http-mocks` takes them.
@@ -151,6 +161,25 @@ pub enum Step {
     Http(Http),
     Wait(Wait),
     Expect(Box<Expect>),
+    Restart(Restart),
+}
+
+/// `restart = "node"`: the node stops and boots again from its home (its
+/// state, files and databases kept; the packages start as at install);
+/// `restart = { process = "parent" }`: one running process is stopped and
+/// started again with its capabilities and state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Restart {
+    Node(NodeWord),
+    Process { process: ProcessRef },
+}
+
+/// The word `node`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeWord {
+    Node,
 }
 
 /// A request to a process, from the scenario's driver (a public process
@@ -335,6 +364,20 @@ impl Scenario {
                 ));
             }
         }
+        if let Some(limit) = scenario.cpu_limit {
+            if !(0.0..=MAX_SECONDS).contains(&limit) {
+                return Err(format!(
+                    "cpu_limit = {limit}: must be 0 (none) to {MAX_SECONDS} seconds"
+                ));
+            }
+        }
+        if let Some(limit) = scenario.memory_limit {
+            if !(1..=4096).contains(&limit) {
+                return Err(format!(
+                    "memory_limit = {limit}: must be 1 to 4096 MiB (a process's wasm32 memory)"
+                ));
+            }
+        }
         let timeout = scenario.timeout();
         for (index, step) in scenario.step.iter().enumerate() {
             let refused = match step {
@@ -382,6 +425,14 @@ impl Scenario {
     /// Seconds any wait (and the run's settling) may take.
     pub fn timeout(&self) -> f64 {
         self.timeout.unwrap_or(10.0)
+    }
+
+    /// How long a process may compute without waiting; `None`: forever.
+    pub fn cpu_limit(&self) -> Option<std::time::Duration> {
+        let seconds = self.cpu_limit.unwrap_or(1.0);
+        std::time::Duration::try_from_secs_f64(seconds)
+            .ok()
+            .filter(|limit| !limit.is_zero())
     }
 }
 

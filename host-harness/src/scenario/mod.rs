@@ -33,7 +33,7 @@ use std::time::Duration;
 
 pub use format::{
     Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectFile, ExpectPrint, ExpectSpawn, FileSeed,
-    Http, ManifestChange, ProcessRef, Scenario, Send, Step, Wait,
+    Http, ManifestChange, ProcessRef, Restart, Scenario, Send, Step, Wait,
 };
 pub use output::{to_json, to_junit};
 

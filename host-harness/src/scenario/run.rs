@@ -16,7 +16,7 @@ use crate::{RunOptions, Session};
 
 use super::format::{
     Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectPrint, ExpectSpawn, Http, ManifestChange,
-    ProcessRef, Scenario, Send, Step, Wait,
+    ProcessRef, Restart, Scenario, Send, Step, Wait,
 };
 use super::ScenarioResult;
 
@@ -185,6 +185,11 @@ async fn drive(
     options.timeout = timeout;
     options.http_mocks = scenario.http_mock.clone();
     options.home = Some(work.join("home"));
+    options.cpu_limit = scenario.cpu_limit();
+    options.allow_blocked = scenario.allow_blocked;
+    if let Some(mib) = scenario.memory_limit {
+        options.memory_limit = mib << 20;
+    }
     let session = match Session::start(&options).await {
         Ok(session) => session,
         Err(e) => {
@@ -219,13 +224,36 @@ async fn drive(
             Step::Http(http) => run.http(http).await,
             Step::Wait(wait) => run.wait(wait).await,
             Step::Expect(expect) => run.check(expect),
+            Step::Restart(Restart::Process { process }) => run.restart(process),
+            Step::Restart(Restart::Node(_)) => match run.reboot(&options).await {
+                Ok(next) => {
+                    run = next;
+                    Ok(())
+                }
+                Err(e) => {
+                    failures.push(format!("step {}: {e}", index + 1));
+                    return (failures, None);
+                }
+            },
         };
-        if matches!(step, Step::Send(_) | Step::Http(_)) {
-            run.session.settle(timeout).await;
-        }
+        let settled = !matches!(step, Step::Send(_) | Step::Http(_) | Step::Restart(_))
+            || run.session.settle(timeout).await;
+        let outcome = match (outcome, settled) {
+            (Err(e), _) => Err(e),
+            // What comes after would wait on the same busy run: stop here.
+            (Ok(()), false) => Err(format!(
+                "the run did not settle within {timeout:?}: {}; the steps after this one were \
+                 not run",
+                run.session.node().what_is_busy().join("; ")
+            )),
+            (Ok(()), true) => Ok(()),
+        };
         if let Err(e) = outcome {
-            let report = run.session.node().peek(Report::clone);
+            let report = run.session.report_so_far();
             failures.push(format!("step {}: {e}{}", index + 1, trace(&report)));
+            if !settled {
+                break;
+            }
         }
     }
     let idle = run.session.settle(timeout).await;
@@ -233,6 +261,42 @@ async fn drive(
 }
 
 impl Drive {
+    /// The node stops (its processes with it) and boots again from the
+    /// same home, with the packages installed again, as a node reboots.
+    async fn reboot(self, options: &RunOptions) -> Result<Drive, String> {
+        let idle = self.session.settle(self.timeout).await;
+        self.session.finish(idle).await;
+        let session = Session::start(options)
+            .await
+            .map_err(|e| format!("the node did not boot again: {e}"))?;
+        let driver = Driver::install(session.node(), driver_id());
+        session.settle(self.timeout).await;
+        Ok(Drive {
+            session,
+            driver,
+            response: None,
+            http: None,
+            ..self
+        })
+    }
+
+    /// One running process stopped and started again.
+    fn restart(&self, process: &ProcessRef) -> Result<(), String> {
+        let id = self.id(process);
+        if self.session.node().kernel(|k| k.reboot(&id)) {
+            return Ok(());
+        }
+        let report = self.session.report_so_far();
+        Err(match report.record(&id) {
+            Some(p) => format!(
+                "{id} cannot be restarted: it {} (`restart = \"node\"` boots the whole node \
+                 again)",
+                describe_exit(&p.exit.kind, &p.exit.detail)
+            ),
+            None => self.unknown(&report, &id),
+        })
+    }
+
     fn id(&self, process: &ProcessRef) -> ProcessId {
         process.resolve(&self.package)
     }
@@ -267,20 +331,49 @@ impl Drive {
         };
         if let Some(from) = &send.from {
             self.driver.send_as(self.id(from), outgoing);
+            self.response = None;
             return Ok(());
         }
         let messaging = Capability::messaging(self.driver.address(to.clone()));
         self.driver.grant(self.driver.id(), vec![messaging]);
         let limit = Duration::from_secs(send.expects_response.unwrap_or(0)).min(self.timeout);
-        match self.driver.ask(outgoing, limit).await {
-            Ok(body) => {
-                if let Some(body) = body {
-                    self.response = Some(String::from_utf8_lossy(&body).into_owned());
+        // A response that has not come by the time the run is idle never
+        // will: say so then rather than at the timeout.
+        let ask = self.driver.ask(outgoing, limit);
+        tokio::pin!(ask);
+        let idle = self
+            .session
+            .node()
+            .watch(limit * 2 + Duration::from_secs(1), |_, idle| {
+                idle.then_some(())
+            });
+        let answer = tokio::select! {
+            biased;
+            answer = &mut ask => answer,
+            _ = idle => match futures_util::FutureExt::now_or_never(&mut ask) {
+                Some(answer) => answer,
+                None => {
+                    let report = self.session.report_so_far();
+                    let state = match report.record(&to) {
+                        Some(p) => describe_exit(&p.exit.kind, &p.exit.detail),
+                        None => self.unknown(&report, &to),
+                    };
+                    return Err(format!(
+                        "no response to the request to {to}, and the run is idle, so none will \
+                         come: {to} {state}"
+                    ));
                 }
+            },
+        };
+        // A send that gets no response leaves none to check.
+        self.response = None;
+        match answer {
+            Ok(body) => {
+                self.response = body.map(|body| String::from_utf8_lossy(&body).into_owned());
                 Ok(())
             }
             Err(NoAnswer::Refused(kind)) => {
-                let report = self.session.node().peek(Report::clone);
+                let report = self.session.report_so_far();
                 let why = if self.existed(&report, &to) {
                     String::new()
                 } else {
@@ -382,7 +475,7 @@ impl Drive {
     }
 
     fn check(&self, expect: &Expect) -> Result<(), String> {
-        let report = self.session.node().peek(Report::clone);
+        let report = self.session.report_so_far();
         let mut failed = Vec::new();
         let mut want = |result: Result<(), String>| {
             if let Err(e) = result {
@@ -406,14 +499,11 @@ impl Drive {
         }
         if let Some(kind) = &expect.diagnostic {
             let found = report.diagnostics.iter().any(|d| d.kind == *kind);
-            let kinds: Vec<String> = report
-                .diagnostics
-                .iter()
-                .map(|d| format!("{:?}", d.kind))
-                .collect();
+            let kinds: Vec<String> = report.diagnostics.iter().map(|d| wire(&d.kind)).collect();
             want(ok_or(found, || {
                 format!(
-                    "expected a diagnostic of kind {kind:?}; the run has {}",
+                    "expected a diagnostic of kind {}; the run has {}",
+                    wire(kind),
                     list_or_none(&kinds)
                 )
             }));
@@ -511,7 +601,7 @@ impl Drive {
             wanted.push(format!("of {c}"));
         }
         if let Some(r) = spawn.result {
-            wanted.push(format!("with result {r:?}"));
+            wanted.push(format!("with result {}", wire(&r)));
         }
         let spawns: Vec<String> = report
             .spawns
@@ -521,7 +611,7 @@ impl Drive {
                     .child
                     .as_ref()
                     .map_or_else(|| s.name.clone().unwrap_or_default(), ToString::to_string);
-                format!("{} spawned {child}: {:?}", s.parent, s.result)
+                format!("{} spawned {child}: {}", s.parent, wire(&s.result))
             })
             .collect();
         ok_or(found, || {
@@ -610,8 +700,8 @@ impl Drive {
         };
         ok_or(record.exit.kind == exit.kind, || {
             format!(
-                "expected {id} to have exit {:?}; it {}",
-                exit.kind,
+                "expected {id} to have exit {}; it {}",
+                wire(&exit.kind),
                 describe_exit(&record.exit.kind, &record.exit.detail)
             )
         })
@@ -666,6 +756,15 @@ impl Drive {
     }
 }
 
+/// A kind, result or diagnostic as the scenario file and the JSON write
+/// it (`trapped`, `no_file_at_path`, `capability_dropped`).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "?".into(),
+    }
+}
+
 fn ok_or(ok: bool, failure: impl FnOnce() -> String) -> Result<(), String> {
     if ok {
         Ok(())
@@ -687,8 +786,8 @@ fn describe_exit(kind: &ExitKind, detail: &str) -> String {
     let first = detail.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     match kind {
         ExitKind::Returned => "returned".into(),
-        ExitKind::Running => "is still running".into(),
-        other => format!("{other:?}: {first}"),
+        ExitKind::Running => "is running, waiting for messages".into(),
+        other => format!("{}: {first}", wire(other)),
     }
 }
 
@@ -728,10 +827,25 @@ fn request(
     Ok((status, body.to_string()))
 }
 
-/// The part of the run that explains a failure: the last prints and every
-/// diagnostic.
+/// The part of the run that explains a failure: each process that
+/// trapped or never ran with why (its panic, file and line), the last
+/// prints, and every diagnostic with its hint.
 fn trace(report: &Report) -> String {
     let mut out = String::new();
+    for p in &report.processes {
+        if matches!(p.exit.kind, ExitKind::Trapped | ExitKind::NeverRan) {
+            out.push_str(&format!("\n    {} {}:", p.id, wire(&p.exit.kind)));
+            for line in p
+                .exit
+                .detail
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(6)
+            {
+                out.push_str(&format!("\n      | {line}"));
+            }
+        }
+    }
     for p in report.prints.iter().rev().take(8).rev() {
         out.push_str(&format!(
             "\n    print [{}] {}",
@@ -740,7 +854,11 @@ fn trace(report: &Report) -> String {
         ));
     }
     for d in &report.diagnostics {
-        out.push_str(&format!("\n    diagnostic {:?}: {}", d.kind, d.message));
+        out.push_str(&format!(
+            "\n    diagnostic {}: {}",
+            wire(&d.kind),
+            d.message
+        ));
         if let Some(hint) = &d.hint {
             out.push_str(&format!("\n      hint: {hint}"));
         }

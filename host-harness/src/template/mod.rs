@@ -194,7 +194,13 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             path if path.ends_with(".toml") => {
                 let mut doc = parse_toml(&source, &text()?)?;
                 if is_process_file && path.ends_with("/Cargo.toml") {
-                    doc["package"]["name"] = toml_edit::value(new_name(&first.to_string()));
+                    // The crate is `<package>-<process>`, its wasm still
+                    // `<process>.wasm` (the lib's name): crates of two
+                    // packages never share a name, so they can share one
+                    // cargo target directory (see the Makefile).
+                    let process = new_name(&first.to_string());
+                    doc["package"]["name"] = toml_edit::value(crate_name(&new.name, &process));
+                    doc["lib"]["name"] = toml_edit::value(process);
                 }
                 renamer.toml_file(&mut doc).into_bytes()
             }
@@ -227,11 +233,24 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
         .collect::<Vec<_>>()
         .join(", ");
     let profile = new.runtime.profile();
+    // The template README's reference parts, carried into the new one.
+    let readme = std::fs::read_to_string(template.join("README.md")).unwrap_or_default();
+    let common = section(&readme, "### Common manifests", &["\n## ", "\n### "]);
+    let scenarios = section(&readme, "## Scenarios", &["\n## "])
+        .replace("## Scenarios", "## Scenarios (the format)");
     let fill = |text: &str| {
         text.replace("@PACKAGE_ID@", &new_id)
             .replace("@NAME@", &new.name)
             .replace("@PUBLISHER@", &new.publisher)
             .replace("@PROCESSES@", &new_processes.join(" "))
+            .replace(
+                "@CRATES@",
+                &new_processes
+                    .iter()
+                    .map(|p| crate_name(&new.name, p))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
             .replace("@PROCESS_DIRS@", &process_list)
             .replace("@PARENT@", &new_name(&"parent".to_string()))
             .replace(
@@ -241,6 +260,8 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
             .replace("@NODE@", profile.node_title)
             .replace("@FLAVOR@", profile.flavor)
             .replace("@HARNESS_SRC@", &harness_src.display().to_string())
+            .replace("@COMMON_MANIFESTS@", &common.replacen("###", "##", 1))
+            .replace("@SCENARIOS@", &scenarios)
     };
     out.insert("Makefile".into(), fill(MAKEFILE).into_bytes());
     out.insert("README.md".into(), fill(README).into_bytes());
@@ -367,6 +388,30 @@ fn standalone_workspace(
 /// `metadata.json` for the new package: `name` and the ids renamed, and
 /// every `code_hashes` entry emptied (`make package UPDATE_HASH=1` fills
 /// the current one).
+/// The part of `text` from the line `heading` to the next of `ends` (or
+/// the end); empty if there is no such heading.
+fn section(text: &str, heading: &str, ends: &[&str]) -> String {
+    let Some(start) = text.find(&format!("\n{heading}\n")).map(|at| at + 1) else {
+        return String::new();
+    };
+    let body = &text[start..];
+    let end = ends
+        .iter()
+        .filter_map(|end| {
+            body[heading.len()..]
+                .find(end)
+                .map(|at| at + heading.len() + 1)
+        })
+        .min()
+        .unwrap_or(body.len());
+    body[..end].to_string()
+}
+
+/// A process crate's name in a new package: `<package>-<process>`.
+fn crate_name(package: &str, process: &str) -> String {
+    format!("{package}-{process}")
+}
+
 fn rename_metadata(
     path: &Path,
     text: &str,
@@ -376,6 +421,11 @@ fn rename_metadata(
     let mut json = Json::parse(text).map_err(|e| InputError::invalid(path, e))?;
     json.rewrite_strings(&mut |at, value| match at {
         [name] if name == "name" => Some(new.name.clone()),
+        // The template's words describe the template: the author's go here.
+        [description] if description == "description" => Some(format!(
+            "TODO: what {} does, in a sentence for the app store.",
+            new.name
+        )),
         [properties, hashes, _] if properties == "properties" && hashes == "code_hashes" => {
             Some(String::new())
         }

@@ -43,6 +43,18 @@ fn the_new_package_carries_the_new_names_wherever_they_matter() {
     assert_eq!(json["properties"]["package_name"], "my-app");
     assert_eq!(json["properties"]["publisher"], "someone.os");
     assert_eq!(json["properties"]["code_hashes"]["0.1.0"], "");
+    // The template's description is not the new package's.
+    assert_eq!(
+        json["description"],
+        "TODO: what my-app does, in a sentence for the app store."
+    );
+    let readme = read(&dest, "README.md");
+    assert!(readme.contains("`my-app:someone.os`: TODO, what this package does"));
+    // The scenario reference and the common manifests come along.
+    assert!(readme.contains("\n## Scenarios (the format)\n"), "{readme}");
+    assert!(readme.contains("restart = \"node\""), "{readme}");
+    assert!(readme.contains("\n## Common manifests\n"), "{readme}");
+    assert!(!readme.contains("@SCENARIOS@") && !readme.contains("## Shipping it"));
     // Keys stay in the template's order.
     assert!(metadata.find("\"name\"").unwrap() < metadata.find("\"description\"").unwrap());
 

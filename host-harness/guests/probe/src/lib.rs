@@ -74,6 +74,7 @@ fn init(our: Address) {
         "vfs-meta" => vfs_meta(&our),
         "vfs-tour" => vfs_tour(&our),
         "kv-user" => kv_user(&our),
+        "counter" => counter(&our),
         "sqlite-user" => sqlite_user(&our),
         "commander" => commander(&our),
         "web-server" => web_server(),
@@ -732,6 +733,22 @@ fn vfs_tour(our: &Address) {
 }
 
 /// kv through the SDK: set, get, delete, a transaction, another package.
+/// A count kept in kv and in its persisted state, bumped at every start:
+/// it survives restarts only if both do. Then it waits for messages.
+fn counter(our: &Address) {
+    use process_lib::kv;
+
+    let db = kv::open::<String, u64>(our.package_id(), "counter", None).unwrap();
+    let count = db.get(&"count".to_string()).unwrap_or(0) + 1;
+    db.set(&"count".to_string(), &count, None).unwrap();
+    let starts = get_state().map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap())) + 1;
+    set_state(&starts.to_le_bytes());
+    println!("count {count} starts {starts}");
+    loop {
+        let _ = await_message();
+    }
+}
+
 fn kv_user(our: &Address) {
     use process_lib::kv;
 
