@@ -1,20 +1,24 @@
-//! The composition root: [`RunOptions`] in, a node wired from the layers
-//! below (the wasm host as its programs, the runtime modules as its
-//! natives, the packages installed), a [`Report`] out.
+//! The composition root: [`RunOptions`] in, a network of nodes wired from
+//! the layers below (each node with the wasm host as its programs, the
+//! runtime modules as its natives, its packages installed), a [`Report`]
+//! (or, for several nodes, a [`NetworkReport`]) out.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::host::{Processes, WasmHost};
-use crate::kernel::InstallPlan;
+use crate::kernel::{InstallPlan, Persisted};
 use crate::modules::{HttpMock, ModuleConfig};
+use crate::network::Network;
+use crate::node::activity::Activity;
 use crate::node::home::Home;
 use crate::node::{Node, NodeConfig};
 use crate::package::Package;
 use crate::report::terminal::Terminal;
-use crate::report::Report;
+use crate::report::{NetworkReport, Report};
 use crate::types::{is_node_name, InputError, Runtime};
+use crate::util::TempDir;
 
 /// How to run a package.
 ///
@@ -64,8 +68,40 @@ pub struct RunOptions {
     pub allow_blocked: bool,
     /// Seeds every random choice of the run (message ids, unnamed spawns,
     /// the login cookie, the networking key); `None`: a fresh seed, which
-    /// the report records.
+    /// the report records. Each node's seed is derived from it and the
+    /// node's name.
     pub seed: Option<u64>,
+    /// The nodes of the run, each with the packages it installs; empty:
+    /// one node, `node`, with `package_dir` and `packages`.
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// One node of a run: its name and the packages installed on it (in
+/// order; the first is the one its report is about).
+///
+/// ```
+/// let mut options = host_harness::RunOptions::new("chat");
+/// options.nodes = host_harness::NodeSpec::same(&["alice.os", "bob.os"], &options);
+/// assert_eq!(options.nodes[1].packages, [std::path::PathBuf::from("chat")]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    pub packages: Vec<PathBuf>,
+}
+
+impl NodeSpec {
+    /// Nodes `names`, each installing the options' package (and
+    /// `packages`).
+    pub fn same(names: &[&str], options: &RunOptions) -> Vec<NodeSpec> {
+        names
+            .iter()
+            .map(|name| NodeSpec {
+                name: name.to_string(),
+                packages: options.all_packages(),
+            })
+            .collect()
+    }
 }
 
 impl RunOptions {
@@ -87,6 +123,26 @@ impl RunOptions {
             runtime: None,
             seed: None,
             allow_blocked: false,
+            nodes: vec![],
+        }
+    }
+
+    /// The package and those installed beside it.
+    fn all_packages(&self) -> Vec<PathBuf> {
+        std::iter::once(self.package_dir.clone())
+            .chain(self.packages.iter().cloned())
+            .collect()
+    }
+
+    /// The run's nodes: `nodes`, or the one node `node`.
+    fn node_specs(&self) -> Vec<NodeSpec> {
+        if self.nodes.is_empty() {
+            vec![NodeSpec {
+                name: self.node.clone(),
+                packages: self.all_packages(),
+            }]
+        } else {
+            self.nodes.clone()
         }
     }
 }
@@ -117,13 +173,27 @@ pub enum RunError {
 /// ```
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let session = Session::start(options).await?;
-    let idle = if options.serve {
-        let _ = tokio::signal::ctrl_c().await;
-        true
-    } else {
-        session.settle(options.timeout).await
-    };
+    let idle = session.wait(options).await;
     Ok(session.finish(idle).await)
+}
+
+/// [`run`] for a run of several nodes ([`RunOptions::nodes`]): every
+/// node's report, and what crossed between them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let mut options = host_harness::RunOptions::new("..");
+/// options.nodes = host_harness::NodeSpec::same(&["a.os", "b.os"], &options);
+/// let report = host_harness::run_network(&options).await.unwrap();
+/// assert_eq!(report.nodes.len(), 2);
+/// assert_eq!(report.nodes[1].node, "b.os");
+/// assert_eq!(report.nodes[1].spawns.len(), 1);
+/// # }
+/// ```
+pub async fn run_network(options: &RunOptions) -> Result<NetworkReport, RunError> {
+    let session = Session::start(options).await?;
+    let idle = session.wait(options).await;
+    Ok(session.finish_network(idle).await)
 }
 
 /// Compile every component afresh in this program instead of using the
@@ -137,10 +207,10 @@ pub fn disable_disk_cache() {
 /// naming one of each.
 fn runtime_of(
     host: &WasmHost,
-    packages: &[(Package, Vec<InstallPlan>)],
+    packages: &[(PathBuf, Package, Vec<InstallPlan>)],
 ) -> Result<Runtime, InputError> {
     let mut seen: Vec<(Runtime, PathBuf)> = Vec::new();
-    for (package, plans) in packages {
+    for (_, package, plans) in packages {
         for (plan, process) in plans.iter().zip(&package.processes) {
             if let Some(runtime) = host.built_for(&plan.wasm) {
                 if !seen.iter().any(|(r, _)| *r == runtime) {
@@ -185,8 +255,9 @@ fn plan_package(
     Ok((package, plans))
 }
 
-/// A package installed and running on an emulated node, to drive from
-/// outside (HTTP requests to its server) before [`Session::finish`].
+/// A run installed and running on emulated nodes, to drive from outside
+/// (HTTP requests to a node's server, faults between nodes) before
+/// [`Session::finish`]. The node-less accessors are about the first node.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -201,116 +272,266 @@ fn plan_package(
 /// # }
 /// ```
 pub struct Session {
-    node: Arc<Node>,
+    network: Arc<Network>,
+    /// The first node's name.
+    first: String,
     home: Option<PathBuf>,
     allow_blocked: bool,
+    /// The nodes' homes when none was given: removed after the run.
+    _homes: Option<TempDir>,
+}
+
+/// What every node of a run is built from.
+struct Blueprint {
+    host: Arc<WasmHost>,
+    options: RunOptions,
+    runtime: Runtime,
+    specs: Vec<NodeSpec>,
+    /// Each package, compiled once for every node that installs it.
+    packages: Vec<(PathBuf, Package, Vec<InstallPlan>)>,
+    /// Where each node's home is: `<root>/<name>`, or the root itself for
+    /// a lone node given `--home`.
+    homes: PathBuf,
+    lone_home: bool,
 }
 
 impl Session {
-    /// Installs the package and starts its processes.
+    /// Installs the packages on every node and starts their processes.
     pub async fn start(options: &RunOptions) -> Result<Session, RunError> {
-        if !is_node_name(&options.node) {
-            return Err(InputError::invalid(
-                "--node",
-                format!(
-                    "`{}` is not a node name: a-z, 0-9, `-` and `.` only, e.g. `fake.os`",
-                    options.node
-                ),
-            )
-            .into());
+        let specs = options.node_specs();
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in &specs {
+            if !is_node_name(&spec.name) {
+                return Err(InputError::invalid(
+                    "--node",
+                    format!(
+                        "`{}` is not a node name: a-z, 0-9, `-` and `.` only, e.g. `fake.os`",
+                        spec.name
+                    ),
+                )
+                .into());
+            }
+            if !seen.insert(spec.name.clone()) {
+                return Err(InputError::invalid(
+                    "--nodes",
+                    format!("node `{}` is named twice", spec.name),
+                )
+                .into());
+            }
         }
         let host = WasmHost::shared().map_err(RunError::Engine)?;
         // Read and compile first: a missing or broken file is the user's
         // input error, reported before anything runs.
-        let mut packages = Vec::new();
-        for dir in std::iter::once(&options.package_dir).chain(&options.packages) {
-            packages.push(plan_package(&host, dir)?);
+        let mut packages: Vec<(PathBuf, Package, Vec<InstallPlan>)> = Vec::new();
+        for dir in specs.iter().flat_map(|s| &s.packages) {
+            if !packages.iter().any(|(d, _, _)| d == dir) {
+                let (package, plans) = plan_package(&host, dir)?;
+                packages.push((dir.clone(), package, plans));
+            }
         }
         let runtime = match options.runtime {
             Some(runtime) => runtime,
             None => runtime_of(&host, &packages)?,
         };
-        let mut home = Home::open(options.home.as_deref())?;
-        for (package, _) in &packages {
-            home.install(&package.id, &package.pkg_dir())?;
+        let (homes, temporary) = match &options.home {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let temp = TempDir::new("homes").map_err(|e| {
+                    InputError::invalid(
+                        std::env::temp_dir(),
+                        format!("cannot make a temporary node home: {e}"),
+                    )
+                })?;
+                (temp.path().to_owned(), Some(temp))
+            }
+        };
+        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        let blueprint = Arc::new(Blueprint {
+            host,
+            options: options.clone(),
+            runtime,
+            lone_home: options.home.is_some() && specs.len() == 1,
+            specs,
+            packages,
+            homes,
+        });
+        let seed = options.seed.unwrap_or_else(rand::random);
+        let boot = Box::new(move |network: &Arc<Network>, name: &str, table| {
+            blueprint.boot(network, name, table)
+        });
+        let network = Network::start(&names, seed, Arc::new(Activity::default()), boot).await?;
+        Ok(Session {
+            network,
+            first: names[0].clone(),
+            home: options.home.clone(),
+            allow_blocked: options.allow_blocked,
+            _homes: temporary,
+        })
+    }
+
+    /// Until Ctrl-C with `serve`, else until the run settles or times out.
+    async fn wait(&self, options: &RunOptions) -> bool {
+        if options.serve {
+            let _ = tokio::signal::ctrl_c().await;
+            true
+        } else {
+            self.settle(options.timeout).await
+        }
+    }
+
+    /// Waits until nothing is in flight on any node or between them
+    /// (true) or `timeout` passes (false).
+    pub async fn settle(&self, timeout: Duration) -> bool {
+        self.network.settle(timeout).await
+    }
+
+    /// The network of the run's nodes.
+    pub(crate) fn network(&self) -> &Arc<Network> {
+        &self.network
+    }
+
+    /// Node `name`'s report so far, if it is up.
+    pub(crate) fn report_of(&self, name: &str) -> Option<Report> {
+        let mut report = self.network.node(name)?.peek(Report::clone);
+        report.blocked_allowed = self.allow_blocked;
+        Some(report)
+    }
+
+    /// The local HTTP server's port, once a process bound a path.
+    pub fn http_port(&self) -> Option<u16> {
+        self.http_port_of(&self.first)
+    }
+
+    /// Node `name`'s HTTP server's port, once a process there bound a path.
+    pub fn http_port_of(&self, name: &str) -> Option<u16> {
+        self.network
+            .node(name)?
+            .peek(|r| r.http_server.as_ref().map(|server| server.port))
+    }
+
+    /// The cookie that opens authenticated paths (`name=value`).
+    pub fn http_cookie(&self) -> Option<String> {
+        self.http_cookie_of(&self.first)
+    }
+
+    /// Node `name`'s login cookie.
+    pub fn http_cookie_of(&self, name: &str) -> Option<String> {
+        self.network
+            .node(name)?
+            .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
+    }
+
+    /// Ends the run and returns the first node's report; every task is
+    /// gone after it.
+    pub async fn finish(self, idle: bool) -> Report {
+        let first = self.first.clone();
+        let mut network = self.finish_network(idle).await;
+        let at = network
+            .nodes
+            .iter()
+            .position(|r| r.node == first)
+            .unwrap_or(0);
+        network.nodes.swap_remove(at)
+    }
+
+    /// Ends the run and returns every node's report; every task is gone
+    /// after it.
+    pub async fn finish_network(self, idle: bool) -> NetworkReport {
+        let mut report = self.network.finish(idle);
+        for node in report.nodes.iter_mut().chain(&mut report.earlier_boots) {
+            node.blocked_allowed = self.allow_blocked;
+            node.home = self.home.as_ref().map(|h| h.display().to_string());
+        }
+        self.network.shutdown().await;
+        report
+    }
+}
+
+impl Blueprint {
+    /// Node `name`, fresh (its packages installed) or rebooted from
+    /// `table`.
+    fn boot(
+        &self,
+        network: &Arc<Network>,
+        name: &str,
+        table: Option<Vec<Persisted>>,
+    ) -> Result<Arc<Node>, InputError> {
+        let (index, spec) = self
+            .specs
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name)
+            .ok_or_else(|| InputError::invalid("--nodes", format!("no node {name} in this run")))?;
+        let dir = if self.lone_home {
+            self.homes.clone()
+        } else {
+            self.homes.join(name)
+        };
+        let mut home = Home::open(Some(&dir))?;
+        let packages: Vec<&(PathBuf, Package, Vec<InstallPlan>)> = spec
+            .packages
+            .iter()
+            .filter_map(|dir| self.packages.iter().find(|(d, _, _)| d == dir))
+            .collect();
+        if table.is_none() {
+            for (_, package, _) in &packages {
+                home.install(&package.id, &package.pkg_dir())?;
+            }
         }
         let states = home.states();
-        let seed = options.seed.unwrap_or_else(rand::random);
+        let seat = network.seat(name);
+        let options = &self.options;
+        let several = self.specs.len() > 1;
         let config = NodeConfig {
-            name: options.node.clone(),
-            runtime,
+            name: name.to_string(),
+            runtime: self.runtime,
             terminal: Terminal {
                 verbosity: options.verbosity,
                 quiet: options.quiet,
+                prefix: if several {
+                    format!("[{name}] ")
+                } else {
+                    String::new()
+                },
             },
             home,
-            seed,
+            seed: seat.seed,
+            run_seed: seat.run_seed,
+            wire: seat.wire,
+            activity: seat.activity,
         };
         let programs = Processes {
-            host,
+            host: self.host.clone(),
             memory_limit: options.memory_limit,
             cpu_limit: options.cpu_limit,
         };
         let node = Node::new(config, Arc::new(programs));
         let modules = ModuleConfig {
             http_mocks: options.http_mocks.clone(),
-            http_port: options.http_port.unwrap_or(0),
-            seed,
+            http_port: options
+                .http_port
+                .map_or(0, |port| port.saturating_add(index as u16)),
+            seed: seat.seed,
             host_memory_limit: options.host_memory_limit,
         };
-        for (id, public, module) in crate::modules::all(runtime.profile(), &modules) {
+        for (id, public, module) in crate::modules::all(self.runtime.profile(), &modules) {
             node.add_module(id, public, module);
         }
+        // Up before its processes start: what they send at once can come back.
+        network.attach(name, &node);
         node.kernel(|k| {
             for (id, bytes) in states {
                 k.load_state(id, bytes);
             }
-            for (package, plans) in packages {
-                k.install(&package.id, plans);
+            match table {
+                Some(table) => k.boot(table),
+                None => {
+                    for (_, package, plans) in packages {
+                        k.install(&package.id, plans.clone());
+                    }
+                }
             }
         });
-        Ok(Session {
-            node,
-            home: options.home.clone(),
-            allow_blocked: options.allow_blocked,
-        })
-    }
-
-    /// Waits until nothing is in flight (true) or `timeout` passes (false).
-    pub async fn settle(&self, timeout: Duration) -> bool {
-        self.node.settle(timeout).await
-    }
-
-    /// The node, for what drives the run from inside the crate.
-    pub(crate) fn node(&self) -> &Arc<Node> {
-        &self.node
-    }
-
-    /// The report so far, as `finish` would give it now.
-    pub(crate) fn report_so_far(&self) -> Report {
-        let mut report = self.node.peek(Report::clone);
-        report.blocked_allowed = self.allow_blocked;
-        report
-    }
-
-    /// The local HTTP server's port, once a process has bound a path.
-    pub fn http_port(&self) -> Option<u16> {
-        self.node
-            .peek(|r| r.http_server.as_ref().map(|server| server.port))
-    }
-
-    /// The cookie that opens authenticated paths (`name=value`).
-    pub fn http_cookie(&self) -> Option<String> {
-        self.node
-            .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
-    }
-
-    /// Ends the run and returns its report; every task is gone after it.
-    pub async fn finish(self, idle: bool) -> Report {
-        let mut report = self.node.finish(idle);
-        report.home = self.home.as_ref().map(|h| h.display().to_string());
-        report.blocked_allowed = self.allow_blocked;
-        self.node.shutdown().await;
-        report
+        Ok(node)
     }
 }

@@ -1,8 +1,10 @@
 //! `host-harness bench`: how fast the harness is, measured in one
 //! invocation (medians of repeated runs): loading a component cold and
 //! from the disk cache, a whole run of the template, one spawn as the
-//! parent sees it, spawns per second, a request/response round trip, and
-//! the baseline a node pays: compiling the child on every spawn.
+//! parent sees it, spawns per second, a request/response round trip on
+//! one node and between two, the baseline a node pays (compiling the child
+//! on every spawn), a network of 1,000 nodes each running the template,
+//! and, given kit's chat template built, its two-node suite.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use serde::Serialize;
 
 use crate::host::{load_component, DiskCache, WasmHost};
 use crate::util::TempDir;
-use crate::{run, RunOptions};
+use crate::{run, run_network, NodeSpec, RunOptions, Session};
 
 #[derive(Debug, Serialize)]
 pub struct BenchResults {
@@ -23,11 +25,24 @@ pub struct BenchResults {
     pub spawns_per_s: f64,
     pub roundtrip_p50_us: f64,
     pub uncached_spawn_ms: f64,
+    /// Request/response between processes on two nodes.
+    pub remote_roundtrip_p50_us: f64,
+    /// 1,000 nodes, each running the template: from nothing to all idle.
+    pub nodes_1000_boot_ms: f64,
+    /// This program's resident memory with the 1,000 nodes up.
+    pub nodes_1000_rss_mib: f64,
+    /// kit's chat suite (two nodes), warm, when its built template is given.
+    pub kit_chat_suite_ms: Option<f64>,
 }
 
 /// Runs the benchmarks on the template in `workspace` (built) and the
-/// probe guest at `probe`.
-pub async fn measure(workspace: &Path, probe: &Path) -> Result<BenchResults, String> {
+/// probe guest at `probe`; with `kit_chat` (kit's chat template, built,
+/// holding `test/tests.toml`), its suite too.
+pub async fn measure(
+    workspace: &Path,
+    probe: &Path,
+    kit_chat: Option<&Path>,
+) -> Result<BenchResults, String> {
     let read = |path: &Path| {
         std::fs::read(path)
             .map_err(|e| format!("{}: {e} (run `make build test-guests`)", path.display()))
@@ -93,6 +108,12 @@ pub async fn measure(workspace: &Path, probe: &Path) -> Result<BenchResults, Str
         serde_json::from_str(&printed("roundtrips ")?).map_err(|e| e.to_string())?;
     spawns.sort_by(f64::total_cmp);
     let spawn_p50_us = spawns[spawns.len() / 2];
+    let remote_roundtrip_p50_us = remote_roundtrips(scratch, probe).await?;
+    let (nodes_1000_boot_ms, nodes_1000_rss_mib) = thousand_nodes(workspace).await?;
+    let kit_chat_suite_ms = match kit_chat {
+        Some(chat) => Some(chat_suite(chat).await?),
+        None => None,
+    };
     Ok(BenchResults {
         cold_load_ms,
         warm_load_ms,
@@ -102,6 +123,128 @@ pub async fn measure(workspace: &Path, probe: &Path) -> Result<BenchResults, Str
         spawns_per_s: spawns.len() as f64 / (total_us / 1e6),
         roundtrip_p50_us: median(roundtrips),
         uncached_spawn_ms: child_compile_ms + spawn_p50_us / 1000.0,
+        remote_roundtrip_p50_us,
+        nodes_1000_boot_ms,
+        nodes_1000_rss_mib,
+        kit_chat_suite_ms,
+    })
+}
+
+/// 1,000 round trips from `bench-a.os` to `echo` on `bench-b.os`: the
+/// median, in microseconds.
+async fn remote_roundtrips(scratch: &Path, probe: &Path) -> Result<f64, String> {
+    let asker = write_package(
+        &scratch.join("remote-a"),
+        probe,
+        &[("echo", true), ("remote-roundtrip-bench", true)],
+    )?;
+    let answerer = write_package(&scratch.join("remote-b"), probe, &[("echo", true)])?;
+    let mut options = RunOptions::new(&asker);
+    options.nodes = vec![
+        NodeSpec {
+            name: "bench-a.os".into(),
+            packages: vec![asker],
+        },
+        NodeSpec {
+            name: "bench-b.os".into(),
+            packages: vec![answerer],
+        },
+    ];
+    let report = run_network(&options).await.map_err(|e| e.to_string())?;
+    let line = report.nodes[0]
+        .prints
+        .iter()
+        .find_map(|p| p.text.strip_prefix("remote roundtrips "))
+        .ok_or("the bench probe printed no `remote roundtrips` line")?;
+    let micros: Vec<f64> = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    Ok(median(micros))
+}
+
+/// Boots 1,000 nodes each running the template and waits for all to be
+/// idle: how long that took, and the resident memory then.
+async fn thousand_nodes(workspace: &Path) -> Result<(f64, f64), String> {
+    let mut options = RunOptions::new(workspace);
+    options.timeout = Duration::from_secs(120);
+    let names: Vec<String> = (0..1000).map(|n| format!("n{n:04}.os")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    options.nodes = NodeSpec::same(&names, &options);
+    let started = Instant::now();
+    let session = Session::start(&options).await.map_err(|e| e.to_string())?;
+    if !session.settle(options.timeout).await {
+        return Err("1,000 nodes did not settle within 120 s".into());
+    }
+    let boot = ms(started.elapsed());
+    let rss = resident_mib();
+    let report = session.finish_network(true).await;
+    let spawned = report.nodes.iter().filter(|r| r.spawns.len() == 1).count();
+    if spawned != 1000 {
+        return Err(format!("only {spawned} of 1,000 nodes spawned their child"));
+    }
+    Ok((boot, rss))
+}
+
+/// kit's chat suite, once to warm the caches, then the median of three.
+async fn chat_suite(chat: &Path) -> Result<f64, String> {
+    let mut times = Vec::new();
+    for _ in 0..4 {
+        let started = Instant::now();
+        let (outcomes, _) = crate::kit::run_suite(chat, &RunOptions::new(chat))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(failed) = outcomes.iter().find(|o| o.result.is_err()) {
+            return Err(format!("kit's chat suite failed: {failed:?}"));
+        }
+        times.push(ms(started.elapsed()));
+    }
+    Ok(median(times[1..].to_vec()))
+}
+
+/// This program's resident memory, in MiB (0 where /proc has none).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// A package `bench:test.os` of probe processes (name, networked).
+fn write_package(dir: &Path, probe: &Path, processes: &[(&str, bool)]) -> Result<PathBuf, String> {
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
+    std::fs::create_dir_all(dir.join("pkg")).map_err(io)?;
+    std::fs::copy(probe, dir.join("pkg/probe.wasm"))
+        .map_err(|e| format!("{}: {e} (run `make test-guests`)", probe.display()))?;
+    std::fs::write(dir.join("metadata.json"), metadata().to_string()).map_err(io)?;
+    let manifest: Vec<serde_json::Value> = processes
+        .iter()
+        .map(|(name, networked)| {
+            serde_json::json!({
+                "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",
+                "request_networking": networked, "request_capabilities": [],
+                "grant_capabilities": [], "public": false
+            })
+        })
+        .collect();
+    std::fs::write(
+        dir.join("pkg/manifest.json"),
+        serde_json::json!(manifest).to_string(),
+    )
+    .map_err(io)?;
+    Ok(dir.to_owned())
+}
+
+fn metadata() -> serde_json::Value {
+    serde_json::json!({
+        "name": "bench", "description": "", "image": "", "external_url": "", "animation_url": "",
+        "properties": {"package_name": "bench", "publisher": "test.os", "current_version": "0.1.0",
+            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []}
     })
 }
 
@@ -113,12 +256,7 @@ fn bench_package(dir: &Path, probe: &Path, child: &[u8]) -> Result<PathBuf, Stri
     std::fs::copy(probe, dir.join("pkg/probe.wasm"))
         .map_err(|e| format!("{}: {e} (run `make test-guests`)", probe.display()))?;
     std::fs::write(dir.join("pkg/child.wasm"), child).map_err(io)?;
-    let metadata = serde_json::json!({
-        "name": "bench", "description": "", "image": "", "external_url": "", "animation_url": "",
-        "properties": {"package_name": "bench", "publisher": "test.os", "current_version": "0.1.0",
-            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []}
-    });
-    std::fs::write(dir.join("metadata.json"), metadata.to_string()).map_err(io)?;
+    std::fs::write(dir.join("metadata.json"), metadata().to_string()).map_err(io)?;
     let entry = |name: &str, caps: &[&str]| {
         serde_json::json!({
             "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",

@@ -25,6 +25,8 @@ type Answer = Result<Vec<u8>, SendErrorKind>;
 /// One request to send.
 pub(crate) struct Outgoing {
     pub to: ProcessId,
+    /// The target's node, if not the sender's.
+    pub to_node: Option<String>,
     pub body: Vec<u8>,
     pub blob: Option<Vec<u8>>,
     /// Seconds before the kernel times it out, if it expects a response.
@@ -59,18 +61,26 @@ pub(crate) struct Driver {
 type Waiting = Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>;
 
 impl Driver {
-    /// Registers the driver as public process `id` on `node`.
+    /// Registers the driver as public process `id` on `node`, holding the
+    /// network capability (it may reach other nodes, and be answered).
     pub fn install(node: &Arc<Node>, id: ProcessId) -> Driver {
         let waiting = Waiting::default();
         let inbox = Inbox {
             waiting: waiting.clone(),
         };
         node.add_module(id.clone(), true, Arc::new(inbox));
+        let network = crate::kernel::network_capability(node.name());
+        node.kernel(|k| k.grant_capabilities(&id, vec![network]));
         Driver {
             node: node.clone(),
             id,
             waiting,
         }
+    }
+
+    /// Whether the driver runs on `node` (not on an earlier boot of it).
+    pub fn is_on(&self, node: &Arc<Node>) -> bool {
+        Arc::ptr_eq(&self.node, node)
     }
 
     pub fn id(&self) -> &ProcessId {
@@ -142,9 +152,15 @@ impl Driver {
     fn message(&self, id: u64, from: ProcessId, outgoing: Outgoing) -> KernelMessage {
         KernelMessage {
             id,
+            // As a process's host does: an answer comes back to the sender.
+            rsvp: outgoing
+                .expects_response
+                .map(|_| self.address(from.clone())),
             source: self.address(from),
-            target: self.address(outgoing.to),
-            rsvp: None,
+            target: match outgoing.to_node {
+                Some(node) => Address::new(&node, outgoing.to),
+                None => self.address(outgoing.to),
+            },
             message: Message::Request(Request {
                 inherit: false,
                 expects_response: outgoing.expects_response,

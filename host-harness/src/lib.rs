@@ -36,6 +36,7 @@ mod driver;
 mod host;
 mod kernel;
 mod modules;
+mod network;
 mod node;
 mod types;
 mod util;
@@ -49,7 +50,7 @@ pub mod report;
 pub mod scenario;
 pub mod template;
 
-pub use api::{disable_disk_cache, run, RunError, RunOptions, Session};
+pub use api::{disable_disk_cache, run, run_network, NodeSpec, RunError, RunOptions, Session};
 pub use modules::HttpMock;
 pub use report::Report;
 pub use types::{InputError, PackageId, ProcessId, Runtime};

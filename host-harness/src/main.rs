@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use host_harness::{report, run, HttpMock, RunError, RunOptions, Runtime};
+use host_harness::{report, run, HttpMock, NodeSpec, RunError, RunOptions, Runtime};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,9 @@ enum Command {
         /// The probe guest (`make test-guests` builds it)
         #[arg(long, default_value = "target/test-guests/probe.wasm")]
         probe: PathBuf,
+        /// kit's chat template, built (holding test/tests.toml): time its two-node suite too
+        #[arg(long, value_name = "DIR")]
+        kit_chat: Option<PathBuf>,
         /// Print the results as a JSON object
         #[arg(long)]
         json: bool,
@@ -138,8 +141,12 @@ struct RunArgs {
     #[arg(default_value = ".")]
     package_dir: PathBuf,
     /// The node's name
-    #[arg(long, default_value = "fake.os")]
+    #[arg(long, default_value = "fake.os", conflicts_with = "nodes")]
     node: String,
+    /// Run the package on each of these nodes (comma-separated, e.g. a.os,b.os), in one
+    /// network where they can message each other; the report covers every node
+    #[arg(long, value_delimiter = ',', value_name = "NODES")]
+    nodes: Vec<String>,
     /// Terminal verbosity, as on a node: 0 always, 1 debug, 2 runtime info, 3 every message
     #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
     verbosity: u8,
@@ -227,15 +234,20 @@ fn main() -> ExitCode {
     let code = match command {
         Command::Test(args) => match (&args.kit, check_seconds("--timeout", args.timeout)) {
             (_, Err(code)) => code,
-            (Some(kit), Ok(timeout)) => test_kit(&runtime, kit, args.verbosity, timeout),
+            (Some(kit), Ok(timeout)) => test_kit(&runtime, kit, &args, timeout),
             (None, Ok(_)) => test_scenarios(&runtime, &args),
         },
         Command::Run(args) => run_package(&runtime, args),
         Command::Bench {
             workspace,
             probe,
+            kit_chat,
             json,
-        } => match runtime.block_on(host_harness::bench::measure(&workspace, &probe)) {
+        } => match runtime.block_on(host_harness::bench::measure(
+            &workspace,
+            &probe,
+            kit_chat.as_deref(),
+        )) {
             Ok(results) if json => {
                 println!("{}", serde_json::to_string_pretty(&results).expect("JSON"));
                 ExitCode::SUCCESS
@@ -353,12 +365,12 @@ fn package(args: PackageArgs) -> ExitCode {
 fn test_kit(
     runtime: &tokio::runtime::Runtime,
     kit: &std::path::Path,
-    verbosity: u8,
+    args: &TestArgs,
     timeout: Duration,
 ) -> ExitCode {
     let mut options = RunOptions::new(".");
-    options.verbosity = verbosity;
-    options.quiet = verbosity == 0;
+    options.verbosity = args.verbosity;
+    options.quiet = args.verbosity == 0;
     options.timeout = timeout;
     let (outcomes, _reports) = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
         Ok(done) => done,
@@ -368,17 +380,48 @@ fn test_kit(
             return ExitCode::from(1);
         }
     };
-    let mut failed = 0;
-    for outcome in &outcomes {
-        match &outcome.result {
-            Ok(()) => println!("PASS {}", outcome.name),
-            Err(failure) => {
-                failed += 1;
-                println!("FAIL {}: {failure}", outcome.name);
+    let results: Vec<_> = outcomes.iter().map(|o| o.to_result()).collect();
+    report_results(&results, args)
+}
+
+/// Prints each result (unless the JSON goes to stdout), writes the JSON
+/// and JUnit files asked for, and gives the exit code.
+fn report_results(results: &[host_harness::scenario::ScenarioResult], args: &TestArgs) -> ExitCode {
+    use host_harness::scenario;
+
+    let to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    if !to_stdout {
+        for result in results {
+            let ms = result.duration.as_millis();
+            if result.passed() {
+                println!("PASS {} ({ms} ms)", result.name);
+            } else {
+                println!("FAIL {} ({ms} ms)", result.name);
+                for failure in &result.failures {
+                    for line in failure.lines() {
+                        println!("  {line}");
+                    }
+                }
             }
         }
     }
-    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&scenario::to_json(results)).expect("JSON");
+        if to_stdout {
+            println!("{text}");
+        } else if let Err(e) = std::fs::write(path, text + "\n") {
+            return fail(format!("{}: cannot write: {e}", path.display()));
+        }
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, scenario::to_junit(results)) {
+            return fail(format!("{}: cannot write: {e}", path.display()));
+        }
+    }
+    if !to_stdout {
+        println!("{} passed, {failed} failed", results.len() - failed);
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -405,47 +448,9 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let results = match runtime.block_on(scenario::run_files(&args.package_dir, &files, jobs)) {
-        Ok(results) => results,
-        Err(e) => return fail(e.to_string()),
-    };
-    let to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
-    if !to_stdout {
-        for result in &results {
-            let ms = result.duration.as_millis();
-            if result.passed() {
-                println!("PASS {} ({ms} ms)", result.name);
-            } else {
-                println!("FAIL {} ({ms} ms)", result.name);
-                for failure in &result.failures {
-                    for line in failure.lines() {
-                        println!("  {line}");
-                    }
-                }
-            }
-        }
-    }
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&scenario::to_json(&results)).expect("JSON");
-        if to_stdout {
-            println!("{text}");
-        } else if let Err(e) = std::fs::write(path, text + "\n") {
-            return fail(format!("{}: cannot write: {e}", path.display()));
-        }
-    }
-    if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, scenario::to_junit(&results)) {
-            return fail(format!("{}: cannot write: {e}", path.display()));
-        }
-    }
-    if !to_stdout {
-        println!("{} passed, {failed} failed", results.len() - failed);
-    }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    match runtime.block_on(scenario::run_files(&args.package_dir, &files, jobs)) {
+        Ok(results) => report_results(&results, args),
+        Err(e) => fail(e.to_string()),
     }
 }
 
@@ -453,6 +458,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
     let RunArgs {
         package_dir,
         node,
+        nodes,
         verbosity,
         timeout,
         json,
@@ -511,7 +517,14 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         runtime: flavor,
         seed,
         allow_blocked,
+        nodes: vec![],
     };
+    let mut options = options;
+    if !nodes.is_empty() {
+        let names: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        options.nodes = NodeSpec::same(&names, &options);
+        return run_nodes(runtime, &options, json.as_deref(), json_to_stdout);
+    }
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,
         Err(RunError::Input(e)) => return fail(e.to_string()),
@@ -523,18 +536,59 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
     if !json_to_stdout {
         print!("{}", report::render_summary(&report));
     }
+    finish(
+        &report,
+        report.check_failures().is_empty(),
+        json.as_deref(),
+        json_to_stdout,
+    )
+}
+
+/// `run --nodes`: one network, every node's report.
+fn run_nodes(
+    runtime: &tokio::runtime::Runtime,
+    options: &RunOptions,
+    json: Option<&std::path::Path>,
+    json_to_stdout: bool,
+) -> ExitCode {
+    let report = match runtime.block_on(host_harness::run_network(options)) {
+        Ok(report) => report,
+        Err(RunError::Input(e)) => return fail(e.to_string()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if !json_to_stdout {
+        print!("{}", report::render_network_summary(&report));
+    }
+    finish(
+        &report,
+        report.check_failures().is_empty(),
+        json,
+        json_to_stdout,
+    )
+}
+
+/// Writes the JSON report if asked, and gives the exit code.
+fn finish(
+    report: &impl serde::Serialize,
+    passed: bool,
+    json: Option<&std::path::Path>,
+    json_to_stdout: bool,
+) -> ExitCode {
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report).expect("the report serializes");
+        let text = serde_json::to_string_pretty(report).expect("the report serializes");
         if json_to_stdout {
             println!("{text}");
-        } else if let Err(e) = std::fs::write(&path, text + "\n") {
+        } else if let Err(e) = std::fs::write(path, text + "\n") {
             return fail(format!(
                 "{}: cannot write the JSON report: {e}",
                 path.display()
             ));
         }
     }
-    if report.check_failures().is_empty() {
+    if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -10,10 +10,23 @@ use std::path::Path;
 
 use common::*;
 use host_harness::kit::{run_suite, Failure};
+use host_harness::report::Crossing;
 use host_harness::RunOptions;
 
 /// A one-process package of the probe guest under `package:test.os`.
 fn package(dir: &Path, package: &str, process: &str, request: &[&str], grant: &[&str]) {
+    package_with(dir, package, process, request, grant, false);
+}
+
+/// The same, networked or not.
+fn package_with(
+    dir: &Path,
+    package: &str,
+    process: &str,
+    request: &[&str],
+    grant: &[&str],
+    networking: bool,
+) {
     std::fs::create_dir_all(dir.join("pkg")).unwrap();
     let probe = std::fs::read(workspace().join("target/test-guests/probe.wasm")).unwrap();
     std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
@@ -27,7 +40,7 @@ fn package(dir: &Path, package: &str, process: &str, request: &[&str], grant: &[
     std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
     let manifest = serde_json::json!([{
         "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
-        "on_exit": "Restart", "request_networking": false,
+        "on_exit": "Restart", "request_networking": networking,
         "request_capabilities": request, "grant_capabilities": grant, "public": true
     }]);
     std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
@@ -112,8 +125,8 @@ fake_node_name = "broken.dev"
     }
     // Both ran as children of the tester, with random names, on first.dev;
     // the second suite ran on a fresh node.
-    assert_eq!(reports[1].node, "broken.dev");
-    let report = &reports[0];
+    assert_eq!(reports[1].nodes[0].node, "broken.dev");
+    let report = &reports[0].nodes[0];
     assert_eq!(report.node, "first.dev");
     let children: Vec<_> = report
         .spawns
@@ -124,15 +137,19 @@ fake_node_name = "broken.dev"
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_suite_needing_two_nodes_says_so() {
+async fn a_two_node_suite_runs_on_the_master_against_the_other_node() {
     let root = temp_dir("kit2");
-    package(&root.join("probe"), "probe", "echo", &[], &[]);
+    // The setup package runs on both nodes; its echo is networked, so the
+    // test on the first node can ask the second node's echo.
+    package_with(&root.join("probe"), "probe", "echo", &[], &[], true);
+    let echo = ["echo:probe:test.os"];
+    package(&root.join("two-test"), "two-test", "two-test", &echo, &echo);
     std::fs::write(
         root.join("tests.toml"),
         r#"
 [[tests]]
 setup_packages = [{ path = "probe", run = true }]
-test_package_paths = ["a-test"]
+test_package_paths = ["two-test"]
 timeout_secs = 5
 [[tests.nodes]]
 fake_node_name = "first.dev"
@@ -141,10 +158,39 @@ fake_node_name = "second.dev"
 "#,
     )
     .unwrap();
-    let (outcomes, _) = run_suite(&root, &RunOptions::new(&root)).await.unwrap();
+    let (outcomes, reports) = run_suite(&root, &RunOptions::new(&root)).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].result, Ok(()), "{outcomes:?}");
+    let network = &reports[0];
+    let names: Vec<&str> = network.nodes.iter().map(|r| r.node.as_str()).collect();
+    assert_eq!(names, ["first.dev", "second.dev"]);
+    // The test ran on the master only; the ping crossed and came back.
+    assert_eq!(network.nodes[0].spawns.len(), 1);
+    assert!(network.nodes[1].spawns.is_empty());
+    let crossed: Vec<(String, String, Crossing)> = network
+        .crossings
+        .iter()
+        .map(|c| (c.source.node.clone(), c.body.clone(), c.outcome))
+        .collect();
     assert_eq!(
-        outcomes[0].result,
-        Err(Failure::Error("needs 2 nodes; not supported yet".into()))
+        crossed,
+        [
+            ("first.dev".into(), "ping".into(), Crossing::Delivered),
+            ("second.dev".into(), "echo:ping".into(), Crossing::Delivered),
+        ]
+    );
+    assert!(
+        prints_of(&network.nodes[1], "echo:probe:test.os")[0].starts_with("echo got ping from"),
+        "{:?}",
+        network.nodes[1].prints
+    );
+    // As on a node, the tester cannot pass on messaging to echo, which the
+    // test's manifest asks for: the spawn drops it (echo is public anyway).
+    let failures = network.check_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("without first.dev@echo:probe:test.os \"messaging\" (dropped)"),
+        "{failures:?}"
     );
 }
 

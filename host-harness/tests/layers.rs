@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Bottom first.
-const LAYERS: [&str; 16] = [
-    "types", "util", "kernel", "report", "node", "host", "modules", "driver", "package", "api",
-    "scenario", "kit", "template", "bench", "fuzz", "main",
+const LAYERS: [&str; 17] = [
+    "types", "util", "kernel", "report", "node", "network", "host", "modules", "driver", "package",
+    "api", "scenario", "kit", "template", "bench", "fuzz", "main",
 ];
 
 /// What `lib.rs` re-exports at the crate root, by the module it comes from.
-const ROOT_ITEMS: [(&str, &str); 11] = [
+const ROOT_ITEMS: [(&str, &str); 13] = [
     ("InputError", "types"),
     ("PackageId", "types"),
     ("ProcessId", "types"),
@@ -22,6 +22,8 @@ const ROOT_ITEMS: [(&str, &str); 11] = [
     ("HttpMock", "modules"),
     ("Report", "report"),
     ("run", "api"),
+    ("run_network", "api"),
+    ("NodeSpec", "api"),
     ("RunError", "api"),
     ("RunOptions", "api"),
     ("Session", "api"),

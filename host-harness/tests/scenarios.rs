@@ -222,9 +222,12 @@ async fn an_endless_loop_fails_its_scenario_at_the_cpu_limit_saying_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn restarts_keep_state_kv_and_files_as_a_node_reboot_does() {
+    // A node reboots only what it persisted: a process with on_exit
+    // Restart (one with None is dropped at shutdown; see below).
     let dir = probe_package(&[probe("counter")
         .requests(&["kv:distro:sys"])
-        .grants(&["kv:distro:sys"])]);
+        .grants(&["kv:distro:sys"])
+        .on_exit("Restart")]);
     let scenario = Scenario::from_toml(
         "[[file]]\npath = \"vfs/probe:test.os/data/kept.txt\"\ncontent = \"still here\"\n\
          [[step]]\nwait = { print = \"count 1 starts 1\", process = \"counter\" }\n\

@@ -77,6 +77,7 @@ impl Kernel {
         self.register(
             id.clone(),
             Program::Wasm(key),
+            wasm_path.clone(),
             public,
             on_exit.clone(),
             caps,

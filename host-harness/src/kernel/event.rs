@@ -21,7 +21,6 @@ pub enum Event {
     },
     Installed {
         package: PackageId,
-        node: String,
     },
     /// A process entered the process table (installed or spawned).
     Created {
@@ -65,6 +64,11 @@ pub enum Event {
         /// How long the kernel's backoff waits first, in milliseconds.
         after_ms: u64,
     },
+    /// A process the node's clean shutdown dropped from its table (its
+    /// on-exit is `None`), so the reboot did not start it.
+    NotRebooted {
+        id: ProcessId,
+    },
     /// A pending restart found its name taken by a newer process.
     RestartFailed {
         id: ProcessId,
@@ -102,6 +106,14 @@ pub enum Event {
         reason: BlockReason,
         /// What the sender got: an error at once, or nothing.
         consequence: Consequence,
+    },
+    /// A capability attached to a message from another node claimed this
+    /// node as its issuer without this node's signature: removed before
+    /// `holder` saw the message.
+    RemoteCapRejected {
+        holder: ProcessId,
+        from: Address,
+        capability: Capability,
     },
     /// A response or error arrived for a request the process no longer
     /// waits for (it timed out, or the process never sent it).
@@ -187,8 +199,21 @@ pub enum BlockReason {
     /// The target is on another node and the sender lacks the network
     /// capability.
     NoNetworkCapability,
-    /// The target is on another node; the harness runs one node.
+    /// The target's node is not in this network (no name registry entry):
+    /// `net` answers `Offline` at once.
     Offline,
+    /// The target's node is down (crashed): `net`'s connection attempt is
+    /// refused, and it answers `Offline`.
+    NodeDown,
+    /// A partition cuts the sender's node off from the target's: `net`'s
+    /// connection attempt times out after 5 s, and it answers `Offline`.
+    Unreachable,
+    /// The message was on its way when the connection between the nodes
+    /// dropped (a node crashed): lost without a word.
+    Lost,
+    /// A message from another node to a process that lacks the network
+    /// capability: the receiving kernel drops it.
+    TargetLacksNetwork,
     /// The target never ran (or its task is gone): the message vanishes.
     TargetNotRunning,
     /// The sender is no longer in the process table (it was killed).
@@ -201,7 +226,8 @@ pub enum BlockReason {
 pub enum Consequence {
     /// `SendError { kind: Timeout }` at once.
     Timeout,
-    /// `SendError { kind: Offline }` at once.
+    /// `SendError { kind: Offline }` (at once for a local refusal, after
+    /// `net`'s connection attempt for another node).
     Offline,
     /// Nothing: the message just vanished.
     Dropped,

@@ -11,6 +11,7 @@ use super::event::Event;
 use super::{Kernel, Program, WasmKey};
 
 /// One manifest process, its wasm already compiled by the node.
+#[derive(Clone)]
 pub struct InstallPlan {
     pub id: ProcessId,
     /// As written in the manifest, e.g. `/parent.wasm`.
@@ -29,7 +30,6 @@ impl Kernel {
     pub fn install(&mut self, package: &PackageId, plans: Vec<InstallPlan>) {
         self.emit(Event::Installed {
             package: package.clone(),
-            node: self.node.clone(),
         });
         let vfs = self.address(&ProcessId::runtime("vfs"));
         let drive = format!("/{package}/pkg");
@@ -54,6 +54,7 @@ impl Kernel {
             self.register(
                 plan.id.clone(),
                 Program::Wasm(plan.wasm),
+                plan.wasm_path.clone(),
                 plan.public,
                 plan.on_exit.clone(),
                 caps,

@@ -16,6 +16,14 @@ pub struct KernelMessage {
     pub blob: Option<LazyLoadBlob>,
 }
 
+/// A message leaving its node for another, with the sending node's
+/// signature of each capability attached to it (in their order).
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub km: KernelMessage,
+    pub signatures: Vec<[u8; 64]>,
+}
+
 /// What lands in a process's mailbox.
 #[derive(Debug)]
 pub enum Delivery {

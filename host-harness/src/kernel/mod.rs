@@ -8,16 +8,18 @@
 //! `routing.rs` (who may message whom), `spawn.rs`, `exit.rs` (on-exit and
 //! restarts, with `backoff.rs`), `install.rs` (a package's manifest), `caps.rs` (the
 //! capability calls a process makes), `commands.rs` (what processes ask
-//! `kernel:distro:sys`), `message.rs` and `event.rs` (what flows in and
-//! out).
+//! `kernel:distro:sys`), `network.rs` (messages to and from other nodes),
+//! `message.rs` and `event.rs` (what flows in and out).
 
 mod backoff;
+mod boot;
 mod caps;
 mod commands;
 pub(crate) mod event;
 mod exit;
 mod install;
 pub(crate) mod message;
+mod network;
 mod routing;
 mod spawn;
 mod usage;
@@ -28,6 +30,7 @@ mod tests;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub(crate) use boot::Persisted;
 pub(crate) use commands::Initialize;
 pub(crate) use event::Event;
 pub(crate) use install::{network_capability, InstallPlan};
@@ -40,7 +43,7 @@ use rand_chacha::ChaCha8Rng;
 pub(crate) use crate::types::WasmKey;
 use crate::types::{Address, CapSet, Capability, Grant, OnExit, ProcessId, Profile, Runtime};
 use backoff::Backoff;
-use message::{Delivery, KernelMessage};
+use message::{Delivery, KernelMessage, Outbound};
 
 /// Processes that may message anyone without a capability.
 const EXEMPT_SENDERS: [&str; 3] = ["kernel", "vfs", "state"];
@@ -62,6 +65,9 @@ pub enum Effect {
     Close(ProcessId),
     /// Write (or with `None` delete) the process's persisted state.
     PersistState(ProcessId, Option<Vec<u8>>),
+    /// Hand this to the network, for another node (what a node's kernel
+    /// sends to `net`).
+    Remote(Box<Outbound>),
 }
 
 pub struct Kernel {
@@ -84,12 +90,22 @@ pub struct Kernel {
     profile: &'static Profile,
     /// Every random choice: message ids, unnamed spawns.
     rng: ChaCha8Rng,
+    /// The node's networking key: it signs the capabilities this node
+    /// sends to others and checks those that come back claiming to be ours.
+    key: ed25519_dalek::SigningKey,
     /// Which requested capabilities the processes use.
     usage: usage::Usage,
+    /// How many processes were ever registered (each entry's order).
+    registered: u64,
 }
 
+#[derive(Clone)]
 struct Entry {
     caps: CapSet,
+    /// As the manifest or the spawn named it.
+    wasm_path: String,
+    /// When it was registered, as a count: the order a reboot keeps.
+    created: u64,
     public: bool,
     /// The kernel's record (its process map, what `Debug` shows and a
     /// restart starts from).
@@ -122,7 +138,7 @@ pub enum Program {
 
 impl Kernel {
     /// The kernel of node `node`, following `runtime`'s rules, its random
-    /// choices drawn from `seed`.
+    /// choices and its networking key drawn from `seed` (the node's seed).
     pub fn new(node: &str, runtime: Runtime, seed: u64) -> Kernel {
         Kernel {
             node: node.into(),
@@ -135,7 +151,9 @@ impl Kernel {
             trace_messages: false,
             profile: runtime.profile(),
             rng: ChaCha8Rng::seed_from_u64(seed),
+            key: crate::types::keys::networking_key(seed),
             usage: usage::Usage::default(),
+            registered: 0,
         }
     }
 
@@ -188,10 +206,14 @@ impl Kernel {
         self.register(
             id.clone(),
             Program::Module,
+            String::new(),
             public,
             OnExit::None,
             CapSet::default(),
         );
+        if network::is_runtime_module(&id) {
+            self.runtime_module_caps(&id);
+        }
         id
     }
 
@@ -199,10 +221,12 @@ impl Kernel {
         &mut self,
         id: ProcessId,
         program: Program,
+        wasm_path: String,
         public: bool,
         on_exit: OnExit,
         caps: CapSet,
     ) {
+        self.registered += 1;
         let restartable = matches!(on_exit, OnExit::Restart);
         if restartable {
             let rule = self.profile.backoff;
@@ -214,6 +238,8 @@ impl Kernel {
             id,
             Entry {
                 caps,
+                wasm_path,
+                created: self.registered,
                 public,
                 task_on_exit: on_exit.clone(),
                 on_exit,

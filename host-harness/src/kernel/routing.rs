@@ -3,6 +3,7 @@
 //! `messaging` issued by the target (`kernel`, `vfs` and `state` are
 //! exempt). A blocked request that expects a response comes back to its
 //! sender at once as a `Timeout`; anything else blocked just vanishes.
+//! Messages for other nodes leave through `network.rs`.
 
 use crate::types::{Address, Capability, Message, SendError, SendErrorKind};
 
@@ -68,7 +69,7 @@ impl Kernel {
                 self.print(0, format!("their capabilities: {held}"));
                 self.refuse(km, BlockReason::NoNetworkCapability, Consequence::Timeout);
             } else {
-                self.refuse(km, BlockReason::Offline, Consequence::Offline);
+                self.send_remote(km);
             }
             return;
         }

@@ -115,7 +115,14 @@ impl Kernel {
             Ok(key) => Program::Wasm(*key),
             Err(_) => Program::Unloadable,
         };
-        self.register(child.clone(), program, public, on_exit.clone(), kept);
+        self.register(
+            child.clone(),
+            program,
+            wasm_path.clone(),
+            public,
+            on_exit.clone(),
+            kept,
+        );
         self.emit(Event::Created {
             id: child.clone(),
             parent: Some(parent.clone()),

@@ -42,7 +42,8 @@ pub struct Node {
 impl Suite {
     /// Reads `path` (a `tests.toml`, or a directory holding one or
     /// `test/tests.toml`, as kit looks); paths inside are relative to it.
-    pub fn load(path: &Path) -> Result<(Suite, PathBuf), InputError> {
+    /// Gives the suite, its directory and the file.
+    pub fn load(path: &Path) -> Result<(Suite, PathBuf, PathBuf), InputError> {
         let file = [
             path.to_owned(),
             path.join("tests.toml"),
@@ -63,7 +64,15 @@ impl Suite {
                     test.timeout_secs
                 )));
             }
+            let mut seen = Vec::new();
             for node in &test.nodes {
+                if seen.contains(&&node.fake_node_name) {
+                    return Err(bad(format!(
+                        "fake_node_name `{}` is used twice",
+                        node.fake_node_name
+                    )));
+                }
+                seen.push(&node.fake_node_name);
                 if !is_node_name(&node.fake_node_name) {
                     return Err(bad(format!(
                         "fake_node_name `{}` is not a node name: a-z, 0-9, `-` and `.` only",
@@ -73,6 +82,6 @@ impl Suite {
             }
         }
         let dir = file.parent().map(Path::to_owned).unwrap_or_default();
-        Ok((suite, dir))
+        Ok((suite, dir, file))
     }
 }

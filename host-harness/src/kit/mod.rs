@@ -1,25 +1,30 @@
 //! kit's test packages, run in-process instead of on fake nodes
-//! (`host-harness test --kit tests.toml`). As `kit run-tests` does on a
-//! node: the setup packages are installed (and started where `run = true`),
-//! then `tester:tester:sys` spawns each test package's process as its own
-//! child, with the capabilities the test's manifest asks for plus its own,
-//! and sends it `Run`; the test answers `Run(Ok)` or a failure with file,
-//! line and column. `tester.rs` is that tester.
+//! (`host-harness test --kit tests.toml`). As `kit run-tests` does: each
+//! `[[tests]]` entry gets a fresh network of its `[[tests.nodes]]`, the
+//! setup packages are installed (and started where `run = true`) on every
+//! node, and `tester:tester:sys` runs on each. kit sends `Run` to every
+//! node's tester, the others first; theirs answer `Run(Ok)` at once, and
+//! the first node's (the master's) spawns each test package's process as
+//! its own child, with the capabilities the test's manifest asks for plus
+//! its own, and sends it `Run` with every node's name; the test answers
+//! `Run(Ok)` or a failure with file, line and column, and the master's
+//! answer decides. `tester.rs` is that tester.
 
 mod config;
 mod tester;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::driver::{Driver, Outgoing};
 use crate::kernel::SpawnRequest;
 use crate::package::Package;
-use crate::report::Report;
+use crate::report::NetworkReport;
+use crate::scenario::ScenarioResult;
 use crate::types::{Capability, InputError, OnExit};
-use crate::{RunError, RunOptions, Session};
+use crate::{NodeSpec, RunError, RunOptions, Session};
 
 pub use config::Suite;
 
@@ -29,6 +34,31 @@ pub struct Outcome {
     /// The test package's directory name, as kit names tests.
     pub name: String,
     pub result: Result<(), Failure>,
+    /// The `tests.toml` it came from.
+    pub file: PathBuf,
+    /// How long it ran (for the first of a `[[tests]]` entry, with the
+    /// nodes' boot).
+    pub duration: Duration,
+}
+
+impl Outcome {
+    /// As a scenario's result, for the JSON and JUnit writers.
+    pub fn to_result(&self) -> ScenarioResult {
+        ScenarioResult {
+            name: self.name.clone(),
+            file: self.file.clone(),
+            failures: self
+                .result
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .into_iter()
+                .collect(),
+            duration: self.duration,
+            report: None,
+            network: None,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -60,7 +90,8 @@ impl std::fmt::Display for Failure {
 
 /// Runs every test of the suite at `path`; `options` gives the verbosity
 /// and the like (its package fields are replaced). Each `[[tests]]` entry
-/// runs on a fresh node; the reports come back with the outcomes.
+/// runs on a fresh network of its nodes; their reports come back with the
+/// outcomes, one network report per entry.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -75,11 +106,12 @@ impl std::fmt::Display for Failure {
 pub async fn run_suite(
     path: &Path,
     options: &RunOptions,
-) -> Result<(Vec<Outcome>, Vec<Report>), RunError> {
-    let (suite, dir) = Suite::load(path)?;
+) -> Result<(Vec<Outcome>, Vec<NetworkReport>), RunError> {
+    let (suite, dir, file) = Suite::load(path)?;
     let mut outcomes = Vec::new();
     let mut reports = Vec::new();
     for test in &suite.tests {
+        let started = Instant::now();
         let names: Vec<String> = test
             .test_package_paths
             .iter()
@@ -88,11 +120,8 @@ pub async fn run_suite(
                     .map_or(String::new(), |n| n.to_string_lossy().into_owned())
             })
             .collect();
-        let unsupported = if test.nodes.len() != 1 {
-            Some(format!(
-                "needs {} nodes; not supported yet",
-                test.nodes.len()
-            ))
+        let unsupported = if test.nodes.is_empty() {
+            Some("a test needs at least one node ([[tests.nodes]])".to_string())
         } else if !test.test_scripts.is_empty() {
             Some("test_scripts are not supported yet".to_string())
         } else {
@@ -102,6 +131,8 @@ pub async fn run_suite(
             outcomes.extend(names.iter().map(|name| Outcome {
                 name: name.clone(),
                 result: Err(Failure::Error(reason.clone())),
+                file: file.clone(),
+                duration: Duration::ZERO,
             }));
             continue;
         }
@@ -111,28 +142,54 @@ pub async fn run_suite(
             .filter(|s| s.run)
             .map(|s| dir.join(&s.path))
             .collect();
-        let Some((first, rest)) = setups.split_first() else {
+        let Some(first) = setups.first() else {
             return Err(InputError::invalid(&dir, "a test without a setup package to run").into());
         };
-        let mut node_options = options.clone();
-        node_options.node = test.nodes[0].fake_node_name.clone();
-        node_options.package_dir = first.clone();
-        node_options.packages = rest.to_vec();
-        let session = Session::start(&node_options).await?;
-        let tester = tester::install(&session);
+        let node_names: Vec<String> = test
+            .nodes
+            .iter()
+            .map(|n| n.fake_node_name.clone())
+            .collect();
+        let mut network_options = options.clone();
+        network_options.node = node_names[0].clone();
+        network_options.package_dir = first.clone();
+        network_options.packages = setups[1..].to_vec();
+        network_options.nodes = node_names
+            .iter()
+            .map(|name| NodeSpec {
+                name: name.clone(),
+                packages: setups.clone(),
+            })
+            .collect();
+        let session = Session::start(&network_options).await?;
+        // A tester on every node; the master's (the first's) runs the tests.
+        let testers: Vec<Driver> = node_names
+            .iter()
+            .map(|name| tester::install(&session, name))
+            .collect();
         // Let the setup packages start before the tests run, as kit waits
         // for its nodes to boot.
         let mut idle = session.settle(options.timeout).await;
         for (name, relative) in names.iter().zip(&test.test_package_paths) {
             let package = dir.join(relative);
-            let result = run_one(&tester, &package, &names, test.timeout_secs).await;
+            let result = run_one(
+                &testers[0],
+                &package,
+                &names,
+                &node_names,
+                test.timeout_secs,
+            )
+            .await;
             outcomes.push(Outcome {
                 name: name.clone(),
                 result,
+                file: file.clone(),
+                duration: started.elapsed(),
             });
             idle = session.settle(options.timeout).await;
         }
-        reports.push(session.finish(idle).await);
+        drop(testers);
+        reports.push(session.finish_network(idle).await);
     }
     Ok((outcomes, reports))
 }
@@ -142,6 +199,7 @@ async fn run_one(
     tester: &Driver,
     dir: &Path,
     names: &[String],
+    nodes: &[String],
     timeout_secs: u64,
 ) -> Result<(), Failure> {
     let error = |e: String| Failure::Error(e);
@@ -184,12 +242,13 @@ async fn run_one(
         Err(trap) => return Err(error(trap)),
     };
     let run = json!({ "Run": {
-        "input_node_names": [tester.node()],
+        "input_node_names": nodes,
         "test_names": names,
         "test_timeout": timeout_secs,
     }});
     let request = Outgoing {
         to: child,
+        to_node: None,
         body: run.to_string().into_bytes(),
         blob: None,
         expects_response: Some(timeout_secs),

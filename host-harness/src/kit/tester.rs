@@ -2,7 +2,9 @@
 //! natively: public, holding what its manifest asks for (messaging to the
 //! runtime modules, networking) and granting kv, sqlite and vfs messaging,
 //! so that the test processes it spawns inherit what they would on a node.
-//! The test's answer to `Run` comes back here.
+//! The test's answer to `Run` comes back here. On every node but the
+//! master, the node's tester answers kit's `Run` with `Run(Ok)` at once
+//! and does nothing else, so there it is only present.
 
 use crate::driver::Driver;
 use crate::kernel::network_capability;
@@ -24,10 +26,14 @@ const REQUESTS: [&str; 9] = [
 /// Whom it grants messaging.
 const GRANTS: [&str; 3] = ["kv", "sqlite", "vfs"];
 
-/// Registers the tester on the session's node, with its capabilities; its
-/// answers come back to the driver it returns.
-pub fn install(session: &Session) -> Driver {
-    let tester = Driver::install(session.node(), ProcessId::new("tester", "tester", "sys"));
+/// Registers the tester on node `node` of the session, with its
+/// capabilities; its answers come back to the driver it returns.
+pub fn install(session: &Session, node: &str) -> Driver {
+    let node = session
+        .network()
+        .node(node)
+        .expect("a node of the suite, just booted");
+    let tester = Driver::install(&node, ProcessId::new("tester", "tester", "sys"));
     let mut caps: Vec<Capability> = REQUESTS
         .iter()
         .map(|m| Capability::messaging(tester.address(ProcessId::runtime(m))))

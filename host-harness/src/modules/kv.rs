@@ -202,7 +202,7 @@ impl Module for Kv {
     }
 
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
-        if km.source.node != ctx.node() || km.request().is_none() {
+        if super::from_another_node(ctx, &km) || km.request().is_none() {
             return;
         }
         match self.run(ctx, &km) {

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::KernelMessage;
 use crate::node::{Module, ModuleCtx};
+use crate::types::keys::seeded;
 use crate::types::{ProcessId, Profile};
 
 pub use http_client::HttpMock;
@@ -42,15 +43,22 @@ pub(crate) struct ModuleConfig {
     pub host_memory_limit: u64,
 }
 
-/// 32 bytes for `purpose`, from the run's seed.
-fn seeded(seed: u64, purpose: &str) -> [u8; 32] {
-    use rand::{RngCore, SeedableRng};
-    let purpose = purpose
-        .bytes()
-        .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
-    let mut bytes = [0; 32];
-    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ purpose).fill_bytes(&mut bytes);
-    bytes
+/// vfs, kv and sqlite serve only their own node's processes: a request
+/// from another node is dropped, with the node's line at verbosity 1.
+fn from_another_node(ctx: &ModuleCtx, km: &KernelMessage) -> bool {
+    if km.source.node == ctx.node() {
+        return false;
+    }
+    ctx.print(
+        1,
+        format!(
+            "{}: got request from {}, but requests must come from our node {}",
+            ctx.id().process_name,
+            km.source.node,
+            ctx.node()
+        ),
+    );
+    true
 }
 
 /// A native process to register: its id, whether it is public, and what

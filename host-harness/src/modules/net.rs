@@ -1,12 +1,14 @@
-//! `net:distro:sys` for the requests a node's own processes make (bodies
-//! in MessagePack, as the SDK sends them), answered as a node with no
-//! peers answers: `GetPeers` gets no one, `GetPeer` finds only this node,
-//! `GetDiagnostics` says there are no connections. `Sign` signs `source
-//! address ++ blob` with a networking key made for the run (Ed25519, as a
-//! node's), and `Verify` checks signatures by this node and refuses any
-//! other's (no other node is in its PKI). Updates to the name registry
-//! (`KnsUpdate`) and connection requests are accepted and ignored; every
-//! answer goes back even when none was expected, as the node does.
+//! `net:distro:sys`. For the node's own processes (bodies in MessagePack,
+//! as the SDK sends them): `GetPeers` lists the nodes it has a connection
+//! with, `GetPeer` finds any node of the network (every one is in the name
+//! registry) with its real key, `GetDiagnostics` lists the connections,
+//! `Sign` signs `source address ++ blob` with the node's networking key
+//! (Ed25519, as a node's; the kernel signs capabilities with the same),
+//! and `Verify` checks a signature against the key the registry has for
+//! the signer's node. Registry updates and connection requests are
+//! accepted and ignored; every answer goes back even when none was
+//! expected, as the node does. From another node, anything that is no
+//! `NetAction` is a "hello": printed, and answered `ack`.
 
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use serde::{de::IgnoredAny, Deserialize, Serialize};
@@ -14,6 +16,7 @@ use serde::{de::IgnoredAny, Deserialize, Serialize};
 use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Answer, KernelMessage};
 use crate::node::{Module, ModuleCtx};
+use crate::types::keys::key_hex;
 use crate::types::{Address, LazyLoadBlob};
 
 /// The SDK's `NetAction`, with the payloads the harness ignores ignored.
@@ -56,14 +59,17 @@ struct Identity {
     routing: NodeRouting,
 }
 
-/// The SDK's `NodeRouting`; this node is indirect, so only `Routers`.
+/// The SDK's `NodeRouting`. Every emulated node is direct, on loopback.
 #[derive(Serialize)]
 enum NodeRouting {
-    Routers(Vec<String>),
+    Direct {
+        ip: String,
+        ports: std::collections::BTreeMap<String, u16>,
+    },
 }
 
 pub struct Net {
-    /// The node's networking key, made from the run's seed.
+    /// The node's networking key, made from its seed (the kernel's).
     key: SigningKey,
 }
 
@@ -74,76 +80,107 @@ impl Net {
         }
     }
 
-    fn identity(&self, node: &str) -> Identity {
-        let key: String = self
-            .key
-            .verifying_key()
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Identity {
+    /// What the name registry says of `node`: its key, and a route.
+    fn identity(&self, ctx: &ModuleCtx, node: &str) -> Option<Identity> {
+        let key = if node == ctx.node() {
+            self.key.verifying_key()
+        } else {
+            ctx.key_of(node)?
+        };
+        Some(Identity {
             name: node.into(),
-            networking_key: format!("0x{key}"),
-            // An indirect node with no routers: reachable by no one.
-            routing: NodeRouting::Routers(vec![]),
-        }
+            networking_key: key_hex(&key),
+            routing: NodeRouting::Direct {
+                ip: "127.0.0.1".into(),
+                ports: [("tcp".to_string(), 9000)].into_iter().collect(),
+            },
+        })
     }
 
-    /// What this node answers, and the blob that goes with it.
+    /// What this node answers its own processes, and the blob with it.
     fn answer(
         &self,
-        node: &str,
+        ctx: &ModuleCtx,
         km: &KernelMessage,
         action: NetAction,
     ) -> Option<(NetResponse, Option<Vec<u8>>)> {
+        let node = ctx.node();
         let blob = km.blob.as_ref().map_or(&[][..], |b| b.bytes.as_slice());
         let signed = |from: &str| [from.as_bytes(), blob].concat();
         Some(match action {
             NetAction::ConnectionRequest(_)
             | NetAction::KnsUpdate(_)
             | NetAction::KnsBatchUpdate(_) => return None,
-            NetAction::GetPeers => (NetResponse::Peers(vec![]), None),
-            NetAction::GetPeer(name) => (
-                NetResponse::Peer((name == node).then(|| self.identity(node))),
-                None,
-            ),
-            NetAction::GetDiagnostics => (
-                NetResponse::Diagnostics(format!(
-                    "our Identity: {node} (host-harness: one node, no network)\r\n\
-                     we have connections with 0 peers\r\n"
-                )),
-                None,
-            ),
+            NetAction::GetPeers => {
+                let peers = ctx.peers();
+                let identities = peers.iter().filter_map(|p| self.identity(ctx, p));
+                (NetResponse::Peers(identities.collect()), None)
+            }
+            NetAction::GetPeer(name) => (NetResponse::Peer(self.identity(ctx, &name)), None),
+            NetAction::GetDiagnostics => {
+                let peers = ctx.peers();
+                let mut text = format!(
+                    "our Identity: {node} (host-harness: direct, on loopback)\r\n\
+                     we have connections with {} peers:\r\n",
+                    peers.len()
+                );
+                for peer in peers {
+                    text.push_str(&format!("    {peer}\r\n"));
+                }
+                (NetResponse::Diagnostics(text), None)
+            }
             NetAction::Sign => {
                 let message = signed(&km.source.to_string());
                 let signature = self.key.sign(&message).to_bytes().to_vec();
                 (NetResponse::Signed, Some(signature))
             }
             NetAction::Verify { from, signature } => {
-                let ours = Address::parse(&from.0).is_ok_and(|a| a.node == node);
-                let valid = ours
-                    && ed25519_dalek::Signature::from_slice(&signature).is_ok_and(|signature| {
-                        self.key
-                            .verifying_key()
-                            .verify(&signed(&from.0), &signature)
-                            .is_ok()
-                    });
+                // By the key the registry has for the signer's node.
+                let key = Address::parse(&from.0).ok().and_then(|a| {
+                    if a.node == node {
+                        Some(self.key.verifying_key())
+                    } else {
+                        ctx.key_of(&a.node)
+                    }
+                });
+                let valid = key.is_some_and(|key| {
+                    ed25519_dalek::Signature::from_slice(&signature)
+                        .is_ok_and(|signature| key.verify(&signed(&from.0), &signature).is_ok())
+                });
                 (NetResponse::Verified(valid), None)
             }
         })
+    }
+
+    /// A request from another node's process: an update to the registry
+    /// is refused; anything that is no `NetAction` is a "hello", which the
+    /// node prints and answers `ack` (the terminal's `hi`).
+    fn from_afar(&self, ctx: &ModuleCtx, km: &KernelMessage, body: &[u8]) {
+        match rmp_serde::from_slice::<NetAction>(body) {
+            Ok(NetAction::KnsUpdate(_) | NetAction::KnsBatchUpdate(_)) => {
+                ctx.print(2, "net: not allowed to update PKI from remote".into());
+            }
+            Ok(NetAction::ConnectionRequest(_)) => {
+                ctx.print(2, "net: not an indirect node".into());
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let text = std::str::from_utf8(body).unwrap_or("!!message parse error!!");
+                ctx.print(0, format!("\x1b[3;32m{}: {text}\x1b[0m", km.source.node));
+                ctx.respond(km, Answer::always("ack"));
+            }
+        }
     }
 }
 
 impl Module for Net {
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         let Some(request) = km.request() else { return };
-        // Other nodes reach no one here; a body that is no NetAction is
-        // fd-manager's business on a node.
         if km.source.node != ctx.node() {
-            return;
+            return self.from_afar(ctx, &km, &request.body);
         }
         let Ok(action) = rmp_serde::from_slice::<NetAction>(&request.body) else {
+            // Locally, a body that is no NetAction is fd-manager's business.
             ctx.note(ModuleEvent::NotEmulated {
                 process: km.source.process.clone(),
                 module: km.target.process.clone(),
@@ -151,7 +188,7 @@ impl Module for Net {
             });
             return;
         };
-        let Some((response, blob)) = self.answer(ctx.node(), &km, action) else {
+        let Some((response, blob)) = self.answer(ctx, &km, action) else {
             return;
         };
         let body = rmp_serde::to_vec(&response).expect("net responses serialize");

@@ -332,7 +332,7 @@ impl Module for Sqlite {
     }
 
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
-        if km.source.node != ctx.node() || km.request().is_none() {
+        if super::from_another_node(ctx, &km) || km.request().is_none() {
             return;
         }
         let result = self.run(ctx, &km);

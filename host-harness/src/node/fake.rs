@@ -140,6 +140,10 @@ impl NodeAccess for FakeNode {
     fn busy(&self) -> InFlight {
         self.activity.enter()
     }
+
+    fn wire(&self) -> Option<Arc<dyn super::Wire>> {
+        None
+    }
 }
 
 impl Drop for FakeNode {

@@ -18,6 +18,7 @@ pub(crate) mod home;
 pub(crate) mod mailbox;
 mod module;
 mod process;
+mod wire;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,6 +44,7 @@ use mailbox::{Mailbox, Pushed, Wanted};
 use module::NodeAccess;
 pub(crate) use module::{Module, ModuleCtx};
 pub(crate) use process::{ProcessCtx, Programs};
+pub(crate) use wire::Wire;
 
 /// A request a native process is handling: who asked, the start of its
 /// body, and when it began (the node's clock).
@@ -57,9 +59,16 @@ pub(crate) struct NodeConfig {
     pub runtime: Runtime,
     pub terminal: Terminal,
     pub home: Home,
-    /// Seeds every random choice of the run (message ids, unnamed spawns,
-    /// keys): one seed, one run.
+    /// Seeds every random choice of the node (message ids, unnamed spawns,
+    /// its networking key): one seed, one node.
     pub seed: u64,
+    /// The run's seed (the node's comes from it), for the report.
+    pub run_seed: u64,
+    /// The network it belongs to.
+    pub wire: Weak<dyn Wire>,
+    /// What is in flight in the whole network: a run is over only when
+    /// every node is idle and nothing is on its way between them.
+    pub activity: Arc<Activity>,
 }
 
 pub(crate) struct Node {
@@ -82,6 +91,7 @@ pub(crate) struct Node {
     profile: &'static Profile,
     /// Notified after every kernel call that changed the report.
     changed: Notify,
+    wire: Weak<dyn Wire>,
 }
 
 struct Inner {
@@ -116,8 +126,12 @@ impl Node {
             terminal,
             home,
             seed,
+            run_seed,
+            wire,
+            activity,
         } = config;
         let mut kernel = Kernel::new(&name, runtime, seed);
+        let report = Report::new(&name, runtime, run_seed);
         kernel.trace_messages(terminal.verbosity >= 3);
         let node = Arc::new_cyclic(|me| Node {
             name,
@@ -128,16 +142,17 @@ impl Node {
                 kernel,
                 mailboxes: HashMap::new(),
                 running: HashMap::new(),
-                report: Report::new(runtime, seed),
+                report,
             }),
             programs,
             terminal,
-            activity: Arc::new(Activity::default()),
+            activity,
             tasks: Mutex::new(Some(JoinSet::new())),
             clock: tokio::time::Instant::now(),
             home,
             profile: runtime.profile(),
             changed: Notify::new(),
+            wire,
         });
         let commands = commands::KernelCommands::new(&node);
         node.add_module(ProcessId::runtime("kernel"), false, Arc::new(commands));
@@ -172,11 +187,6 @@ impl Node {
     /// Marks work as pending: the run is not over while it is held.
     pub fn busy(&self) -> InFlight {
         self.activity.enter()
-    }
-
-    /// Waits until nothing is in flight (true) or `timeout` passes (false).
-    pub async fn settle(&self, timeout: Duration) -> bool {
-        self.activity.wait_idle(timeout).await
     }
 
     /// Registers a process the node runs natively (a runtime module, a
@@ -238,6 +248,8 @@ impl Node {
 
     /// Runs `f` on the kernel, then, still under the lock, reports its
     /// events and carries out its effects in order.
+    /// Messages for other nodes go to the network in the kernel's order;
+    /// it delivers them once the lock is released.
     pub fn kernel<R>(&self, f: impl FnOnce(&mut Kernel) -> R) -> R {
         let mut inner = lock(&self.inner);
         let result = f(&mut inner.kernel);
@@ -245,11 +257,18 @@ impl Node {
         for event in &events {
             self.record(&mut inner, event);
         }
+        let mut sent = false;
         for effect in effects {
-            self.apply(&mut inner, effect);
+            sent |= self.apply(&mut inner, effect);
         }
+        drop(inner);
         if !events.is_empty() {
             self.changed.notify_waiters();
+        }
+        if sent {
+            if let Some(wire) = self.wire.upgrade() {
+                wire.flush();
+            }
         }
         result
     }
@@ -272,8 +291,19 @@ impl Node {
         inner.report.fold(event);
     }
 
-    fn apply(&self, inner: &mut Inner, effect: Effect) {
+    /// Carries out one effect; true if a message left for another node.
+    fn apply(&self, inner: &mut Inner, effect: Effect) -> bool {
         match effect {
+            Effect::Remote(outbound) => {
+                return match self.wire.upgrade() {
+                    Some(wire) => {
+                        wire.send(&self.name, *outbound);
+                        true
+                    }
+                    // The network is gone: the run is over.
+                    None => false,
+                };
+            }
             Effect::Deliver(id, delivery) => {
                 let mailbox = inner.mailboxes.entry(id.clone()).or_default().clone();
                 if mailbox.push(*delivery, self.activity.enter()) == Pushed::Overflowed {
@@ -322,6 +352,7 @@ impl Node {
                 }
             }
         }
+        false
     }
 
     /// Runs `task` on the node's task set; after the run it is dropped.
@@ -498,5 +529,9 @@ impl NodeAccess for Node {
 
     fn busy(&self) -> InFlight {
         self.activity.enter()
+    }
+
+    fn wire(&self) -> Option<Arc<dyn Wire>> {
+        self.wire.upgrade()
     }
 }

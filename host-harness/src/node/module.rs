@@ -49,6 +49,8 @@ pub(super) trait NodeAccess: Send + Sync {
     fn with_kernel(&self, f: &mut dyn FnMut(&mut Kernel));
     fn spawn(&self, task: Task) -> AbortHandle;
     fn busy(&self) -> InFlight;
+    /// The network the node belongs to (none for a fake node).
+    fn wire(&self) -> Option<Arc<dyn super::Wire>>;
 }
 
 /// One native process's view of its node.
@@ -159,5 +161,17 @@ impl ModuleCtx {
     /// Marks work as pending: the run is not over while it is held.
     pub fn busy(&self) -> InFlight {
         self.node.busy()
+    }
+
+    /// The nodes this node has a connection with now, sorted.
+    pub fn peers(&self) -> Vec<String> {
+        self.node
+            .wire()
+            .map_or_else(Vec::new, |wire| wire.peers(self.node()))
+    }
+
+    /// The networking key the name registry has for `node`.
+    pub fn key_of(&self, node: &str) -> Option<ed25519_dalek::VerifyingKey> {
+        self.node.wire().and_then(|wire| wire.key_of(node))
     }
 }

@@ -35,6 +35,7 @@ impl Report {
                 &mut self.prints,
                 &mut self.omitted.prints,
                 PrintRecord {
+                    node: self.node.clone(),
                     process: source.clone(),
                     verbosity: *verbosity,
                     // A node colours some lines; the report is plain text.
@@ -42,11 +43,10 @@ impl Report {
                 },
             ),
             // The run's package is the first installed (`--package` adds more).
-            Event::Installed { package, node } => {
+            Event::Installed { package } => {
                 if self.package.is_empty() {
                     self.package = package.to_string();
                 }
-                self.node = node.clone();
             }
             Event::Created {
                 id,
@@ -55,6 +55,7 @@ impl Report {
                 public,
                 on_exit,
             } => self.processes.push(ProcessRecord {
+                node: self.node.clone(),
                 id: id.clone(),
                 parent: parent.clone(),
                 wasm_path: wasm_path.clone(),
@@ -153,6 +154,11 @@ impl Report {
                     };
                 }
             }
+            Event::NotRebooted { id } => {
+                let text = hints::not_rebooted(id);
+                let kind = DiagnosticKind::NotRebooted;
+                self.diagnose(Level::Warning, kind, Some(id), text);
+            }
             Event::RestartFailed { id } => {
                 let text = hints::restart_failed(id);
                 self.diagnose(
@@ -180,6 +186,15 @@ impl Report {
             Event::AttachedCapDropped { holder, capability } => {
                 let text = hints::attached_cap_dropped(capability);
                 let kind = DiagnosticKind::AttachedCapabilityDropped;
+                self.diagnose(Level::Warning, kind, Some(holder), text);
+            }
+            Event::RemoteCapRejected {
+                holder,
+                from,
+                capability,
+            } => {
+                let text = hints::remote_cap_rejected(&self.node, from, capability);
+                let kind = DiagnosticKind::RemoteCapabilityRejected;
                 self.diagnose(Level::Warning, kind, Some(holder), text);
             }
             Event::UnusedCapability { process, issuer } => {
@@ -212,6 +227,7 @@ impl Report {
                     &mut self.blocked_messages,
                     &mut self.omitted.blocked_messages,
                     BlockedRecord {
+                        node: self.node.clone(),
                         source: message.source.clone(),
                         target: message.target.clone(),
                         kind: match message.message {
@@ -225,11 +241,16 @@ impl Report {
                     },
                 );
                 let text = hints::blocked(message, *reason, *consequence);
-                let source = &message.source.process;
+                // A message from another node is about the process here.
+                let about = if message.source.node == self.node {
+                    &message.source.process
+                } else {
+                    &message.target.process
+                };
                 self.diagnose(
                     Level::Warning,
                     DiagnosticKind::MessageBlocked,
-                    Some(source),
+                    Some(about),
                     text,
                 );
             }
@@ -503,6 +524,7 @@ impl Report {
             &mut self.diagnostics,
             &mut self.omitted.diagnostics,
             Diagnostic {
+                node: self.node.clone(),
                 level,
                 kind,
                 process: process.cloned(),

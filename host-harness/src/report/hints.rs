@@ -93,6 +93,37 @@ pub fn attached_cap_dropped(cap: &Capability) -> Text {
     )
 }
 
+pub fn not_rebooted(id: &ProcessId) -> Text {
+    (
+        format!(
+            "{id} did not come back when the node rebooted: its on_exit is None, and a node \
+             drops such processes from its process table when it shuts down"
+        ),
+        Some(format!(
+            "to have it start again at every boot, give it \"on_exit\": \"Restart\" in \
+             pkg/manifest.json (a spawned process: OnExit::Restart in its spawn); {} loses it \
+             only after a clean shutdown, a crash keeps it",
+            id.process_name
+        )),
+    )
+}
+
+pub fn remote_cap_rejected(node: &str, from: &Address, cap: &Capability) -> Text {
+    (
+        format!(
+            "capability {cap} attached by {from} was removed before this process saw it: it \
+             names {node} as its issuer, but its signature is {}'s, not {node}'s",
+            from.node
+        ),
+        Some(format!(
+            "a node believes only capabilities it signed itself, and a node signs every \
+             capability it holds with its own key (save-capabilities re-signs them), so on \
+             Kinode 1.0 a capability {node} issued never comes back to it from another node; \
+             have {node} check what it gave by other means (its own records of who it granted)"
+        )),
+    )
+}
+
 pub fn unused_capability(process: &ProcessId, issuer: &Address) -> Text {
     (
         format!(
@@ -168,8 +199,28 @@ pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
             km.target.node
         ),
         BlockReason::Offline => format!(
-            "the target is on node `{}`; the harness runs one node and has no network",
+            "there is no node `{}` in this network: the name registry does not know it, so \
+             net answers Offline at once",
             km.target.node
+        ),
+        BlockReason::NodeDown => format!(
+            "node `{}` is down: net's connection attempt was refused, so it answered Offline",
+            km.target.node
+        ),
+        BlockReason::Unreachable => format!(
+            "a partition cuts `{}` off from `{}`: net's connection attempt timed out after 5 s, \
+             so it answered Offline",
+            km.source.node, km.target.node
+        ),
+        BlockReason::Lost => format!(
+            "it was on its way to `{}` when the connection dropped (a node crashed): lost, and \
+             nobody is told",
+            km.target.node
+        ),
+        BlockReason::TargetLacksNetwork => format!(
+            "{target} lacks the network capability, which a process needs to receive messages \
+             from other nodes: its kernel dropped the message from `{}`",
+            km.source.node
         ),
         BlockReason::TargetNotRunning => {
             format!("{target} is not running (its wasm never ran, or its task is gone)")
@@ -181,7 +232,7 @@ pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
 pub fn blocked(km: &KernelMessage, reason: BlockReason, consequence: Consequence) -> Text {
     let what = match consequence {
         Consequence::Timeout => "the sender got SendError { kind: Timeout } at once",
-        Consequence::Offline => "the sender got SendError { kind: Offline } at once",
+        Consequence::Offline => "the sender got SendError { kind: Offline }",
         Consequence::Dropped => "it was dropped silently",
     };
     let message = format!(
@@ -205,15 +256,32 @@ fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
     let (source, target) = (&km.source.process, &km.target.process);
     let is_module = target.package_name == "distro" && target.publisher_node == "sys";
     match reason {
+        BlockReason::NoSuchProcess if km.source.node != km.target.node => Some(format!(
+            "install the package on `{}` as well (a scenario's [[node]] packages, or --nodes), \
+             or check the process id",
+            km.target.node
+        )),
         BlockReason::NoSuchProcess => target.process_name.contains('_').then(|| {
             format!(
                 "Kinode 1.0 names runtime modules with hyphens: did you mean {}?",
                 target.to_string().replace('_', "-")
             )
         }),
-        BlockReason::NoNetworkCapability => {
-            Some("set request_networking: true in pkg/manifest.json".into())
-        }
+        BlockReason::NoNetworkCapability | BlockReason::TargetLacksNetwork => Some(format!(
+            "set \"request_networking\": true for {} in pkg/manifest.json (a spawned process \
+             gets it only through its parent's spawn request_capabilities: pass \
+             {{issuer: \"our@kernel:distro:sys\", params: \"network\"}})",
+            if reason == BlockReason::TargetLacksNetwork {
+                &target.process_name
+            } else {
+                &source.process_name
+            }
+        )),
+        BlockReason::Offline => Some(
+            "a node can reach only the nodes the name registry knows: run the package on that \
+             node too (`--nodes`, or a scenario's [[node]])"
+                .into(),
+        ),
         // A module answering a process that never gave it messaging: the
         // process needs the grant (and has the request, or it could not
         // have asked).
@@ -251,7 +319,9 @@ fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
             km.target
         )),
         BlockReason::Restarting
-        | BlockReason::Offline
+        | BlockReason::NodeDown
+        | BlockReason::Unreachable
+        | BlockReason::Lost
         | BlockReason::TargetNotRunning
         | BlockReason::SenderGone => None,
     }

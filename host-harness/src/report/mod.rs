@@ -1,4 +1,6 @@
-//! What a run did, for people (`summary.rs`) and machines (`--json`).
+//! What a run did, for people (`summary.rs`) and machines (`--json`):
+//! one [`Report`] per node, and for several nodes a [`NetworkReport`]
+//! holding theirs and what crossed between them (`network.rs`).
 //!
 //! `fold.rs` builds it from the kernel's events as they happen; the words
 //! of every diagnostic and hint live in `hints.rs`; what fails a run is
@@ -6,6 +8,7 @@
 
 mod fold;
 mod hints;
+mod network;
 mod summary;
 pub(crate) mod terminal;
 mod verdict;
@@ -13,7 +16,8 @@ mod verdict;
 use serde::{Deserialize, Serialize};
 
 pub use crate::kernel::event::{BlockReason, Consequence, Limit};
-pub use summary::render_summary;
+pub use network::{Crossing, CrossingRecord, FaultRecord, NetworkReport};
+pub use summary::{render_network_summary, render_summary};
 
 use crate::types::{Address, Capability, OnExit, ProcessId, Runtime};
 
@@ -76,6 +80,10 @@ pub enum Ended {
     Idle,
     /// `--timeout` passed with work still in flight.
     Timeout,
+    /// This boot of the node ended in a crash (a scenario's `crash`).
+    Crashed,
+    /// This boot of the node ended in a clean shutdown for a restart.
+    Rebooted,
 }
 
 /// A file the run created, changed or removed under the home.
@@ -112,6 +120,8 @@ pub(crate) enum Reader {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessRecord {
+    /// The node it ran on.
+    pub node: String,
     pub id: ProcessId,
     /// The spawning process; null for manifest processes.
     pub parent: Option<ProcessId>,
@@ -228,6 +238,8 @@ pub struct DroppedCap {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PrintRecord {
+    /// The node whose terminal showed it.
+    pub node: String,
     pub process: ProcessId,
     pub verbosity: u8,
     pub text: String,
@@ -235,6 +247,8 @@ pub struct PrintRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BlockedRecord {
+    /// The node whose kernel (or network link) stopped it.
+    pub node: String,
     pub source: Address,
     pub target: Address,
     pub kind: MessageKind,
@@ -296,6 +310,8 @@ pub struct DistroRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnostic {
+    /// The node it is about.
+    pub node: String,
     pub level: Level,
     /// What it is about, as data.
     pub kind: DiagnosticKind,
@@ -321,6 +337,9 @@ pub enum DiagnosticKind {
     CapabilityDropped,
     /// A capability attached to a message was removed.
     AttachedCapabilityDropped,
+    /// A capability from another node that claimed this node as issuer,
+    /// without this node's signature, was removed.
+    RemoteCapabilityRejected,
     MessageBlocked,
     SpawnFailed,
     SpawnTrapped,
@@ -343,6 +362,8 @@ pub enum DiagnosticKind {
     RestartImpossible,
     /// A restart found its name taken.
     RestartFailed,
+    /// A node's reboot left out a process whose on-exit is `None`.
+    NotRebooted,
     HttpRefused,
     HttpNoMock,
     VfsRefused,
@@ -359,9 +380,10 @@ pub enum DiagnosticKind {
 }
 
 impl Report {
-    /// An empty report of a run under `runtime` from `seed`.
-    pub(crate) fn new(runtime: Runtime, seed: u64) -> Report {
+    /// An empty report of node `node`'s run under `runtime` from `seed`.
+    pub(crate) fn new(node: &str, runtime: Runtime, seed: u64) -> Report {
         Report {
+            node: node.into(),
             runtime,
             seed,
             ..Report::default()

@@ -1,9 +1,78 @@
 //! The report for people: the process tree with what each held when it
-//! started and how it ended, then spawns, blocked messages and diagnostics.
+//! started and how it ended, then spawns, blocked messages and diagnostics;
+//! for several nodes, each node's, then what crossed between them.
 
 use std::fmt::Write;
 
-use super::{ChangeKind, Ended, ExitKind, Level, MessageKind, ProcessRecord, Report, SpawnResult};
+use super::{
+    ChangeKind, Crossing, Ended, ExitKind, Level, MessageKind, NetworkReport, ProcessRecord,
+    Report, SpawnResult,
+};
+
+/// Every node's summary (earlier boots first), then the messages between
+/// nodes and the faults, then the verdict over all of them.
+pub fn render_network_summary(report: &NetworkReport) -> String {
+    let mut out = String::new();
+    for node in report.earlier_boots.iter().chain(&report.nodes) {
+        let text = render_summary(node);
+        // Each node's own verdict line stays; the run's comes last.
+        out.push_str(&text);
+    }
+    let _ = writeln!(
+        out,
+        "\n== host-harness: network of {} nodes ==",
+        report.nodes.len()
+    );
+    if !report.faults.is_empty() {
+        let _ = writeln!(out, "faults:");
+        for f in &report.faults {
+            let _ = writeln!(out, "  {:>9.1} ms  {}", f.at_ms, f.fault);
+        }
+    }
+    let _ = writeln!(out, "between nodes:");
+    if report.crossings.is_empty() {
+        let _ = writeln!(out, "  nothing crossed");
+    }
+    let shown = 40;
+    let skipped = report.crossings.len().saturating_sub(shown);
+    if skipped > 0 {
+        let _ = writeln!(out, "  ({skipped} earlier, in the JSON report)");
+    }
+    for c in report.crossings.iter().skip(skipped) {
+        let kind = match c.kind {
+            MessageKind::Request => "request",
+            MessageKind::Response => "response",
+        };
+        let outcome = match c.outcome {
+            Crossing::InFlight => "in flight at the end".to_string(),
+            Crossing::Delivered => "delivered".to_string(),
+            Crossing::Dropped(why) => format!("dropped by {}: {why:?}", c.target.node),
+            Crossing::Failed(why) => format!("failed: {why:?}"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:>9.1} ms  {kind} {} -> {}: {outcome}",
+            c.sent_ms, c.source, c.target
+        );
+    }
+    if report.omitted_crossings > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} more past the first 10,000, not kept)",
+            report.omitted_crossings
+        );
+    }
+    let failures = report.check_failures();
+    if failures.is_empty() {
+        let _ = writeln!(out, "result: ok");
+    } else {
+        let _ = writeln!(out, "result: FAILED");
+        for f in failures {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+    out
+}
 
 pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
@@ -104,8 +173,17 @@ pub fn render_summary(report: &Report) -> String {
             o.distro_requests
         );
     }
-    if report.ended == Ended::Timeout {
-        let _ = writeln!(out, "stopped at the timeout with work still in flight");
+    match report.ended {
+        Ended::Timeout => {
+            let _ = writeln!(out, "stopped at the timeout with work still in flight");
+        }
+        Ended::Crashed => {
+            let _ = writeln!(out, "this boot of {} ended in a crash", report.node);
+        }
+        Ended::Rebooted => {
+            let _ = writeln!(out, "this boot of {} ended in a restart", report.node);
+        }
+        Ended::Idle => {}
     }
     let failures = report.check_failures();
     if failures.is_empty() {

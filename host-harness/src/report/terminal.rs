@@ -2,15 +2,18 @@
 //! as `{package}:{publisher}: text`, kernel lines bare, each only when its
 //! verbosity is at most the terminal's (0 always, 1 debug, 2 runtime info,
 //! 3 every message). The real terminal also prefixes the time; we don't.
+//! With several nodes in a run each line starts with its node, `[a.os] `.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct Terminal {
     pub verbosity: u8,
     /// Print nothing (tests read the report instead).
     pub quiet: bool,
+    /// Put before every line: the node's name when a run has several.
+    pub prefix: String,
 }
 
 impl Terminal {
@@ -25,7 +28,7 @@ impl Terminal {
             without_colour(text)
         };
         for line in text.lines() {
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}{line}", self.prefix);
         }
     }
 }

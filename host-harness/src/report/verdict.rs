@@ -1,7 +1,7 @@
 //! What fails a run (exit code 1): a process that trapped, never ran or
 //! was still busy at the timeout; a spawn that failed; a capability a
-//! spawn dropped; a message blocked for a missing capability or process
-//! (unless the run allows it); a process whose restart cannot happen; a
+//! spawn dropped; a message blocked for a missing capability (to send or
+//! to receive across nodes) or process (unless the run allows it); a process whose restart cannot happen; a
 //! module request that never finished; a process that tried to reach
 //! outside the node home.
 
@@ -48,6 +48,7 @@ impl Report {
                     b.cause,
                     BlockReason::NoMessagingCapability
                         | BlockReason::NoNetworkCapability
+                        | BlockReason::TargetLacksNetwork
                         | BlockReason::NoSuchProcess
                 );
                 if mistake {

@@ -30,8 +30,10 @@ use crate::types::{check_kimap_safe, check_process_name, PackageId, ProcessId};
 pub struct Scenario {
     /// Defaults to the file's name.
     pub name: Option<String>,
-    /// The node's name (default `fake.os`).
-    pub node: Option<String>,
+    /// The node's name (default `fake.os`), or `[[node]]` entries: the
+    /// nodes of a network, each with the packages it runs.
+    #[serde(default)]
+    pub node: Nodes,
     /// Seconds any wait (and the run's settling) may take; default 10.
     pub timeout: Option<f64>,
     /// Seconds a process may compute without waiting for a message before
@@ -57,6 +59,70 @@ pub struct Scenario {
     pub state: BTreeMap<StateKey, String>,
     #[serde(default)]
     pub step: Vec<Step>,
+}
+
+/// The scenario's nodes: `node = "a.os"` names the one node; `[[node]]`
+/// entries declare several.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Nodes {
+    /// One node, `fake.os`.
+    #[default]
+    Default,
+    One(String),
+    Many(Vec<NodeDecl>),
+}
+
+/// A `[[node]]`: its name and the packages it runs (paths relative to the
+/// package under test; `.` is that package, with the scenario's manifest
+/// changes). Default: the package under test alone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeDecl {
+    pub name: String,
+    #[serde(default = "this_package")]
+    pub packages: Vec<String>,
+}
+
+fn this_package() -> Vec<String> {
+    vec![".".into()]
+}
+
+impl<'de> Deserialize<'de> for Nodes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(deserializer)? {
+            toml::Value::String(name) => Ok(Nodes::One(name)),
+            toml::Value::Array(entries) => {
+                let nodes: Vec<NodeDecl> = entries
+                    .into_iter()
+                    .map(|entry| entry.try_into().map_err(D::Error::custom))
+                    .collect::<Result<_, _>>()?;
+                Ok(Nodes::Many(nodes))
+            }
+            other => Err(D::Error::custom(format!(
+                "`node` is a node's name (`node = \"a.os\"`) or `[[node]]` entries with \
+                 `name` and `packages`, not {}",
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+impl Nodes {
+    /// The declared nodes, in order, each with its packages.
+    pub fn decls(&self) -> Vec<NodeDecl> {
+        match self {
+            Nodes::Default => vec![NodeDecl {
+                name: "fake.os".into(),
+                packages: this_package(),
+            }],
+            Nodes::One(name) => vec![NodeDecl {
+                name: name.clone(),
+                packages: this_package(),
+            }],
+            Nodes::Many(nodes) => nodes.clone(),
+        }
+    }
 }
 
 /// A process as a scenario names it: its full id, or its name alone for a
@@ -152,6 +218,8 @@ pub struct FileSeed {
     /// Relative to the node home, e.g. `vfs/app:me.os/data/x.json`.
     pub path: String,
     pub content: String,
+    /// Whose home (default: the first node's).
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +230,79 @@ pub enum Step {
     Wait(Wait),
     Expect(Box<Expect>),
     Restart(Restart),
+    /// Cut nodes off from each other.
+    Partition(Partition),
+    /// `heal = true`: every partition is gone.
+    Heal(bool),
+    /// Set how long messages take between nodes.
+    Latency(LatencyStep),
+    /// `crash = "b.os"`: the node stops at once; what was on its way to or
+    /// from it is lost. `restart = { node = "b.os" }` boots it again.
+    Crash(String),
+}
+
+/// `partition = { groups = [["a.os"], ["b.os", "c.os"]] }`: no message
+/// passes between nodes of different groups; with `one_way`, only what a
+/// group sends to a later group is cut.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    pub groups: Vec<Vec<String>>,
+    #[serde(default)]
+    pub one_way: bool,
+}
+
+/// `latency = { from = "a.os", to = "b.os", ms = 50 }` (or `ms = [10,
+/// 80]`, drawn per message from the run's seed); `from` and `to` default to
+/// every node, and each direction is set unless `one_way`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyStep {
+    #[serde(default)]
+    pub from: NodeList,
+    #[serde(default)]
+    pub to: NodeList,
+    pub ms: Millis,
+    #[serde(default)]
+    pub one_way: bool,
+}
+
+/// One node's name or a list of them; empty: every node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum NodeList {
+    #[default]
+    All,
+    One(String),
+    Some(Vec<String>),
+}
+
+impl NodeList {
+    /// The names it gives, or every one of `all`.
+    pub fn resolve(&self, all: &[String]) -> Vec<String> {
+        match self {
+            NodeList::All => all.to_vec(),
+            NodeList::One(name) => vec![name.clone()],
+            NodeList::Some(names) if names.is_empty() => all.to_vec(),
+            NodeList::Some(names) => names.clone(),
+        }
+    }
+
+    fn named(&self) -> Vec<&String> {
+        match self {
+            NodeList::All => vec![],
+            NodeList::One(name) => vec![name],
+            NodeList::Some(names) => names.iter().collect(),
+        }
+    }
+}
+
+/// Milliseconds: one number, or `[low, high]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Millis {
+    Fixed(f64),
+    Range([f64; 2]),
 }
 
 /// `restart = "node"`: the node stops and boots again from its home (its
@@ -172,7 +313,15 @@ pub enum Step {
 #[serde(untagged)]
 pub enum Restart {
     Node(NodeWord),
-    Process { process: ProcessRef },
+    Process {
+        process: ProcessRef,
+        /// Its node (default: the first).
+        node: Option<String>,
+    },
+    /// `restart = { node = "b.os" }`: that node, crashed or running.
+    Named {
+        node: String,
+    },
 }
 
 /// The word `node`.
@@ -183,11 +332,15 @@ pub enum NodeWord {
 }
 
 /// A request to a process, from the scenario's driver (a public process
-/// given messaging to the target) or from any process named in `from`.
+/// given messaging to the target, and the network capability) or from any
+/// process named in `from`. `to = "b.os@chat"` reaches a process on
+/// another node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Send {
-    pub to: ProcessRef,
+    /// The node it is sent on (default: the first).
+    pub node: Option<String>,
+    pub to: Target,
     pub from: Option<ProcessRef>,
     /// The body as text, or `json` as JSON.
     pub body: Option<String>,
@@ -195,12 +348,54 @@ pub struct Send {
     pub blob: Option<String>,
     /// Seconds; the response is captured for `expect.response`.
     pub expects_response: Option<u64>,
+    /// The request is meant to fail with this `SendError` kind (`offline`,
+    /// `timeout`): the step fails if it gets a response or another error.
+    pub error: Option<SendErrorWord>,
+    /// `false`: the next step starts as soon as this one is answered,
+    /// without waiting for the run to settle (to fault what is still on
+    /// its way, e.g. `crash` a node a message is travelling to).
+    #[serde(default = "yes")]
+    pub settle: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A process, on this node or (`node@process`) another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub node: Option<String>,
+    pub process: ProcessRef,
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let (node, process) = match text.split_once('@') {
+            Some((node, process)) => (Some(node.to_string()), process),
+            None => (None, text.as_str()),
+        };
+        let process = ProcessRef::parse(process).map_err(serde::de::Error::custom)?;
+        Ok(Target { node, process })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.node {
+            Some(node) => write!(f, "{node}@{}", self.process),
+            None => write!(f, "{}", self.process),
+        }
+    }
 }
 
 /// A real HTTP request to the local server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
+    /// Whose server (default: the first node's).
+    pub node: Option<String>,
     #[serde(default = "get")]
     pub method: String,
     pub path: String,
@@ -220,6 +415,8 @@ fn get() -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
+    /// The node whose prints and processes it watches (default: the first).
+    pub node: Option<String>,
     /// A print containing this text (from `process`, if given).
     pub print: Option<String>,
     pub process: Option<ProcessRef>,
@@ -236,6 +433,8 @@ pub struct Wait {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The node whose run it checks (default: the first).
+    pub node: Option<String>,
     pub spawn: Option<ExpectSpawn>,
     pub holds: Option<ExpectCap>,
     pub print: Option<ExpectPrint>,
@@ -253,6 +452,40 @@ pub struct Expect {
     pub file: Option<ExpectFile>,
     /// Whether the run passes the harness's verdict so far.
     pub passes: Option<bool>,
+    /// A message crossed between nodes, with this outcome.
+    pub crossed: Option<ExpectCrossed>,
+}
+
+/// A `SendError`'s kind, as a scenario writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendErrorWord {
+    Offline,
+    Timeout,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectCrossed {
+    /// The sending node.
+    pub from: Option<String>,
+    /// The receiving node.
+    pub to: Option<String>,
+    /// What became of it: `delivered`, `dropped`, `failed` or `in_flight`.
+    pub outcome: Option<CrossingWord>,
+    /// Expect no such message.
+    #[serde(default)]
+    pub not: bool,
+}
+
+/// What became of a message between nodes, as a scenario writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossingWord {
+    Delivered,
+    Dropped,
+    Failed,
+    InFlight,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,8 +546,9 @@ pub struct ExpectFile {
 
 impl Expect {
     /// Whether it checks anything at all.
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         let Expect {
+            node: _,
             spawn,
             holds,
             print,
@@ -327,6 +561,7 @@ impl Expect {
             http_body,
             file,
             passes,
+            crossed,
         } = self;
         spawn.is_none()
             && holds.is_none()
@@ -340,6 +575,7 @@ impl Expect {
             && http_body.is_none()
             && file.is_none()
             && passes.is_none()
+            && crossed.is_none()
     }
 }
 
@@ -378,8 +614,10 @@ impl Scenario {
                 ));
             }
         }
+        let names = scenario.check_nodes()?;
         let timeout = scenario.timeout();
         for (index, step) in scenario.step.iter().enumerate() {
+            scenario.check_step_nodes(index, step, &names)?;
             let refused = match step {
                 Step::Wait(Wait {
                     seconds: Some(seconds),
@@ -408,6 +646,12 @@ impl Scenario {
                 Step::Send(send) if send.body.is_some() && send.json.is_some() => {
                     Some("a `send` has `body` or `json`, not both")
                 }
+                Step::Send(send) if send.error.is_some() && send.expects_response.is_none() => {
+                    Some("a `send` with `error` must expect a response (`expects_response`): only a request that waits for an answer is told it failed")
+                }
+                Step::Send(send) if send.error.is_some() && send.from.is_some() => {
+                    Some("a `send` with `from` sends as another process, which gets the answer; `error` checks only the scenario's own requests")
+                }
                 _ => None,
             };
             if let Some(reason) = refused {
@@ -416,6 +660,103 @@ impl Scenario {
         }
         Ok(scenario)
     }
+}
+
+impl Scenario {
+    /// The declared nodes' names, each a node name and none twice.
+    fn check_nodes(&self) -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = Vec::new();
+        if let Nodes::Many(decls) = &self.node {
+            if decls.is_empty() {
+                return Err("`[[node]]`: declare at least one node".into());
+            }
+        }
+        for decl in self.node.decls() {
+            if !crate::types::is_node_name(&decl.name) {
+                return Err(format!(
+                    "node `{}` is not a node name: a-z, 0-9, `-` and `.` only, e.g. `fake.os`",
+                    decl.name
+                ));
+            }
+            if names.contains(&decl.name) {
+                return Err(format!("node `{}` is declared twice", decl.name));
+            }
+            if decl.packages.is_empty() {
+                return Err(format!("node `{}` runs no packages", decl.name));
+            }
+            names.push(decl.name);
+        }
+        for seed in &self.file {
+            if let Some(node) = seed.node.as_ref().filter(|n| !names.contains(n)) {
+                return Err(unknown_node(node, &names));
+            }
+        }
+        Ok(names)
+    }
+
+    /// Every node a step names is one of the scenario's.
+    fn check_step_nodes(&self, index: usize, step: &Step, names: &[String]) -> Result<(), String> {
+        let mut named: Vec<&String> = Vec::new();
+        match step {
+            Step::Send(send) => named.extend(send.node.iter().chain(&send.to.node)),
+            Step::Http(http) => named.extend(&http.node),
+            Step::Wait(wait) => named.extend(&wait.node),
+            Step::Expect(expect) => {
+                named.extend(&expect.node);
+                if let Some(crossed) = &expect.crossed {
+                    named.extend(crossed.from.iter().chain(&crossed.to));
+                }
+            }
+            Step::Restart(Restart::Named { node }) | Step::Crash(node) => named.push(node),
+            Step::Restart(Restart::Process { node, .. }) => named.extend(node),
+            Step::Restart(Restart::Node(_)) => {}
+            Step::Heal(true) => {}
+            Step::Heal(false) => {
+                return Err(format!(
+                    "step {}: `heal = false` does nothing; remove it",
+                    index + 1
+                ))
+            }
+            Step::Partition(partition) => {
+                if partition.groups.len() < 2 {
+                    return Err(format!(
+                        "step {}: a `partition` needs at least two groups of nodes, e.g. \
+                         groups = [[\"a.os\"], [\"b.os\"]]",
+                        index + 1
+                    ));
+                }
+                named.extend(partition.groups.iter().flatten());
+            }
+            Step::Latency(latency) => {
+                let (low, high) = match latency.ms {
+                    Millis::Fixed(ms) => (ms, ms),
+                    Millis::Range([low, high]) => (low, high),
+                };
+                if !(0.0..=MAX_SECONDS * 1000.0).contains(&low)
+                    || !(low..=MAX_SECONDS * 1000.0).contains(&high)
+                {
+                    return Err(format!(
+                        "step {}: latency ms must be 0 to {} (a day), and [low, high] with low \
+                         at most high",
+                        index + 1,
+                        MAX_SECONDS * 1000.0
+                    ));
+                }
+                named.extend(latency.from.named().into_iter().chain(latency.to.named()));
+            }
+        }
+        match named.into_iter().find(|n| !names.contains(n)) {
+            Some(node) => Err(format!("step {}: {}", index + 1, unknown_node(node, names))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn unknown_node(node: &str, names: &[String]) -> String {
+    format!(
+        "there is no node `{node}` in this scenario (its nodes: {}); declare it in a [[node]]",
+        names.join(", ")
+    )
 }
 
 /// The most a scenario may wait: a day.
@@ -506,7 +847,10 @@ mod tests {
             panic!("a send")
         };
         let package = PackageId::parse("spawn:template.os").unwrap();
-        assert_eq!(send.to.resolve(&package), "parent:spawn:template.os");
+        assert_eq!(
+            send.to.process.resolve(&package),
+            "parent:spawn:template.os"
+        );
     }
 
     #[test]

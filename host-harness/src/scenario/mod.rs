@@ -32,12 +32,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use format::{
-    Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectFile, ExpectPrint, ExpectSpawn, FileSeed,
-    Http, ManifestChange, ProcessRef, Restart, Scenario, Send, Step, Wait,
+    CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit, ExpectFile,
+    ExpectPrint, ExpectSpawn, FileSeed, Http, LatencyStep, ManifestChange, Millis, NodeDecl,
+    NodeList, Nodes, Partition, ProcessRef, Restart, Scenario, Send, SendErrorWord, Step, Target,
+    Wait,
 };
 pub use output::{to_json, to_junit};
 
-use crate::report::Report;
+use crate::report::{NetworkReport, Report};
 use crate::types::InputError;
 
 /// How one scenario went.
@@ -48,8 +50,11 @@ pub struct ScenarioResult {
     /// Empty when it passed; otherwise what was expected and what happened.
     pub failures: Vec<String>,
     pub duration: Duration,
-    /// The run's report, when the run started.
+    /// The run's report (its first node's), when the run started.
     pub report: Option<Report>,
+    /// Every node's report and what crossed between them, for a scenario
+    /// of several nodes.
+    pub network: Option<NetworkReport>,
 }
 
 impl ScenarioResult {
@@ -126,6 +131,7 @@ pub async fn run_files(
                 failures: vec![format!("the scenario's task failed: {e}")],
                 duration: Duration::ZERO,
                 report: None,
+                network: None,
             }),
         }
     }

@@ -8,20 +8,26 @@ use std::io::{Read, Write};
 use std::path::{Component, Path};
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use crate::driver::{Driver, NoAnswer, Outgoing};
-use crate::report::{ExitKind, Report};
-use crate::types::{Address, Capability, PackageId, ProcessId};
+use crate::network::links::Latency;
+use crate::node::Node;
+use crate::report::{Crossing, CrossingRecord, ExitKind, NetworkReport, Report};
+use crate::types::{Address, Capability, PackageId, ProcessId, SendErrorKind};
 use crate::util::{copy_tree, TempDir};
-use crate::{RunOptions, Session};
+use crate::{NodeSpec, RunOptions, Session};
 
 use super::format::{
-    Expect, ExpectBlocked, ExpectCap, ExpectExit, ExpectPrint, ExpectSpawn, Http, ManifestChange,
-    ProcessRef, Restart, Scenario, Send, Step, Wait,
+    CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit, ExpectPrint,
+    ExpectSpawn, Http, ManifestChange, Millis, ProcessRef, Restart, Scenario, Send, SendErrorWord,
+    Step, Wait,
 };
 use super::ScenarioResult;
 
-/// The process scenarios send from: public, and given messaging to each
-/// process it sends to.
+/// The process scenarios send from, on each node: public, given messaging
+/// to each process it sends to, and the network capability.
 fn driver_id() -> ProcessId {
     ProcessId::new("driver", "host-harness", "sys")
 }
@@ -39,6 +45,7 @@ pub async fn run(
         failures: vec![],
         duration: Duration::ZERO,
         report: None,
+        network: None,
     };
     let prepared = TempDir::new("scenario")
         .map_err(|e| format!("cannot make a directory for the scenario: {e}"))
@@ -48,9 +55,11 @@ pub async fn run(
         });
     match prepared {
         Ok((work, package)) => {
-            let (failures, report) = drive(work.path(), scenario, package).await;
+            let (failures, report, network) =
+                drive(package_dir, work.path(), scenario, package).await;
             result.failures = failures;
             result.report = report;
+            result.network = network;
         }
         Err(e) => result.failures.push(e),
     }
@@ -102,19 +111,30 @@ fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<Packa
     }
     let copied = work.join("pkg/manifest.json");
     std::fs::write(&copied, manifest.to_string()).map_err(|e| e.to_string())?;
-    let home = work.join("home");
+    let decls = scenario.node.decls();
+    let home_of = |node: &str| {
+        if decls.len() > 1 {
+            work.join("home").join(node)
+        } else {
+            work.join("home")
+        }
+    };
     for seed in &scenario.file {
+        let home = home_of(seed.node.as_deref().unwrap_or(&decls[0].name));
         let path = home.join(inside_home(&seed.path).map_err(|e| format!("file: {e}"))?);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
         std::fs::write(&path, &seed.content).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    // Persisted state is put in every node's home.
     for (process, state) in &scenario.state {
         let id = process.process().resolve(&package);
-        std::fs::create_dir_all(home.join("state")).map_err(|e| e.to_string())?;
-        std::fs::write(home.join("state").join(id.to_string()), state)
-            .map_err(|e| e.to_string())?;
+        for decl in &decls {
+            let dir = home_of(&decl.name).join("state");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join(id.to_string()), state).map_err(|e| e.to_string())?;
+        }
     }
     Ok(package)
 }
@@ -165,23 +185,44 @@ fn apply(manifest: &mut serde_json::Value, change: &ManifestChange) -> Result<()
 /// One scenario's run, and what its steps left to assert on.
 struct Drive {
     session: Session,
-    driver: Driver,
+    /// The scenario's driver on each node it sent from.
+    drivers: BTreeMap<String, Driver>,
     package: PackageId,
+    /// The nodes, in declared order; steps default to the first.
+    nodes: Vec<String>,
     timeout: Duration,
     response: Option<String>,
     http: Option<(u16, String)>,
 }
 
-async fn drive(
-    work: &Path,
-    scenario: &Scenario,
-    package: PackageId,
-) -> (Vec<String>, Option<Report>) {
+/// The run's options: the package (as prepared in `work`) on each node
+/// the scenario declares, homes under `work/home`.
+fn options_for(package_dir: &Path, work: &Path, scenario: &Scenario) -> RunOptions {
     // `from_toml` checked it; a scenario built in code may not be.
     let timeout =
         Duration::try_from_secs_f64(scenario.timeout()).unwrap_or(Duration::from_secs(10));
     let mut options = RunOptions::new(work);
-    options.node = scenario.node.clone().unwrap_or_else(|| "fake.os".into());
+    let decls = scenario.node.decls();
+    options.node = decls[0].name.clone();
+    if decls.len() > 1 {
+        options.nodes = decls
+            .iter()
+            .map(|decl| NodeSpec {
+                name: decl.name.clone(),
+                packages: decl
+                    .packages
+                    .iter()
+                    .map(|p| {
+                        if p == "." {
+                            work.to_owned()
+                        } else {
+                            package_dir.join(p)
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+    }
     options.timeout = timeout;
     options.http_mocks = scenario.http_mock.clone();
     options.home = Some(work.join("home"));
@@ -190,6 +231,21 @@ async fn drive(
     if let Some(mib) = scenario.memory_limit {
         options.memory_limit = mib << 20;
     }
+    options
+}
+
+/// What a finished scenario leaves: its failures, the first node's report
+/// and, with several nodes, the network's.
+type Outcome = (Vec<String>, Option<Report>, Option<NetworkReport>);
+
+async fn drive(
+    package_dir: &Path,
+    work: &Path,
+    scenario: &Scenario,
+    package: PackageId,
+) -> Outcome {
+    let options = options_for(package_dir, work, scenario);
+    let timeout = options.timeout;
     let session = match Session::start(&options).await {
         Ok(session) => session,
         Err(e) => {
@@ -204,89 +260,157 @@ async fn drive(
             return (
                 vec![format!("the package does not install{changed}: {message}")],
                 None,
+                None,
             );
         }
     };
-    let driver = Driver::install(session.node(), driver_id());
     session.settle(timeout).await;
+    let nodes = scenario.node.decls().into_iter().map(|d| d.name).collect();
     let mut run = Drive {
         session,
-        driver,
+        drivers: BTreeMap::new(),
         package,
+        nodes,
         timeout,
         response: None,
         http: None,
     };
     let mut failures = Vec::new();
     for (index, step) in scenario.step.iter().enumerate() {
-        let outcome = match step {
-            Step::Send(send) => run.send(send).await,
-            Step::Http(http) => run.http(http).await,
-            Step::Wait(wait) => run.wait(wait).await,
-            Step::Expect(expect) => run.check(expect),
-            Step::Restart(Restart::Process { process }) => run.restart(process),
-            Step::Restart(Restart::Node(_)) => match run.reboot(&options).await {
-                Ok(next) => {
-                    run = next;
-                    Ok(())
-                }
-                Err(e) => {
-                    failures.push(format!("step {}: {e}", index + 1));
-                    return (failures, None);
-                }
-            },
+        let outcome = run.step(step).await;
+        let moves = match step {
+            Step::Send(send) => send.settle,
+            Step::Http(_) | Step::Restart(_) | Step::Crash(_) | Step::Heal(_) => true,
+            _ => false,
         };
-        let settled = !matches!(step, Step::Send(_) | Step::Http(_) | Step::Restart(_))
-            || run.session.settle(timeout).await;
+        let settled = !moves || run.session.settle(timeout).await;
         let outcome = match (outcome, settled) {
             (Err(e), _) => Err(e),
             // What comes after would wait on the same busy run: stop here.
             (Ok(()), false) => Err(format!(
                 "the run did not settle within {timeout:?}: {}; the steps after this one were \
                  not run",
-                run.session.node().what_is_busy().join("; ")
+                run.what_is_busy().join("; ")
             )),
             (Ok(()), true) => Ok(()),
         };
         if let Err(e) = outcome {
-            let report = run.session.report_so_far();
-            failures.push(format!("step {}: {e}{}", index + 1, trace(&report)));
+            failures.push(format!("step {}: {e}{}", index + 1, run.trace(step)));
             if !settled {
                 break;
             }
         }
     }
     let idle = run.session.settle(timeout).await;
-    (failures, Some(run.session.finish(idle).await))
+    if run.nodes.len() > 1 {
+        let network = run.session.finish_network(idle).await;
+        let first = network.nodes.first().cloned();
+        (failures, first, Some(network))
+    } else {
+        (failures, Some(run.session.finish(idle).await), None)
+    }
 }
 
 impl Drive {
-    /// The node stops (its processes with it) and boots again from the
-    /// same home, with the packages installed again, as a node reboots.
-    async fn reboot(self, options: &RunOptions) -> Result<Drive, String> {
-        let idle = self.session.settle(self.timeout).await;
-        self.session.finish(idle).await;
-        let session = Session::start(options)
+    async fn step(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::Send(send) => self.send(send).await,
+            Step::Http(http) => self.http(http).await,
+            Step::Wait(wait) => self.wait(wait).await,
+            Step::Expect(expect) => self.check(expect),
+            Step::Restart(Restart::Process { process, node }) => {
+                self.restart(node.as_ref(), process)
+            }
+            Step::Restart(Restart::Node(_)) => {
+                let first = self.nodes[0].clone();
+                self.reboot(&first).await
+            }
+            Step::Restart(Restart::Named { node }) => self.reboot(node).await,
+            Step::Crash(node) => {
+                self.response = None;
+                self.session.network().crash(node).await
+            }
+            Step::Partition(partition) => {
+                let groups = &partition.groups;
+                for (i, a) in groups.iter().enumerate() {
+                    for b in &groups[i + 1..] {
+                        self.session.network().partition(a, b, partition.one_way);
+                    }
+                }
+                Ok(())
+            }
+            Step::Heal(_) => {
+                self.session.network().heal();
+                Ok(())
+            }
+            Step::Latency(step) => {
+                let from = step.from.resolve(&self.nodes);
+                let to = step.to.resolve(&self.nodes);
+                let ms = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
+                let latency = match step.ms {
+                    Millis::Fixed(n) => Latency::Fixed(ms(n)),
+                    Millis::Range([low, high]) => Latency::Range(ms(low), ms(high)),
+                };
+                let network = self.session.network();
+                network.set_latency(&from, &to, latency);
+                if !step.one_way {
+                    network.set_latency(&to, &from, latency);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The node a step names (default: the first), if it is up.
+    fn node(&self, name: Option<&String>) -> Result<Arc<Node>, String> {
+        let name = name.unwrap_or(&self.nodes[0]);
+        self.session
+            .network()
+            .node(name)
+            .ok_or_else(|| format!("node {name} is down (it crashed); `restart = {{ node = \"{name}\" }}` boots it again"))
+    }
+
+    /// Installs the scenario's driver on node `name` the first time (and
+    /// again after the node rebooted).
+    fn install_driver(&mut self, name: &str) -> Result<(), String> {
+        let node = self.node(Some(&name.to_string()))?;
+        if !self.drivers.get(name).is_some_and(|d| d.is_on(&node)) {
+            self.drivers
+                .insert(name.to_string(), Driver::install(&node, driver_id()));
+        }
+        Ok(())
+    }
+
+    /// Node `name`'s report so far (default: the first's).
+    fn report(&self, name: Option<&String>) -> Result<Report, String> {
+        let name = name.unwrap_or(&self.nodes[0]);
+        self.session
+            .report_of(name)
+            .ok_or_else(|| format!("node {name} is down (it crashed), so it has nothing to check"))
+    }
+
+    /// The node (`name`, else the first) boots again from its home, as a
+    /// node reboots: its persisted processes start again with their
+    /// capabilities and state.
+    async fn reboot(&mut self, name: &str) -> Result<(), String> {
+        self.response = None;
+        self.http = None;
+        self.session.settle(self.timeout).await;
+        self.session
+            .network()
+            .restart(name)
             .await
-            .map_err(|e| format!("the node did not boot again: {e}"))?;
-        let driver = Driver::install(session.node(), driver_id());
-        session.settle(self.timeout).await;
-        Ok(Drive {
-            session,
-            driver,
-            response: None,
-            http: None,
-            ..self
-        })
+            .map_err(|e| format!("node {name} did not boot again: {e}"))
     }
 
     /// One running process stopped and started again.
-    fn restart(&self, process: &ProcessRef) -> Result<(), String> {
+    fn restart(&self, node: Option<&String>, process: &ProcessRef) -> Result<(), String> {
         let id = self.id(process);
-        if self.session.node().kernel(|k| k.reboot(&id)) {
+        let on = self.node(node)?;
+        if on.kernel(|k| k.reboot(&id)) {
             return Ok(());
         }
-        let report = self.session.report_so_far();
+        let report = self.report(node)?;
         Err(match report.record(&id) {
             Some(p) => format!(
                 "{id} cannot be restarted: it {} (`restart = \"node\"` boots the whole node \
@@ -301,23 +425,55 @@ impl Drive {
         process.resolve(&self.package)
     }
 
-    /// Whether `id` was ever a process of this run (a runtime module, or a
-    /// process installed or spawned, alive or not).
-    fn existed(&self, report: &Report, id: &ProcessId) -> bool {
-        report.record(id).is_some() || self.session.node().kernel(|k| k.program(id).is_some())
+    /// Whether `id` was ever a process of this node's run (a runtime
+    /// module, or a process installed or spawned, alive or not).
+    fn existed(&self, node: &Node, report: &Report, id: &ProcessId) -> bool {
+        report.record(id).is_some() || node.kernel(|k| k.program(id).is_some())
     }
 
     /// "no process X in this run", with the processes there are.
     fn unknown(&self, report: &Report, id: &ProcessId) -> String {
         let names: Vec<String> = report.processes.iter().map(|p| p.id.to_string()).collect();
+        let on = if self.nodes.len() > 1 {
+            format!(" on {}", report.node)
+        } else {
+            String::new()
+        };
         format!(
-            "there is no process {id} in this run (its processes: {})",
+            "there is no process {id} in this run{on} (its processes: {})",
             names.join(", ")
         )
     }
 
+    /// What keeps each node busy.
+    fn what_is_busy(&self) -> Vec<String> {
+        let network = self.session.network();
+        let mut busy = Vec::new();
+        for name in &self.nodes {
+            if let Some(node) = network.node(name) {
+                let prefix = if self.nodes.len() > 1 {
+                    format!("{name}: ")
+                } else {
+                    String::new()
+                };
+                busy.extend(
+                    node.what_is_busy()
+                        .into_iter()
+                        .map(|b| format!("{prefix}{b}")),
+                );
+            }
+        }
+        busy
+    }
+
     async fn send(&mut self, send: &Send) -> Result<(), String> {
-        let to = self.id(&send.to);
+        let to = self.id(&send.to.process);
+        let here = send.node.as_ref().unwrap_or(&self.nodes[0]).clone();
+        let remote = send.to.node.clone().filter(|n| *n != here);
+        let target = match &remote {
+            Some(node) => format!("{node}@{to}"),
+            None => to.to_string(),
+        };
         let body = match (&send.json, &send.body) {
             (Some(json), _) => json.to_string().into_bytes(),
             (None, Some(text)) => text.clone().into_bytes(),
@@ -325,77 +481,113 @@ impl Drive {
         };
         let outgoing = Outgoing {
             to: to.clone(),
+            to_node: remote.clone(),
             body,
             blob: send.blob.as_ref().map(|text| text.clone().into_bytes()),
             expects_response: send.expects_response,
         };
-        if let Some(from) = &send.from {
-            self.driver.send_as(self.id(from), outgoing);
+        let from = send.from.as_ref().map(|p| self.id(p));
+        self.install_driver(&here)?;
+        let driver = &self.drivers[&here];
+        if let Some(from) = from {
+            driver.send_as(from, outgoing);
             self.response = None;
             return Ok(());
         }
-        let messaging = Capability::messaging(self.driver.address(to.clone()));
-        self.driver.grant(self.driver.id(), vec![messaging]);
+        if remote.is_none() {
+            let messaging = Capability::messaging(driver.address(to.clone()));
+            driver.grant(driver.id(), vec![messaging]);
+        }
         let limit = Duration::from_secs(send.expects_response.unwrap_or(0)).min(self.timeout);
-        // A response that has not come by the time the run is idle never
-        // will: say so then rather than at the timeout.
-        let ask = self.driver.ask(outgoing, limit);
-        tokio::pin!(ask);
-        let idle = self
-            .session
-            .node()
-            .watch(limit * 2 + Duration::from_secs(1), |_, idle| {
+        let node = self.node(Some(&here))?;
+        let answer = {
+            // A response that has not come by the time the run is idle
+            // never will: say so then rather than at the timeout.
+            let ask = driver.ask(outgoing, limit);
+            tokio::pin!(ask);
+            let idle = node.watch(limit * 2 + Duration::from_secs(1), |_, idle| {
                 idle.then_some(())
             });
-        let answer = tokio::select! {
-            biased;
-            answer = &mut ask => answer,
-            _ = idle => match futures_util::FutureExt::now_or_never(&mut ask) {
-                Some(answer) => answer,
-                None => {
-                    let report = self.session.report_so_far();
-                    let state = match report.record(&to) {
-                        Some(p) => describe_exit(&p.exit.kind, &p.exit.detail),
-                        None => self.unknown(&report, &to),
-                    };
-                    return Err(format!(
-                        "no response to the request to {to}, and the run is idle, so none will \
-                         come: {to} {state}"
-                    ));
-                }
-            },
+            tokio::select! {
+                biased;
+                answer = &mut ask => answer,
+                _ = idle => match futures_util::FutureExt::now_or_never(&mut ask) {
+                    Some(answer) => answer,
+                    None if send.error.is_some() => Err(NoAnswer::TimedOut(limit)),
+                    None => {
+                        let state = match (&remote, self.report(Some(&here))) {
+                            (None, Ok(report)) => match report.record(&to) {
+                                Some(p) => describe_exit(&p.exit.kind, &p.exit.detail),
+                                None => self.unknown(&report, &to),
+                            },
+                            _ => "did not answer".into(),
+                        };
+                        return Err(format!(
+                            "no response to the request to {target}, and the run is idle, so \
+                             none will come: {target} {state}"
+                        ));
+                    }
+                },
+            }
         };
         // A send that gets no response leaves none to check.
         self.response = None;
+        let got = match &answer {
+            Ok(_) => None,
+            Err(NoAnswer::Refused(SendErrorKind::Offline)) => Some(SendErrorWord::Offline),
+            Err(NoAnswer::Refused(SendErrorKind::Timeout) | NoAnswer::TimedOut(_)) => {
+                Some(SendErrorWord::Timeout)
+            }
+        };
+        if let Some(wanted) = send.error {
+            return match (got, answer) {
+                (Some(got), _) if got == wanted => Ok(()),
+                (Some(got), _) => Err(format!(
+                    "expected the request to {target} to fail with {}; it failed with {}",
+                    wire(&wanted),
+                    wire(&got)
+                )),
+                (None, Ok(body)) => Err(format!(
+                    "expected the request to {target} to fail with {}; it was answered {:?}",
+                    wire(&wanted),
+                    String::from_utf8_lossy(&body.unwrap_or_default())
+                )),
+                (None, Err(_)) => unreachable!("an error has a kind"),
+            };
+        }
         match answer {
             Ok(body) => {
                 self.response = body.map(|body| String::from_utf8_lossy(&body).into_owned());
                 Ok(())
             }
             Err(NoAnswer::Refused(kind)) => {
-                let report = self.session.report_so_far();
-                let why = if self.existed(&report, &to) {
-                    String::new()
-                } else {
-                    format!(": {}", self.unknown(&report, &to))
+                let why = match (&remote, self.report(Some(&here))) {
+                    (None, Ok(report)) if !self.existed(&node, &report, &to) => {
+                        format!(": {}", self.unknown(&report, &to))
+                    }
+                    _ => String::new(),
                 };
                 Err(format!(
-                    "the request to {to} got SendError {kind:?} at once{why}"
+                    "the request to {target} got SendError {} at once{why} (a send that is meant \
+                     to fail says so: `error = \"{}\"`)",
+                    wire(&kind_word(kind)),
+                    wire(&kind_word(kind))
                 ))
             }
             Err(NoAnswer::TimedOut(limit)) => Err(format!(
-                "no response to the request to {to} within {limit:?}"
+                "no response to the request to {target} within {limit:?}"
             )),
         }
     }
 
     async fn http(&mut self, http: &Http) -> Result<(), String> {
-        let port = self
-            .session
-            .http_port()
-            .ok_or("no HTTP server is running: no process has bound a path")?;
+        let name = http.node.as_ref().unwrap_or(&self.nodes[0]);
+        self.node(Some(name))?;
+        let port = self.session.http_port_of(name).ok_or_else(|| {
+            format!("no HTTP server is running on {name}: no process has bound a path")
+        })?;
         let cookie = if http.cookie {
-            self.session.http_cookie()
+            self.session.http_cookie_of(name)
         } else {
             None
         };
@@ -416,24 +608,28 @@ impl Drive {
         if wait.idle && !self.session.settle(self.timeout).await {
             return Err(format!("still busy after {:?}", self.timeout));
         }
+        let node = self.node(wait.node.as_ref())?;
         let from = wait.process.as_ref().map(|p| self.id(p));
         let exit = wait.exit.as_ref().map(|p| self.id(p));
+        let on = match (&wait.node, self.nodes.len()) {
+            (_, 1) => String::new(),
+            (Some(name), _) => format!(" on {name}"),
+            (None, _) => format!(" on {}", self.nodes[0]),
+        };
         let what = || {
             let mut parts = Vec::new();
             if let Some(text) = &wait.print {
                 let by = from
                     .as_ref()
                     .map_or(String::new(), |p| format!(" from {p}"));
-                parts.push(format!("a print containing {text:?}{by}"));
+                parts.push(format!("a print containing {text:?}{by}{on}"));
             }
             if let Some(id) = &exit {
-                parts.push(format!("{id} to end"));
+                parts.push(format!("{id} to end{on}"));
             }
             parts.join(" and ")
         };
-        let outcome = self
-            .session
-            .node()
+        let outcome = node
             .watch(self.timeout, |report, idle| {
                 let printed = wait.print.as_ref().is_none_or(|text| {
                     report.prints.iter().any(|p| {
@@ -475,27 +671,54 @@ impl Drive {
     }
 
     fn check(&self, expect: &Expect) -> Result<(), String> {
-        let report = self.session.report_so_far();
         let mut failed = Vec::new();
         let mut want = |result: Result<(), String>| {
             if let Err(e) = result {
                 failed.push(e);
             }
         };
+        // What crossed between nodes is the network's, not a node's.
+        if let Some(crossed) = &expect.crossed {
+            want(self.crossed(crossed));
+        }
+        let checks_node = Expect {
+            crossed: None,
+            node: None,
+            ..expect.clone()
+        };
+        if !checks_node.is_empty() {
+            let node = self.node(expect.node.as_ref())?;
+            let report = self.report(expect.node.as_ref())?;
+            self.check_node(&node, &report, expect, &mut want);
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("\n"))
+        }
+    }
+
+    fn check_node(
+        &self,
+        node: &Node,
+        report: &Report,
+        expect: &Expect,
+        want: &mut impl FnMut(Result<(), String>),
+    ) {
         if let Some(spawn) = &expect.spawn {
-            want(self.spawned(&report, spawn));
+            want(self.spawned(report, spawn));
         }
         if let Some(cap) = &expect.holds {
-            want(self.holds(&report, cap));
+            want(self.holds(node, report, cap));
         }
         if let Some(print) = &expect.print {
-            want(self.printed(&report, print));
+            want(self.printed(node, report, print));
         }
         if let Some(exit) = &expect.exit {
-            want(self.exited(&report, exit));
+            want(self.exited(report, exit));
         }
         if let Some(blocked) = &expect.blocked {
-            want(self.blocked(&report, blocked));
+            want(self.blocked(node, report, blocked));
         }
         if let Some(kind) = &expect.diagnostic {
             let found = report.diagnostics.iter().any(|d| d.kind == *kind);
@@ -548,8 +771,7 @@ impl Drive {
         }
         if let Some(file) = &expect.file {
             want(inside_home(&file.path).and_then(|relative| {
-                let path = self.session.node().home().root().join(relative);
-                let content = std::fs::read_to_string(&path).unwrap_or_default();
+                let content = read_in_home(node.home().root(), relative);
                 ok_or(content.contains(file.contains.as_str()), || {
                     format!("expected {} to contain {:?}", file.path, file.contains)
                 })
@@ -568,10 +790,45 @@ impl Drive {
                 }
             }));
         }
-        if failed.is_empty() {
-            Ok(())
+    }
+
+    fn crossed(&self, crossed: &ExpectCrossed) -> Result<(), String> {
+        let crossings = self.session.network().crossings();
+        let wanted = |c: &CrossingRecord| {
+            crossed.from.as_ref().is_none_or(|n| c.source.node == *n)
+                && crossed.to.as_ref().is_none_or(|n| c.target.node == *n)
+                && crossed.outcome.is_none_or(|o| word(&c.outcome) == o)
+        };
+        let matching = crossings.iter().filter(|c| wanted(c)).count();
+        let mut what = vec!["a message".to_string()];
+        if let Some(from) = &crossed.from {
+            what.push(format!("from {from}"));
+        }
+        if let Some(to) = &crossed.to {
+            what.push(format!("to {to}"));
+        }
+        if let Some(outcome) = crossed.outcome {
+            what.push(format!("that was {}", wire(&outcome)));
+        }
+        let what = what.join(" ");
+        let seen: Vec<String> = crossings
+            .iter()
+            .rev()
+            .take(8)
+            .rev()
+            .map(describe_crossing)
+            .collect();
+        if crossed.not {
+            ok_or(matching == 0, || {
+                format!("expected no {what}; {matching} crossed")
+            })
         } else {
-            Err(failed.join("\n"))
+            ok_or(matching > 0, || {
+                format!(
+                    "expected {what} between nodes; what crossed: {}",
+                    list_or_none(&seen)
+                )
+            })
         }
     }
 
@@ -623,9 +880,9 @@ impl Drive {
         })
     }
 
-    fn holds(&self, report: &Report, cap: &ExpectCap) -> Result<(), String> {
+    fn holds(&self, node: &Node, report: &Report, cap: &ExpectCap) -> Result<(), String> {
         let process = self.id(&cap.process);
-        if !self.existed(report, &process) {
+        if !self.existed(node, report, &process) {
             return Err(self.unknown(report, &process));
         }
         let params = cap
@@ -633,7 +890,8 @@ impl Drive {
             .clone()
             .unwrap_or_else(|| "messaging".into())
             .to_string();
-        let wanted = Capability::new(self.driver.address(self.id(&cap.issuer)), params);
+        let issuer = Address::new(node.name(), self.id(&cap.issuer));
+        let wanted = Capability::new(issuer, params);
         let held: Vec<Capability> = if cap.at_start {
             let Some(record) = report.record(&process) else {
                 return Err(format!(
@@ -646,7 +904,7 @@ impl Drive {
                 .filter_map(|c| Some(Capability::new(Address::parse(&c.issuer).ok()?, &c.params)))
                 .collect()
         } else {
-            self.session.node().kernel(|k| k.caps_of(&process))
+            node.kernel(|k| k.caps_of(&process))
         };
         let holds = held.contains(&wanted);
         let when = if cap.at_start { "at start" } else { "now" };
@@ -660,9 +918,9 @@ impl Drive {
         })
     }
 
-    fn printed(&self, report: &Report, print: &ExpectPrint) -> Result<(), String> {
+    fn printed(&self, node: &Node, report: &Report, print: &ExpectPrint) -> Result<(), String> {
         let from = print.process.as_ref().map(|p| self.id(p));
-        if let Some(id) = from.as_ref().filter(|id| !self.existed(report, id)) {
+        if let Some(id) = from.as_ref().filter(|id| !self.existed(node, report, id)) {
             return Err(self.unknown(report, id));
         }
         let found = report.prints.iter().any(|p| {
@@ -707,13 +965,13 @@ impl Drive {
         })
     }
 
-    fn blocked(&self, report: &Report, blocked: &ExpectBlocked) -> Result<(), String> {
+    fn blocked(&self, node: &Node, report: &Report, blocked: &ExpectBlocked) -> Result<(), String> {
         let from = blocked.from.as_ref().map(|p| self.id(p));
         let to = blocked.to.as_ref().map(|p| self.id(p));
         if blocked.not {
             // "Nothing from X was blocked" says nothing if X never existed.
             for id in from.iter().chain(&to) {
-                if !self.existed(report, id) {
+                if !self.existed(node, report, id) {
                     return Err(self.unknown(report, id));
                 }
             }
@@ -754,6 +1012,83 @@ impl Drive {
             })
         }
     }
+
+    /// What explains a failed step: its node's processes, prints and
+    /// diagnostics, and, with several nodes, what crossed between them.
+    fn trace(&self, step: &Step) -> String {
+        let name = match step {
+            Step::Send(s) => s.node.clone(),
+            Step::Http(h) => h.node.clone(),
+            Step::Wait(w) => w.node.clone(),
+            Step::Expect(e) => e.node.clone(),
+            Step::Restart(Restart::Named { node }) | Step::Crash(node) => Some(node.clone()),
+            Step::Restart(Restart::Process { node, .. }) => node.clone(),
+            _ => None,
+        };
+        let mut out = match self.report(name.as_ref()) {
+            Ok(report) => trace(&report),
+            Err(_) => String::new(),
+        };
+        if self.nodes.len() > 1 {
+            let crossings = self.session.network().crossings();
+            let skipped = crossings.len().saturating_sub(10);
+            if skipped > 0 {
+                out.push_str(&format!("\n    ({skipped} earlier messages between nodes)"));
+            }
+            for c in crossings.iter().skip(skipped) {
+                out.push_str(&format!("\n    crossed {}", describe_crossing(c)));
+            }
+        }
+        out
+    }
+}
+
+/// A message between nodes in one line.
+fn describe_crossing(c: &CrossingRecord) -> String {
+    let outcome = match c.outcome {
+        Crossing::InFlight => "in flight".to_string(),
+        Crossing::Delivered => "delivered".to_string(),
+        Crossing::Dropped(why) => format!("dropped by {} ({})", c.target.node, wire(&why)),
+        Crossing::Failed(why) => format!("failed ({})", wire(&why)),
+    };
+    let body = c.body.lines().next().unwrap_or("");
+    format!(
+        "{} -> {} {} {body:?}: {outcome}",
+        c.source,
+        c.target,
+        wire(&c.kind)
+    )
+}
+
+/// A crossing's outcome as a scenario names it.
+fn word(outcome: &Crossing) -> CrossingWord {
+    match outcome {
+        Crossing::InFlight => CrossingWord::InFlight,
+        Crossing::Delivered => CrossingWord::Delivered,
+        Crossing::Dropped(_) => CrossingWord::Dropped,
+        Crossing::Failed(_) => CrossingWord::Failed,
+    }
+}
+
+fn kind_word(kind: SendErrorKind) -> SendErrorWord {
+    match kind {
+        SendErrorKind::Offline => SendErrorWord::Offline,
+        SendErrorKind::Timeout => SendErrorWord::Timeout,
+    }
+}
+
+/// A file under a node's home, read without following a link out of it
+/// (a process can make links in its drives); empty if it cannot be read.
+fn read_in_home(home: &Path, relative: &Path) -> String {
+    use std::io::Read;
+    let Ok(root) = cap_std::fs::Dir::open_ambient_dir(home, cap_std::ambient_authority()) else {
+        return String::new();
+    };
+    let mut content = String::new();
+    if let Ok(mut file) = root.open(relative) {
+        let _ = file.read_to_string(&mut content);
+    }
+    content
 }
 
 /// A kind, result or diagnostic as the scenario file and the JSON write

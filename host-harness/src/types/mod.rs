@@ -2,13 +2,15 @@
 //! interface's own types (`bindings.rs`, generated from `wit/`), with the
 //! parsing, printing and equality the kernel needs (`ids.rs`,
 //! `capability.rs`); the runtime profiles (`runtime.rs`); the JSON the
-//! runtime writes for on-exit behaviours (`wire.rs`); and the error for bad
-//! user input (`error.rs`). Nothing here imports another layer.
+//! runtime writes for on-exit behaviours (`wire.rs`); a node's seed and
+//! networking key (`keys.rs`); and the error for bad user input
+//! (`error.rs`). Nothing here imports another layer.
 
 mod bindings;
 mod capability;
 mod error;
 mod ids;
+pub mod keys;
 mod runtime;
 mod wire;
 

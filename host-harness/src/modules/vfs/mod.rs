@@ -326,7 +326,7 @@ impl Module for Vfs {
     }
 
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
-        if km.source.node != ctx.node() {
+        if super::from_another_node(ctx, &km) {
             return;
         }
         let Some(request) = km.request() else { return };
