@@ -532,6 +532,7 @@ impl Blueprint {
                 }
             }
         });
+        network.booted(name);
         Ok(node)
     }
 }

@@ -155,7 +155,16 @@ async fn remote_roundtrips(scratch: &Path, probe: &Path) -> Result<f64, String> 
         .prints
         .iter()
         .find_map(|p| p.text.strip_prefix("remote roundtrips "))
-        .ok_or("the bench probe printed no `remote roundtrips` line")?;
+        .ok_or_else(|| {
+            format!(
+                "the bench probe printed no `remote roundtrips` line: {:?}",
+                report.nodes[0]
+                    .processes
+                    .iter()
+                    .map(|p| p.exit.detail.clone())
+                    .collect::<Vec<_>>()
+            )
+        })?;
     let micros: Vec<f64> = serde_json::from_str(line).map_err(|e| e.to_string())?;
     Ok(median(micros))
 }

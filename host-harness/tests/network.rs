@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use host_harness::report::{BlockReason, Crossing, DiagnosticKind, NetworkReport};
@@ -27,7 +27,7 @@ fn package(relay_networked: bool, inbox_networked: bool) -> PathBuf {
 }
 
 /// Runs `steps` on nodes a.os and b.os, each running the package.
-async fn two_nodes(dir: &PathBuf, steps: &str) -> ScenarioResult {
+async fn two_nodes(dir: &Path, steps: &str) -> ScenarioResult {
     let text =
         format!("timeout = 10\n[[node]]\nname = \"a.os\"\n[[node]]\nname = \"b.os\"\n{steps}");
     let scenario = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

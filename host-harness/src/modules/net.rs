@@ -155,7 +155,7 @@ impl Net {
     /// A request from another node's process: an update to the registry
     /// is refused; anything that is no `NetAction` is a "hello", which the
     /// node prints and answers `ack` (the terminal's `hi`).
-    fn from_afar(&self, ctx: &ModuleCtx, km: &KernelMessage, body: &[u8]) {
+    fn answer_remote(&self, ctx: &ModuleCtx, km: &KernelMessage, body: &[u8]) {
         match rmp_serde::from_slice::<NetAction>(body) {
             Ok(NetAction::KnsUpdate(_) | NetAction::KnsBatchUpdate(_)) => {
                 ctx.print(2, "net: not allowed to update PKI from remote".into());
@@ -177,7 +177,7 @@ impl Module for Net {
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         let Some(request) = km.request() else { return };
         if km.source.node != ctx.node() {
-            return self.from_afar(ctx, &km, &request.body);
+            return self.answer_remote(ctx, &km, &request.body);
         }
         let Ok(action) = rmp_serde::from_slice::<NetAction>(&request.body) else {
             // Locally, a body that is no NetAction is fd-manager's business.

@@ -40,7 +40,8 @@ use links::{Latency, Links, Route};
 /// How a node comes to be: booted fresh (its packages installed) when
 /// `table` is `None`, or rebooted from the process table it persisted. It
 /// must [`Network::attach`] the node before any of its processes starts,
-/// so that what they send at once finds its way back.
+/// so that what they send at once finds its way back, and call
+/// [`Network::booted`] once its processes exist.
 pub(crate) type Boot = Box<
     dyn Fn(&Arc<Network>, &str, Option<Vec<Persisted>>) -> Result<Arc<Node>, InputError>
         + Send
@@ -82,8 +83,13 @@ struct State {
     order: Vec<String>,
     members: BTreeMap<String, Member>,
     queue: BinaryHeap<Reverse<Scheduled>>,
-    /// Messages a partition holds on an open connection, per direction.
+    /// Messages a partition holds on an open connection, per direction,
+    /// and those waiting for a node of the network's first boot.
     held: BTreeMap<(String, String), VecDeque<Parcel>>,
+    /// Nodes not booted yet at the start: the network's nodes boot one
+    /// after another, but as if at once, so what an early one sends to a
+    /// later one waits for it rather than failing.
+    booting: std::collections::BTreeSet<String>,
     sent: u64,
     crossings: Vec<CrossingRecord>,
     omitted_crossings: u64,
@@ -170,6 +176,7 @@ impl Network {
                 members,
                 queue: BinaryHeap::new(),
                 held: BTreeMap::new(),
+                booting: names.iter().cloned().collect(),
                 sent: 0,
                 crossings: Vec::new(),
                 omitted_crossings: 0,
@@ -198,6 +205,30 @@ impl Network {
         let mut state = lock(&self.state);
         state.member(name).node = Some(node.clone());
         state.links.boot(name);
+    }
+
+    /// Node `name` has installed its packages: what other nodes sent it
+    /// while the network was first booting goes on now.
+    pub fn booted(&self, name: &str) {
+        {
+            let mut state = lock(&self.state);
+            if !state.booting.remove(name) {
+                return;
+            }
+            let now = self.now();
+            let waiting: Vec<(String, String)> = state
+                .held
+                .keys()
+                .filter(|(_, to)| to == name)
+                .cloned()
+                .collect();
+            for link in waiting {
+                for parcel in state.held.remove(&link).unwrap_or_default() {
+                    self.route(&mut state, parcel, now);
+                }
+            }
+        }
+        self.flush();
     }
 
     /// What node `name` of this network is made with.
@@ -407,7 +438,12 @@ impl Network {
     /// Sends `parcel` on its way from `now`.
     fn route(&self, state: &mut State, parcel: Parcel, now: Duration) {
         let to = parcel.outbound.km.target.node.clone();
-        match state.links.route(&parcel.from, &to, now) {
+        let route = if state.booting.contains(&to) {
+            Route::Hold
+        } else {
+            state.links.route(&parcel.from, &to, now)
+        };
+        match route {
             Route::Arrive(at) => state.schedule(at, Action::Arrive(parcel), self.activity.enter()),
             Route::Fail(at, why) => {
                 state.schedule(at, Action::Fail(parcel, why), self.activity.enter())
