@@ -228,3 +228,97 @@ fn a_blocked_message_fails_run_unless_it_is_allowed() {
     assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
     assert!(stdout(&allowed).contains("blocked messages:"));
 }
+
+#[test]
+fn run_with_nodes_reports_every_node_and_what_crossed() {
+    let root = workspace();
+    let output = harness(&[
+        "run",
+        root.to_str().unwrap(),
+        "--nodes",
+        "a.os,b.os",
+        "--json",
+        "-",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["seed"], 3);
+    let nodes = report["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    for (node, name) in nodes.iter().zip(["a.os", "b.os"]) {
+        assert_eq!(node["node"], name);
+        // Every record names its node.
+        for process in node["processes"].as_array().unwrap() {
+            assert_eq!(process["node"], name);
+        }
+        for print in node["prints"].as_array().unwrap() {
+            assert_eq!(print["node"], name);
+        }
+        assert_eq!(node["spawns"][0]["result"], "ok");
+    }
+    assert_eq!(report["crossings"], serde_json::json!([]));
+    // The summary shows each node, then the network.
+    let summary = stdout(&harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,b.os"]));
+    assert!(summary.contains("[a.os] spawn:template.os: this is the child process, wow!"));
+    assert!(summary.contains("== host-harness: spawn:template.os on b.os (kinode-1.0) =="));
+    assert!(summary.contains("== host-harness: network of 2 nodes ==\nbetween nodes:\n  nothing crossed"));
+    // A name twice, or a bad name, is bad input.
+    let twice = harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,a.os"]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(stderr(&twice).contains("--nodes: node `a.os` is named twice"), "{}", stderr(&twice));
+    let bad = harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,B!"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`B!` is not a node name"), "{}", stderr(&bad));
+}
+
+#[test]
+fn kit_suites_write_json_and_junit_too() {
+    let root = temp_dir("cli-kit");
+    let probe = read_built(&workspace().join("target/test-guests/probe.wasm"));
+    for (dir, process, request) in [("probe", "echo", vec![]), ("a-test", "a-test", vec!["echo:probe:test.os"])] {
+        let package = dir.strip_suffix("-test").map_or("probe", |_| "a-test");
+        std::fs::create_dir_all(root.join(dir).join("pkg")).unwrap();
+        std::fs::write(root.join(dir).join(format!("pkg/{process}.wasm")), &probe).unwrap();
+        let metadata = serde_json::json!({
+            "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
+            "properties": {
+                "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
+                "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
+            }
+        });
+        std::fs::write(root.join(dir).join("metadata.json"), metadata.to_string()).unwrap();
+        let manifest = serde_json::json!([{
+            "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
+            "on_exit": "Restart", "request_networking": true, "request_capabilities": request,
+            "grant_capabilities": request, "public": true
+        }]);
+        std::fs::write(root.join(dir).join("pkg/manifest.json"), manifest.to_string()).unwrap();
+    }
+    std::fs::write(
+        root.join("tests.toml"),
+        "[[tests]]\nsetup_packages = [{ path = \"probe\", run = true }]\n\
+         test_package_paths = [\"a-test\"]\ntimeout_secs = 5\n\
+         [[tests.nodes]]\nfake_node_name = \"first.dev\"\n\
+         [[tests.nodes]]\nfake_node_name = \"second.dev\"\n",
+    )
+    .unwrap();
+    let junit = root.join("junit.xml");
+    let output = harness(&[
+        "test",
+        "--kit",
+        root.join("tests.toml").to_str().unwrap(),
+        "--json",
+        "-",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    let results: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(results[0]["name"], "a-test");
+    assert_eq!(results[0]["passed"], true);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testcase name=\"a-test\""), "{xml}");
+    assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
+}
