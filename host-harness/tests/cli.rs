@@ -227,6 +227,20 @@ fn a_blocked_message_fails_run_unless_it_is_allowed() {
     let allowed = harness(&["run", dir, "--allow-blocked"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
     assert!(stdout(&allowed).contains("blocked messages:"));
+    // The newcomer's case: a process that may ask kv but never granted it
+    // messaging cannot open its database: kv's answer is blocked.
+    let kv = probe_package(&[probe("kv-user").requests(&["kv:distro:sys"])]);
+    let output = harness(&["run", kv.to_str().unwrap()]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("a response from kv:distro:sys to kv-user:probe:test.os was blocked"),
+        "{out}"
+    );
+    assert!(
+        out.contains("add \"kv:distro:sys\" to grant_capabilities"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -260,24 +274,41 @@ fn run_with_nodes_reports_every_node_and_what_crossed() {
     }
     assert_eq!(report["crossings"], serde_json::json!([]));
     // The summary shows each node, then the network.
-    let summary = stdout(&harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,b.os"]));
+    let summary = stdout(&harness(&[
+        "run",
+        root.to_str().unwrap(),
+        "--nodes",
+        "a.os,b.os",
+    ]));
     assert!(summary.contains("[a.os] spawn:template.os: this is the child process, wow!"));
     assert!(summary.contains("== host-harness: spawn:template.os on b.os (kinode-1.0) =="));
-    assert!(summary.contains("== host-harness: network of 2 nodes ==\nbetween nodes:\n  nothing crossed"));
+    assert!(summary
+        .contains("== host-harness: network of 2 nodes ==\nbetween nodes:\n  nothing crossed"));
     // A name twice, or a bad name, is bad input.
     let twice = harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,a.os"]);
     assert_eq!(twice.status.code(), Some(2));
-    assert!(stderr(&twice).contains("--nodes: node `a.os` is named twice"), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("--nodes: node `a.os` is named twice"),
+        "{}",
+        stderr(&twice)
+    );
     let bad = harness(&["run", root.to_str().unwrap(), "--nodes", "a.os,B!"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("`B!` is not a node name"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("`B!` is not a node name"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
 fn kit_suites_write_json_and_junit_too() {
     let root = temp_dir("cli-kit");
     let probe = read_built(&workspace().join("target/test-guests/probe.wasm"));
-    for (dir, process, request) in [("probe", "echo", vec![]), ("a-test", "a-test", vec!["echo:probe:test.os"])] {
+    for (dir, process, request) in [
+        ("probe", "echo", vec![]),
+        ("a-test", "a-test", vec!["echo:probe:test.os"]),
+    ] {
         let package = dir.strip_suffix("-test").map_or("probe", |_| "a-test");
         std::fs::create_dir_all(root.join(dir).join("pkg")).unwrap();
         std::fs::write(root.join(dir).join(format!("pkg/{process}.wasm")), &probe).unwrap();
@@ -294,7 +325,11 @@ fn kit_suites_write_json_and_junit_too() {
             "on_exit": "Restart", "request_networking": true, "request_capabilities": request,
             "grant_capabilities": request, "public": true
         }]);
-        std::fs::write(root.join(dir).join("pkg/manifest.json"), manifest.to_string()).unwrap();
+        std::fs::write(
+            root.join(dir).join("pkg/manifest.json"),
+            manifest.to_string(),
+        )
+        .unwrap();
     }
     std::fs::write(
         root.join("tests.toml"),
@@ -314,7 +349,13 @@ fn kit_suites_write_json_and_junit_too() {
         "--junit",
         junit.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let results: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(results[0]["name"], "a-test");
     assert_eq!(results[0]["passed"], true);

@@ -253,3 +253,196 @@ async fn restarts_keep_state_kv_and_files_as_a_node_reboot_does() {
         "{failures:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_id_a_step_names_is_checked_against_the_run() {
+    for (text, missing) in [
+        (
+            "[[step]]\nexpect = { holds = { process = \"parent\", issuer = \"http-clinet:distro:sys\", not = true } }\n",
+            "http-clinet:distro:sys",
+        ),
+        (
+            "[[step]]\nexpect = { spawn = { parent = \"parnet\" } }\n",
+            "parnet:spawn:template.os",
+        ),
+        (
+            "[[step]]\nsend = { to = \"parent\", from = \"ghost\", body = \"x\" }\n",
+            "ghost:spawn:template.os",
+        ),
+        (
+            "timeout = 30\n[[step]]\nwait = { exit = \"ghost\" }\n",
+            "ghost:spawn:template.os",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let failures = failures_of(text).await;
+        assert_eq!(failures.len(), 1, "{text}: {failures:?}");
+        assert!(
+            failures[0].contains(&format!("there is no process {missing} in this run")),
+            "{failures:?}"
+        );
+        // At once, not at the timeout.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_send_fails_at_once_and_a_send_without_answer_clears_the_response() {
+    let dir = probe_package(&[probe("echo").on_exit("Restart")]);
+    let scenario = Scenario::from_toml(
+        "timeout = 30\n\
+         [[step]]\nsend = { to = \"ghost\", body = \"x\", expects_response = 20 }\n\
+         [[step]]\nsend = { to = \"echo\", body = \"hi\", expects_response = 5 }\n\
+         [[step]]\nexpect = { response = \"echo:hi\" }\n\
+         [[step]]\nsend = { to = \"echo\", body = \"no answer wanted\" }\n\
+         [[step]]\nexpect = { response = \"echo:hi\" }\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "refused").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(result.failures.len(), 2, "{:#?}", result.failures);
+    assert!(
+        result.failures[0].starts_with("step 1: the request to ghost:probe:test.os got SendError timeout at once: there is no process ghost:probe:test.os"),
+        "{}",
+        result.failures[0]
+    );
+    assert!(
+        result.failures[1]
+            .starts_with("step 5: expected the response to contain \"echo:hi\"; no send got one"),
+        "{}",
+        result.failures[1]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_that_does_not_settle_names_the_busy_process_and_stops() {
+    let dir = probe_package(&[probe("echo"), probe("spinner")]);
+    let scenario = Scenario::from_toml(
+        "timeout = 1\ncpu_limit = 0\n\
+         [[step]]\nsend = { to = \"echo\", body = \"x\" }\n\
+         [[step]]\nexpect = { passes = true }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "busy").await;
+    assert_eq!(result.failures.len(), 1, "{:#?}", result.failures);
+    let failure = &result.failures[0];
+    assert!(
+        failure.starts_with(
+            "step 1: the run did not settle within 1s: spinner:probe:test.os is computing"
+        ),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("the steps after this one were not run"),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scenario_sets_the_memory_limit() {
+    let dir = probe_package(&[probe("hog")]);
+    let scenario = Scenario::from_toml(
+        "memory_limit = 16\n[[step]]\nwait = { exit = \"hog\" }\n\
+         [[step]]\nexpect = { exit = { process = \"hog\", kind = \"trapped\" } }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "hog").await;
+    assert!(result.failures.is_empty(), "{:#?}", result.failures);
+    let report = result.report.unwrap();
+    let hog = report.process("hog:probe:test.os").unwrap();
+    assert_eq!(
+        hog.exit.limit,
+        Some(host_harness::report::Limit::MemoryLimit)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_and_json_carry_no_colour_even_when_a_process_traps() {
+    let dir = probe_package(&[probe("trapper")]);
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(
+        dir.join("tests/trap.toml"),
+        "[[step]]\nexpect = { passes = true }\n",
+    )
+    .unwrap();
+    let files = find(&dir, None).unwrap();
+    let results = run_files(&dir, &files, 1).await.unwrap();
+    assert!(!results[0].passed());
+    let failure = &results[0].failures[0];
+    assert!(
+        failure.contains("trapper:probe:test.os trapped"),
+        "{failure}"
+    );
+    // The kernel's red "ended with error" line is in the trace, plain.
+    assert!(failure.contains("ended with error"), "{failure}");
+    let xml = to_junit(&results);
+    let json = to_json(&results).to_string();
+    assert!(!xml.contains('\x1b') && !json.contains("\\u001b"), "{xml}");
+    assert!(!failure.contains('\x1b'), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requested_capability_never_used_is_noted() {
+    let dir = probe_package(&[probe("echo").requests(&["kv:distro:sys"])]);
+    let scenario = Scenario::from_toml(
+        "[[step]]\nexpect = { diagnostic = \"unused_capability\", passes = true }\n",
+    )
+    .unwrap();
+    // The note comes when the run ends; the report has it.
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "unused").await;
+    let report = result.report.unwrap();
+    let note = report
+        .diagnostics_of(host_harness::report::DiagnosticKind::UnusedCapability)
+        .next()
+        .expect("an unused_capability note");
+    assert_eq!(note.level, host_harness::report::Level::Info);
+    assert!(note.message.contains("kv:distro:sys"), "{note:?}");
+    assert!(
+        report.check_failures().is_empty(),
+        "information, not a failure"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scenario_paths_stay_inside_the_home_and_links_do_not_lead_out() {
+    // A seed file outside the home is refused before the run.
+    let failures = failures_of(
+        "[[file]]\npath = \"../outside.txt\"\ncontent = \"x\"\n[[step]]\nexpect = { passes = true }\n",
+    )
+    .await;
+    assert!(
+        failures[0].contains("`../outside.txt` must be a path inside the node home"),
+        "{failures:?}"
+    );
+    // expect.file neither climbs nor follows a link out of the home.
+    let dir = probe_package(&[probe("echo")]);
+    let scenario = Scenario::from_toml(
+        "[[step]]\nexpect = { file = { path = \"../../etc/passwd\", contains = \"root\" } }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "climb").await;
+    assert!(
+        result.failures[0].contains("`../../etc/passwd` must be a path inside the node home"),
+        "{:?}",
+        result.failures
+    );
+    // The linker makes `tmp/esc`, a link to the home's parent, which
+    // holds the scenario's copy of the package: a check through it must
+    // not read what is there.
+    let dir = probe_package(&[probe("linker")]);
+    let scenario = Scenario::from_toml(
+        "[[step]]\nwait = { print = \"remove\", process = \"linker\" }\n\
+         [[step]]\nexpect = { file = { path = \"vfs/probe:test.os/tmp/esc/metadata.json\", contains = \"probe\" } }\n",
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "link").await;
+    assert_eq!(result.failures.len(), 1, "{:?}", result.failures);
+    assert!(
+        result.failures[0].starts_with(
+            "step 2: expected vfs/probe:test.os/tmp/esc/metadata.json to contain \"probe\""
+        ),
+        "{:?}",
+        result.failures
+    );
+}

@@ -137,16 +137,25 @@ pub struct Sqlite {
 /// databases, or an in-memory or temporary database. A node lets SQLite
 /// open any file.
 fn confine(connection: &Connection, dir: PathBuf, refused: Arc<Mutex<Vec<String>>>) {
-    connection.authorizer(Some(move |context: AuthContext<'_>| {
-        let AuthAction::Attach { filename } = context.action else {
-            return Authorization::Allow;
-        };
-        if filename.is_empty() || filename == ":memory:" || inside(&dir, filename) {
+    connection.authorizer(Some(move |context: AuthContext<'_>| match context.action {
+        AuthAction::Attach { filename }
+            if filename.is_empty() || filename == ":memory:" || inside(&dir, filename) =>
+        {
             Authorization::Allow
-        } else {
-            lock(&refused).push(filename.to_string());
+        }
+        AuthAction::Attach { filename } => {
+            lock(&refused).push(format!("{filename:?}"));
             Authorization::Deny
         }
+        // SQLite names the file only when it is a literal: `ATTACH ? AS x`
+        // or `ATTACH '/a' || 'b' AS x` reach here without one, so they
+        // cannot be checked, and are refused.
+        AuthAction::Unknown { code, .. } if code == rusqlite::ffi::SQLITE_ATTACH => {
+            let what = "a file named by an expression (only a literal name can be checked)";
+            lock(&refused).push(what.into());
+            Authorization::Deny
+        }
+        _ => Authorization::Allow,
     }));
 }
 
@@ -340,9 +349,7 @@ impl Module for Sqlite {
             ctx.note(ModuleEvent::DatabaseEscape {
                 process: km.source.process.clone(),
                 module: ctx.id().clone(),
-                what: format!(
-                    "a statement that ATTACHes {file:?}, outside the package's databases"
-                ),
+                what: format!("a statement that ATTACHes {file}, outside the package's databases"),
             });
         }
         match result {
@@ -419,7 +426,17 @@ mod tests {
         assert!(!outside.exists(), "nothing written outside");
         let escape = format!("{}/../outside.db", package.display());
         assert!(run(format!("ATTACH '{escape}' AS b")).is_err());
-        assert_eq!(lock(&refused).len(), 3, "{:?}", lock(&refused));
+        // A name SQLite computes is not shown to the authorizer: refused.
+        let computed = format!(
+            "ATTACH ('{}' || '.db') AS c",
+            scratch.path().join("x").display()
+        );
+        assert!(run(computed).is_err());
+        let bound = db.execute("ATTACH ?1 AS d", [outside.display().to_string()]);
+        assert!(bound.is_err());
+        assert!(!outside.exists() && !scratch.path().join("x.db").exists());
+        assert_eq!(lock(&refused).len(), 5, "{:?}", lock(&refused));
+        assert!(lock(&refused)[3].contains("an expression"));
         // The package's own databases, and memory, are fine.
         run(format!("ATTACH '{}' AS s", sibling.display())).unwrap();
         run("ATTACH ':memory:' AS m".into()).unwrap();

@@ -487,6 +487,13 @@ impl Drive {
             expects_response: send.expects_response,
         };
         let from = send.from.as_ref().map(|p| self.id(p));
+        if let Some(id) = &from {
+            let node = self.node(Some(&here))?;
+            let report = self.report(Some(&here))?;
+            if !self.existed(&node, &report, id) {
+                return Err(self.unknown(&report, id));
+            }
+        }
         self.install_driver(&here)?;
         let driver = &self.drivers[&here];
         if let Some(from) = from {
@@ -645,6 +652,11 @@ impl Drive {
                 if printed && ended {
                     return Some(Ok(()));
                 }
+                if let Some(id) = exit.as_ref().filter(|id| report.record(id).is_none()) {
+                    if idle {
+                        return Some(Err(self.unknown(report, id)));
+                    }
+                }
                 // Fail as soon as the wait cannot end well.
                 if let Some(id) = from.as_ref().filter(|_| !printed) {
                     match report.record(id) {
@@ -706,7 +718,7 @@ impl Drive {
         want: &mut impl FnMut(Result<(), String>),
     ) {
         if let Some(spawn) = &expect.spawn {
-            want(self.spawned(report, spawn));
+            want(self.spawned(node, report, spawn));
         }
         if let Some(cap) = &expect.holds {
             want(self.holds(node, report, cap));
@@ -839,9 +851,13 @@ impl Drive {
         }
     }
 
-    fn spawned(&self, report: &Report, spawn: &ExpectSpawn) -> Result<(), String> {
+    fn spawned(&self, node: &Node, report: &Report, spawn: &ExpectSpawn) -> Result<(), String> {
         let parent = spawn.parent.as_ref().map(|p| self.id(p));
         let child = spawn.child.as_ref().map(|c| self.id(c));
+        // A child need not exist (its spawn may have failed); a parent must.
+        if let Some(id) = parent.as_ref().filter(|id| !self.existed(node, report, id)) {
+            return Err(self.unknown(report, id));
+        }
         let found = report.spawns.iter().any(|s| {
             parent.as_ref().is_none_or(|p| s.parent == *p)
                 && child.as_ref().is_none_or(|c| match &s.child {
@@ -882,16 +898,19 @@ impl Drive {
 
     fn holds(&self, node: &Node, report: &Report, cap: &ExpectCap) -> Result<(), String> {
         let process = self.id(&cap.process);
-        if !self.existed(node, report, &process) {
-            return Err(self.unknown(report, &process));
+        let issuer = self.id(&cap.issuer);
+        // A misspelt issuer would make `not = true` pass for nothing.
+        for id in [&process, &issuer] {
+            if !self.existed(node, report, id) {
+                return Err(self.unknown(report, id));
+            }
         }
         let params = cap
             .params
             .clone()
             .unwrap_or_else(|| "messaging".into())
             .to_string();
-        let issuer = Address::new(node.name(), self.id(&cap.issuer));
-        let wanted = Capability::new(issuer, params);
+        let wanted = Capability::new(Address::new(node.name(), issuer), params);
         let held: Vec<Capability> = if cap.at_start {
             let Some(record) = report.record(&process) else {
                 return Err(format!(
