@@ -421,6 +421,55 @@ impl Session {
             .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
     }
 
+    /// Cuts nodes `a` off from nodes `b` (with `one_way`, only what `a`
+    /// sends to `b`), as a scenario's `partition` does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut options = host_harness::RunOptions::new("..");
+    /// options.nodes = host_harness::NodeSpec::same(&["a.os", "b.os"], &options);
+    /// let session = host_harness::Session::start(&options).await.unwrap();
+    /// session.partition(&["a.os"], &["b.os"], false);
+    /// session.heal();
+    /// session.crash("b.os").await.unwrap();
+    /// session.restart("b.os").await.unwrap();
+    /// let report = session.finish_network(true).await;
+    /// assert_eq!(report.earlier_boots[0].node, "b.os");
+    /// # }
+    /// ```
+    pub fn partition(&self, a: &[&str], b: &[&str], one_way: bool) {
+        let names = |nodes: &[&str]| nodes.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        self.network.partition(&names(a), &names(b), one_way);
+    }
+
+    /// Every partition is gone; what they held goes on.
+    pub fn heal(&self) {
+        self.network.heal();
+    }
+
+    /// Messages from `from` to `to` take between `low` and `high` (drawn
+    /// from the run's seed for each).
+    pub fn set_latency(&self, from: &str, to: &str, low: Duration, high: Duration) {
+        let latency = if low == high {
+            crate::network::links::Latency::Fixed(low)
+        } else {
+            crate::network::links::Latency::Range(low.min(high), high.max(low))
+        };
+        self.network
+            .set_latency(&[from.to_string()], &[to.to_string()], latency);
+    }
+
+    /// Node `node` crashes: what was on its way to or from it is lost.
+    pub async fn crash(&self, node: &str) -> Result<(), String> {
+        self.network.crash(node).await
+    }
+
+    /// Node `node` boots again from its home (a running one shuts down
+    /// cleanly first).
+    pub async fn restart(&self, node: &str) -> Result<(), String> {
+        self.network.restart(node).await
+    }
+
     /// Ends the run and returns the first node's report; every task is
     /// gone after it.
     pub async fn finish(self, idle: bool) -> Report {
