@@ -74,6 +74,16 @@ pub struct RunOptions {
     /// The nodes of the run, each with the packages it installs; empty:
     /// one node, `node`, with `package_dir` and `packages`.
     pub nodes: Vec<NodeSpec>,
+    /// Run on virtual node time: one thread, a clock that jumps to the next
+    /// timer whenever every task waits (a 300 s wait takes no time), and
+    /// processes that yield by fuel, so one seed gives one run. No real
+    /// socket is opened. [`run`] and [`run_network`] run it on a thread of
+    /// their own; a [`Session`] needs a single-threaded runtime with its
+    /// clock paused.
+    pub virtual_time: bool,
+    /// Keep every kernel event, with its node time, in each report's
+    /// `trace` (what `--check-determinism` compares).
+    pub trace: bool,
 }
 
 /// One node of a run: its name and the packages installed on it (in
@@ -124,6 +134,8 @@ impl RunOptions {
             seed: None,
             allow_blocked: false,
             nodes: vec![],
+            virtual_time: false,
+            trace: false,
         }
     }
 
@@ -154,6 +166,12 @@ pub enum RunError {
     Input(#[from] InputError),
     #[error("host-harness could not start wasmtime: {0}")]
     Engine(String),
+    /// A run on virtual time did not end within this much real time.
+    #[error(
+        "the run on virtual time did not end within {0:?} of real time: a process computing \
+         without end (set a cpu_limit), or a module call that never returns"
+    )]
+    Stuck(Duration),
 }
 
 /// Installs the package, starts its processes in manifest order, and runs
@@ -172,9 +190,32 @@ pub enum RunError {
 /// # }
 /// ```
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
+    if options.virtual_time {
+        let options = options.clone();
+        return simulated(move || Box::pin(async move { run_here(&options).await })).await;
+    }
+    run_here(options).await
+}
+
+/// [`run`] on the runtime it is called on.
+async fn run_here(options: &RunOptions) -> Result<Report, RunError> {
     let session = Session::start(options).await?;
     let idle = session.wait(options).await;
     Ok(session.finish(idle).await)
+}
+
+/// How long, in real time, a run on virtual time may take before the
+/// harness gives up on it (a process computing for ever with no
+/// `cpu_limit`, a module call that never returns).
+pub const SIMULATION_WALL_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs `make`'s run on virtual time, on a thread of its own.
+async fn simulated<T: Send + 'static>(
+    make: impl FnOnce() -> crate::util::sim::SimFuture<Result<T, RunError>> + Send + 'static,
+) -> Result<T, RunError> {
+    crate::util::sim::simulate(SIMULATION_WALL_LIMIT, make)
+        .await
+        .unwrap_or(Err(RunError::Stuck(SIMULATION_WALL_LIMIT)))
 }
 
 /// [`run`] for a run of several nodes ([`RunOptions::nodes`]): every
@@ -191,6 +232,15 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
 /// # }
 /// ```
 pub async fn run_network(options: &RunOptions) -> Result<NetworkReport, RunError> {
+    if options.virtual_time {
+        let options = options.clone();
+        return simulated(move || Box::pin(async move { run_network_here(&options).await })).await;
+    }
+    run_network_here(options).await
+}
+
+/// [`run_network`] on the runtime it is called on.
+async fn run_network_here(options: &RunOptions) -> Result<NetworkReport, RunError> {
     let session = Session::start(options).await?;
     let idle = session.wait(options).await;
     Ok(session.finish_network(idle).await)
@@ -281,6 +331,10 @@ pub struct Session {
     _homes: Option<TempDir>,
 }
 
+/// A connection to an HTTP server: a socket, or memory.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
+
 /// What every node of a run is built from.
 struct Blueprint {
     host: Arc<WasmHost>,
@@ -359,7 +413,25 @@ impl Session {
         let boot = Box::new(move |network: &Arc<Network>, name: &str, table| {
             blueprint.boot(network, name, table)
         });
-        let network = Network::start(&names, seed, Arc::new(Activity::default()), boot).await?;
+        if options.virtual_time
+            && tokio::runtime::Handle::current().runtime_flavor()
+                != tokio::runtime::RuntimeFlavor::CurrentThread
+        {
+            return Err(InputError::invalid(
+                "virtual_time",
+                "a session on virtual time needs a single-threaded tokio runtime with its clock \
+                 paused (`run` and `run_network` make one)",
+            )
+            .into());
+        }
+        let network = Network::start(
+            &names,
+            seed,
+            options.virtual_time,
+            Arc::new(Activity::default()),
+            boot,
+        )
+        .await?;
         Ok(Session {
             network,
             first: names[0].clone(),
@@ -419,6 +491,70 @@ impl Session {
         self.network
             .node(name)?
             .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
+    }
+
+    /// An HTTP request to node `node`'s server, with the login cookie if
+    /// `cookie`: the status and the body. On virtual time it goes in
+    /// memory, with no socket; otherwise to the server's port.
+    pub async fn http(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        cookie: bool,
+    ) -> Result<(u16, Vec<u8>), String> {
+        use http_body_util::BodyExt;
+        let up = self
+            .network
+            .node(node)
+            .ok_or_else(|| format!("node {node} is not up"))?;
+        let serving = |_| format!("no HTTP server is running on {node}: no process has bound a path");
+        let port = up
+            .peek(|r| r.http_server.as_ref().map(|s| s.port))
+            .ok_or(())
+            .map_err(serving)?;
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("localhost:{port}"));
+        if cookie {
+            if let Some(cookie) = self.http_cookie_of(node) {
+                request = request.header("cookie", cookie);
+            }
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| format!("a malformed request: {e}"))?;
+        let io = if up.simulated() {
+            let stream = up.connect_http().ok_or(()).map_err(serving)?;
+            Box::new(stream) as Box<dyn Stream>
+        } else {
+            let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("cannot reach the HTTP server on port {port}: {e}"))?;
+            Box::new(stream) as Box<dyn Stream>
+        };
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes()
+            .to_vec();
+        Ok((status, body))
     }
 
     /// Cuts nodes `a` off from nodes `b` (with `one_way`, only what `a`
@@ -548,6 +684,10 @@ impl Blueprint {
             run_seed: seat.run_seed,
             wire: seat.wire,
             activity: seat.activity,
+            origin: seat.origin,
+            wall_origin: seat.wall_origin,
+            simulated: seat.simulated,
+            trace: options.trace,
         };
         let programs = Processes {
             host: self.host.clone(),
@@ -563,9 +703,11 @@ impl Blueprint {
             seed: seat.seed,
             host_memory_limit: options.host_memory_limit,
         };
-        for (id, public, module) in crate::modules::all(self.runtime.profile(), &modules) {
+        let (natives, http_door) = crate::modules::all(self.runtime.profile(), &modules);
+        for (id, public, module) in natives {
             node.add_module(id, public, module);
         }
+        node.set_http_door(http_door);
         // Up before its processes start: what they send at once can come back.
         network.attach(name, &node);
         node.kernel(|k| {

@@ -133,6 +133,17 @@ struct TestArgs {
     /// How long --kit setup packages may take to settle before tests run, in seconds
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// Seed every random choice (ids, keys, latencies, the processes' yields): the same seed
+    /// replays a run byte for byte; without it each run draws one and reports it
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run on the wall clock instead of virtual node time (waits take as long as they say)
+    #[arg(long)]
+    real_time: bool,
+    /// Run each scenario twice from one seed and fail it, naming the first event where the
+    /// two runs differ, if they do
+    #[arg(long, conflicts_with = "real_time")]
+    check_determinism: bool,
 }
 
 #[derive(Args)]
@@ -196,6 +207,9 @@ struct RunArgs {
     /// Blocked messages are expected: report them without failing the run
     #[arg(long)]
     allow_blocked: bool,
+    /// Run on the wall clock instead of virtual node time (`--serve` always does)
+    #[arg(long)]
+    real_time: bool,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -372,6 +386,8 @@ fn test_kit(
     options.verbosity = args.verbosity;
     options.quiet = args.verbosity == 0;
     options.timeout = timeout;
+    options.seed = args.seed;
+    options.virtual_time = !args.real_time;
     let (outcomes, _reports) = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
         Ok(done) => done,
         Err(RunError::Input(e)) => return fail(e.to_string()),
@@ -390,24 +406,52 @@ fn report_results(results: &[host_harness::scenario::ScenarioResult], args: &Tes
     use host_harness::scenario;
 
     let to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    // Under a seed the output replays byte for byte: no wall time in it.
+    let seeded = args.seed.is_some();
+    let timing = |result: &scenario::ScenarioResult| {
+        let node = result.node_time.as_secs_f64();
+        if seeded {
+            format!("node time {node:.3} s")
+        } else {
+            format!(
+                "{} ms; node time {node:.3} s; seed {}",
+                result.duration.as_millis(),
+                result.seed
+            )
+        }
+    };
     if !to_stdout {
         for result in results {
-            let ms = result.duration.as_millis();
             if result.passed() {
-                println!("PASS {} ({ms} ms)", result.name);
+                println!("PASS {} ({})", result.name, timing(result));
             } else {
-                println!("FAIL {} ({ms} ms)", result.name);
+                println!("FAIL {} ({})", result.name, timing(result));
                 for failure in &result.failures {
                     for line in failure.lines() {
                         println!("  {line}");
                     }
+                }
+                if !args.real_time {
+                    let what = match &args.kit {
+                        Some(kit) => format!("--kit {}", kit.display()),
+                        None => {
+                            let stem = result.file.file_stem().unwrap_or_default();
+                            format!(
+                                "{} --filter {}",
+                                args.package_dir.display(),
+                                stem.to_string_lossy()
+                            )
+                        }
+                    };
+                    println!("  replay: host-harness test {what} --seed {}", result.seed);
                 }
             }
         }
     }
     let failed = results.iter().filter(|r| !r.passed()).count();
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&scenario::to_json(results)).expect("JSON");
+        let text =
+            serde_json::to_string_pretty(&scenario::to_json(results, !seeded)).expect("JSON");
         if to_stdout {
             println!("{text}");
         } else if let Err(e) = std::fs::write(path, text + "\n") {
@@ -415,12 +459,20 @@ fn report_results(results: &[host_harness::scenario::ScenarioResult], args: &Tes
         }
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, scenario::to_junit(results)) {
+        if let Err(e) = std::fs::write(path, scenario::to_junit(results, !seeded)) {
             return fail(format!("{}: cannot write: {e}", path.display()));
         }
     }
     if !to_stdout {
         println!("{} passed, {failed} failed", results.len() - failed);
+        if !seeded && !args.real_time && results.iter().any(|r| !r.node_time.is_zero()) {
+            let node: f64 = results.iter().map(|r| r.node_time.as_secs_f64()).sum();
+            let wall: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
+            println!(
+                "node time {node:.3} s in {wall:.3} s of real time ({:.0}×)",
+                node / wall.max(1e-9)
+            );
+        }
     }
     if failed == 0 {
         ExitCode::SUCCESS
@@ -448,7 +500,18 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    match runtime.block_on(scenario::run_files(&args.package_dir, &files, jobs)) {
+    let settings = scenario::Settings {
+        real_time: args.real_time,
+        seed: args.seed,
+        check_determinism: args.check_determinism,
+        trace: false,
+    };
+    match runtime.block_on(scenario::run_files_with(
+        &args.package_dir,
+        &files,
+        jobs,
+        &settings,
+    )) {
         Ok(results) => report_results(&results, args),
         Err(e) => fail(e.to_string()),
     }
@@ -474,6 +537,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         runtime: flavor,
         seed,
         allow_blocked,
+        real_time,
     } = args;
     let cpu_limit = match cpu_limit
         .map(|c| check_seconds("--cpu-limit", c))
@@ -518,6 +582,9 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         seed,
         allow_blocked,
         nodes: vec![],
+        // Virtual node time unless someone may talk to it from outside.
+        virtual_time: !(real_time || serve),
+        trace: false,
     };
     let mut options = options;
     if !nodes.is_empty() {

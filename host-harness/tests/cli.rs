@@ -360,6 +360,6 @@ fn kit_suites_write_json_and_junit_too() {
     assert_eq!(results[0]["name"], "a-test");
     assert_eq!(results[0]["passed"], true);
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("<testcase name=\"a-test\""), "{xml}");
+    assert!(xml.contains("<testcase name=\"a-test (seed "), "{xml}");
     assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
 }

@@ -62,14 +62,14 @@ expect = { spawn = { result = "no_file_at_path" }, print = { contains = "never p
     );
     assert!(results.iter().any(|r| r.name == "right" && r.passed()));
 
-    let json = to_json(&results);
+    let json = to_json(&results, true);
     let entries = json.as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert!(entries
         .iter()
         .all(|e| e["passed"].is_boolean() && e["duration_ms"].is_u64()));
 
-    let xml = to_junit(&results);
+    let xml = to_junit(&results, true);
     let mut reader = quick_xml::Reader::from_str(&xml);
     let (mut cases, mut failures) = (0, 0);
     loop {
@@ -324,7 +324,14 @@ async fn a_step_that_does_not_settle_names_the_busy_process_and_stops() {
          [[step]]\nexpect = { passes = true }\n",
     )
     .unwrap();
-    let result = host_harness::scenario::run_scenario(&dir, &scenario, "busy").await;
+    // On real time: on virtual time computing takes no node time, and a
+    // process computing without end is stopped by its cpu_limit.
+    let settings = host_harness::scenario::Settings {
+        real_time: true,
+        ..Default::default()
+    };
+    let result =
+        host_harness::scenario::run_scenario_with(&dir, &scenario, "busy", &settings).await;
     assert_eq!(result.failures.len(), 1, "{:#?}", result.failures);
     let failure = &result.failures[0];
     assert!(
@@ -376,8 +383,8 @@ async fn junit_and_json_carry_no_colour_even_when_a_process_traps() {
     );
     // The kernel's red "ended with error" line is in the trace, plain.
     assert!(failure.contains("ended with error"), "{failure}");
-    let xml = to_junit(&results);
-    let json = to_json(&results).to_string();
+    let xml = to_junit(&results, true);
+    let json = to_json(&results, true).to_string();
     assert!(!xml.contains('\x1b') && !json.contains("\\u001b"), "{xml}");
     assert!(!failure.contains('\x1b'), "{failure}");
 }

@@ -44,7 +44,13 @@ pub struct ProcessHost {
 
 impl ProcessHost {
     pub fn new(ctx: ProcessCtx, busy: InFlight, limits: Limits) -> Self {
-        let (wasi, stdio) = wasi::context(ctx.tmp_dir().as_deref(), ctx.profile());
+        let (origin, wall_origin) = ctx.origin();
+        let clocks = wasi::Clocks {
+            origin,
+            wall_origin,
+        };
+        let (wasi, stdio) =
+            wasi::context(ctx.tmp_dir().as_deref(), ctx.profile(), clocks, ctx.random());
         let our = ctx.our();
         ProcessHost {
             messages: Messages::new(our.clone(), ctx.random()),

@@ -53,6 +53,9 @@ impl WasmHost {
         // Every process yields to the others (and to the run's timeout)
         // each time the epoch moves on, so no busy process can starve them.
         config.epoch_interruption(true);
+        // On virtual time they yield by fuel instead (at the same points on
+        // every run); on real time each store has fuel without end.
+        config.consume_fuel(true);
         let engine = Engine::new(&config)?;
         let ticker = engine.weak();
         std::thread::Builder::new()

@@ -4,17 +4,19 @@
 //! package's `tmp`, at the same path as on the host, named by `TEMP_DIR`,
 //! and fails a write past stderr's 5000 bytes; hyperdrive has no tmp
 //! directory and no environment, and its stderr keeps the newest bytes
-//! instead of failing.
+//! instead of failing. Its clocks are the node's and its random numbers
+//! come from the run's seed, so on virtual time both replay.
 
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
 
 use crate::types::{Profile, StderrRule};
 use crate::util::lock;
@@ -146,10 +148,76 @@ impl Pollable for KeptOutput {
     async fn ready(&mut self) {}
 }
 
+/// The clocks a process reads: the node's (tokio's, so on virtual time
+/// they move with it), counted from the run's start, the wall clock from
+/// the wall-clock time then.
+#[derive(Clone, Copy)]
+pub struct Clocks {
+    pub origin: tokio::time::Instant,
+    pub wall_origin: Duration,
+}
+
+impl HostMonotonicClock for Clocks {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+}
+
+impl HostWallClock for Clocks {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        self.wall_origin + self.origin.elapsed()
+    }
+}
+
+/// A process's WASI random numbers, from a seed (so a run's seed replays
+/// them too).
+struct SeededRandom(rand_chacha::ChaCha8Rng);
+
+impl wasi_rand_core::TryRng for SeededRandom {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(rand::RngCore::next_u32(&mut self.0))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(rand::RngCore::next_u64(&mut self.0))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        rand::RngCore::fill_bytes(&mut self.0, dst);
+        Ok(())
+    }
+}
+
+fn seeded(seed: u64) -> SeededRandom {
+    SeededRandom(rand::SeedableRng::seed_from_u64(seed))
+}
+
 /// The WASI context of one process under `profile`'s rules; `tmp_dir` is
-/// the package's tmp directory, if the runtime preopens one.
-pub fn context(tmp_dir: Option<&Path>, profile: &Profile) -> (WasiCtx, Stdio) {
+/// the package's tmp directory, if the runtime preopens one; its clocks
+/// are `clocks` and its random numbers come from `seed`.
+pub fn context(
+    tmp_dir: Option<&Path>,
+    profile: &Profile,
+    clocks: Clocks,
+    seed: u64,
+) -> (WasiCtx, Stdio) {
     let mut builder = WasiCtxBuilder::new();
+    builder
+        .wall_clock(clocks)
+        .monotonic_clock(clocks)
+        .secure_random(seeded(seed))
+        .insecure_random(seeded(seed.rotate_left(21)))
+        .insecure_random_seed(u128::from(seed.rotate_left(42)));
     let stdout = KeptOutput::new(STDOUT_CAPACITY);
     builder.stdout(stdout.clone());
     let stderr = match profile.stderr {
@@ -197,12 +265,16 @@ mod tests {
     fn kinode_stderr_refuses_writes_past_5000_bytes_and_hyperdrives_never_does() {
         use crate::types::Runtime;
         let big = bytes::Bytes::from(vec![b'x'; 5001]);
-        let (_, kinode) = context(None, Runtime::Kinode.profile());
+        let clocks = Clocks {
+            origin: tokio::time::Instant::now(),
+            wall_origin: Duration::ZERO,
+        };
+        let (_, kinode) = context(None, Runtime::Kinode.profile(), clocks, 1);
         let Stderr::Bounded(mut pipe) = kinode.stderr else {
             panic!("Kinode 1.0's stderr is a bounded pipe");
         };
         assert!(pipe.write(big.clone()).is_err());
-        let (_, hyperdrive) = context(None, Runtime::Hyperdrive.profile());
+        let (_, hyperdrive) = context(None, Runtime::Hyperdrive.profile(), clocks, 1);
         let Stderr::Rotating(mut kept) = hyperdrive.stderr else {
             panic!("hyperdrive's stderr rotates");
         };

@@ -95,7 +95,7 @@ impl Kernel {
         });
         // Removed without revoking; the name is free until the restart,
         // which starts from the dying task's own on-exit (Restart).
-        if let Some(mut entry) = self.processes.remove(id) {
+        if let Some(mut entry) = self.processes.swap_remove(id) {
             entry.on_exit = entry.task_on_exit.clone();
             self.effects.push(Effect::Close(id.clone()));
             self.print(2, format!("kernel: killing process {id}"));
@@ -112,7 +112,7 @@ impl Kernel {
     /// newer process took its name meanwhile, the kernel's initialize
     /// fails and its `run` reaches that newer process instead.
     pub fn restart_due(&mut self, id: &ProcessId) {
-        let Some(entry) = self.restarting.remove(id) else {
+        let Some(entry) = self.restarting.swap_remove(id) else {
             return;
         };
         if self.processes.contains_key(id) {
@@ -157,7 +157,7 @@ impl Kernel {
 
     /// [`Kernel::kill`], printing "killing" at `verbosity`.
     pub(super) fn kill_printing(&mut self, id: &ProcessId, revoke: bool, verbosity: u8) {
-        if self.processes.remove(id).is_none() {
+        if self.processes.swap_remove(id).is_none() {
             self.print(2, format!("kernel: no such process {id} to kill"));
             return;
         }

@@ -28,6 +28,11 @@ mod usage;
 mod tests;
 
 use std::collections::HashMap;
+
+// Processes in the order the kernel made them: whatever walks the table
+// (reboots, the process map's debug print, the runtime modules' grants)
+// does so the same way on every run.
+use indexmap::IndexMap;
 use std::time::Duration;
 
 pub(crate) use boot::Persisted;
@@ -72,10 +77,10 @@ pub enum Effect {
 
 pub struct Kernel {
     node: String,
-    processes: HashMap<ProcessId, Entry>,
+    processes: IndexMap<ProcessId, Entry>,
     /// Processes waiting out the restart backoff. The kernel has removed
     /// them: messages fail as to a missing process, the name is free.
-    restarting: HashMap<ProcessId, Entry>,
+    restarting: IndexMap<ProcessId, Entry>,
     /// Persisted `set-state` bytes; they outlive restarts and kills.
     states: HashMap<ProcessId, Vec<u8>>,
     /// Restart backoff, per process id; only processes created with
@@ -142,8 +147,8 @@ impl Kernel {
     pub fn new(node: &str, runtime: Runtime, seed: u64) -> Kernel {
         Kernel {
             node: node.into(),
-            processes: HashMap::new(),
-            restarting: HashMap::new(),
+            processes: IndexMap::new(),
+            restarting: IndexMap::new(),
             states: HashMap::new(),
             backoff: HashMap::new(),
             effects: Vec::new(),

@@ -39,6 +39,10 @@ pub struct Outcome {
     /// How long it ran (for the first of a `[[tests]]` entry, with the
     /// nodes' boot).
     pub duration: Duration,
+    /// Node time it ran (on virtual time, what the clock jumped through).
+    pub node_time: Duration,
+    /// The run's seed: `--seed` replays it.
+    pub seed: u64,
 }
 
 impl Outcome {
@@ -55,6 +59,8 @@ impl Outcome {
                 .into_iter()
                 .collect(),
             duration: self.duration,
+            node_time: self.node_time,
+            seed: self.seed,
             report: None,
             network: None,
         }
@@ -107,6 +113,31 @@ pub async fn run_suite(
     path: &Path,
     options: &RunOptions,
 ) -> Result<(Vec<Outcome>, Vec<NetworkReport>), RunError> {
+    let mut options = options.clone();
+    let seed = *options.seed.get_or_insert_with(rand::random);
+    if !options.virtual_time {
+        return run_suite_here(path, &options).await;
+    }
+    let path = path.to_owned();
+    crate::util::sim::simulate(crate::api::SIMULATION_WALL_LIMIT, move || {
+        Box::pin(async move { run_suite_here(&path, &options).await })
+    })
+    .await
+    .unwrap_or(Err(RunError::Stuck(crate::api::SIMULATION_WALL_LIMIT)))
+    .map(|(mut outcomes, reports)| {
+        for outcome in &mut outcomes {
+            outcome.seed = seed;
+        }
+        (outcomes, reports)
+    })
+}
+
+async fn run_suite_here(
+    path: &Path,
+    options: &RunOptions,
+) -> Result<(Vec<Outcome>, Vec<NetworkReport>), RunError> {
+    let seed = options.seed.unwrap_or_default();
+    let clock = tokio::time::Instant::now();
     let (suite, dir, file) = Suite::load(path)?;
     let mut outcomes = Vec::new();
     let mut reports = Vec::new();
@@ -133,6 +164,8 @@ pub async fn run_suite(
                 result: Err(Failure::Error(reason.clone())),
                 file: file.clone(),
                 duration: Duration::ZERO,
+                node_time: Duration::ZERO,
+                seed,
             }));
             continue;
         }
@@ -185,6 +218,8 @@ pub async fn run_suite(
                 result,
                 file: file.clone(),
                 duration: started.elapsed(),
+                node_time: clock.elapsed(),
+                seed,
             });
             idle = session.settle(options.timeout).await;
         }

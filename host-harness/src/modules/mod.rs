@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::KernelMessage;
-use crate::node::{Module, ModuleCtx};
+use crate::node::{HttpDoor, Module, ModuleCtx};
 use crate::types::keys::seeded;
 use crate::types::{ProcessId, Profile};
 
@@ -65,11 +65,21 @@ fn from_another_node(ctx: &ModuleCtx, km: &KernelMessage) -> bool {
 /// handles its messages.
 pub(crate) type Native = (ProcessId, bool, Arc<dyn Module>);
 
-/// Every runtime module and distro stand-in a node of `profile` runs.
-pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
+/// Every runtime module and distro stand-in a node of `profile` runs, and
+/// the way into its HTTP server without a socket.
+pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> (Vec<Native>, Arc<dyn HttpDoor>) {
     let module = |name: &str, public: bool, module: Arc<dyn Module>| {
         (ProcessId::runtime(name), public, module)
     };
+    let http = Arc::new(http_server::HttpServer::new(
+        config.http_port,
+        seeded(config.seed, "login cookie")[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        usize::try_from(config.host_memory_limit).unwrap_or(usize::MAX),
+    ));
+    let door = http.door();
     let mut natives = vec![
         module(
             "vfs",
@@ -84,18 +94,7 @@ pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
         module("timer", true, Arc::new(timer::Timer::default())),
         module("kv", false, Arc::new(kv::Kv::default())),
         module("sqlite", false, Arc::new(sqlite::Sqlite::default())),
-        module(
-            "http-server",
-            false,
-            Arc::new(http_server::HttpServer::new(
-                config.http_port,
-                seeded(config.seed, "login cookie")[..16]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
-                usize::try_from(config.host_memory_limit).unwrap_or(usize::MAX),
-            )),
-        ),
+        module("http-server", false, http.clone()),
         module("eth", false, Arc::new(eth::Eth)),
         module(
             "net",
@@ -111,7 +110,7 @@ pub(crate) fn all(profile: &Profile, config: &ModuleConfig) -> Vec<Native> {
         let id = ProcessId::parse(id).expect("distro ids are valid");
         natives.push((id, public, distro.clone()));
     }
-    natives
+    (natives, door)
 }
 
 /// The vfs path parser's promises, for the fuzz target: a parsed path is

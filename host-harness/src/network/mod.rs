@@ -57,6 +57,13 @@ pub(crate) struct Seat {
     pub wire: Weak<dyn Wire>,
     /// What is in flight: one count for every node and the wire.
     pub activity: Arc<Activity>,
+    /// The network's clock, which every node's clocks count from (a
+    /// restarted node's monotonic clock goes on, as a machine's does).
+    pub origin: tokio::time::Instant,
+    /// The wall-clock time at `origin`, since the Unix epoch.
+    pub wall_origin: Duration,
+    /// On virtual time: one thread, a paused clock, fuel for yields.
+    pub simulated: bool,
 }
 
 /// Crossings the report keeps; the rest are counted.
@@ -67,6 +74,10 @@ pub(crate) struct Network {
     seed: u64,
     /// The network's clock starts with the run.
     clock: tokio::time::Instant,
+    /// The wall-clock time then: now, or on virtual time a fixed date
+    /// drawn from the seed.
+    wall_origin: Duration,
+    simulated: bool,
     activity: Arc<Activity>,
     state: Mutex<State>,
     /// Someone is delivering due messages (one at a time keeps the order).
@@ -150,6 +161,7 @@ impl Network {
     pub async fn start(
         names: &[String],
         seed: u64,
+        simulated: bool,
         activity: Arc<Activity>,
         boot: Boot,
     ) -> Result<Arc<Network>, InputError> {
@@ -169,6 +181,15 @@ impl Network {
             me: me.clone(),
             seed,
             clock: tokio::time::Instant::now(),
+            wall_origin: if simulated {
+                // 2025-01-01T00:00:00Z, plus up to a year from the seed.
+                Duration::from_secs(1_735_689_600 + seed % 31_536_000)
+            } else {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+            },
+            simulated,
             activity,
             state: Mutex::new(State {
                 links: Links::new(names.iter().cloned(), seed),
@@ -238,6 +259,9 @@ impl Network {
             run_seed: self.seed,
             wire: self.me.clone(),
             activity: self.activity.clone(),
+            origin: self.clock,
+            wall_origin: self.wall_origin,
+            simulated: self.simulated,
         }
     }
 
@@ -669,6 +693,7 @@ async fn tick(network: Weak<Network>, wake: Arc<Notify>) {
         match next {
             Some(at) => {
                 tokio::select! {
+                    biased;
                     _ = tokio::time::sleep_until(at) => {}
                     _ = notified => {}
                 }

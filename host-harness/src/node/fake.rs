@@ -144,6 +144,10 @@ impl NodeAccess for FakeNode {
     fn wire(&self) -> Option<Arc<dyn super::Wire>> {
         None
     }
+
+    fn simulated(&self) -> bool {
+        false
+    }
 }
 
 impl Drop for FakeNode {

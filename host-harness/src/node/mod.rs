@@ -12,6 +12,7 @@
 
 pub(crate) mod activity;
 mod commands;
+mod door;
 #[cfg(test)]
 pub(crate) mod fake;
 pub(crate) mod home;
@@ -44,6 +45,7 @@ use mailbox::{Mailbox, Pushed, Wanted};
 use module::NodeAccess;
 pub(crate) use module::{Module, ModuleCtx};
 pub(crate) use process::{ProcessCtx, Programs};
+pub(crate) use door::HttpDoor;
 pub(crate) use wire::Wire;
 
 /// A request a native process is handling: who asked, the start of its
@@ -69,6 +71,15 @@ pub(crate) struct NodeConfig {
     /// What is in flight in the whole network: a run is over only when
     /// every node is idle and nothing is on its way between them.
     pub activity: Arc<Activity>,
+    /// The clocks processes read count from here (the network's start),
+    /// the wall clock from `wall_origin`.
+    pub origin: tokio::time::Instant,
+    pub wall_origin: Duration,
+    /// On virtual time: every run is one thread, so work that blocks runs
+    /// in line, and processes yield by fuel, not by the wall clock.
+    pub simulated: bool,
+    /// Keep every kernel event in the report's trace.
+    pub trace: bool,
 }
 
 pub(crate) struct Node {
@@ -85,8 +96,12 @@ pub(crate) struct Node {
     activity: Arc<Activity>,
     /// `None` once the run has ended: nothing new starts.
     tasks: Mutex<Option<JoinSet<()>>>,
-    /// The node's clock: time since the run began.
+    /// The node's clock: time since the run (the network) began.
     clock: tokio::time::Instant,
+    wall_origin: Duration,
+    simulated: bool,
+    /// The HTTP server's way in without a socket.
+    http_door: std::sync::OnceLock<Arc<dyn HttpDoor>>,
     home: Home,
     profile: &'static Profile,
     /// Notified after every kernel call that changed the report.
@@ -129,9 +144,14 @@ impl Node {
             run_seed,
             wire,
             activity,
+            origin,
+            wall_origin,
+            simulated,
+            trace,
         } = config;
         let mut kernel = Kernel::new(&name, runtime, seed);
-        let report = Report::new(&name, runtime, run_seed);
+        let mut report = Report::new(&name, runtime, run_seed);
+        report.tracing = trace;
         kernel.trace_messages(terminal.verbosity >= 3);
         let node = Arc::new_cyclic(|me| Node {
             name,
@@ -148,7 +168,10 @@ impl Node {
             terminal,
             activity,
             tasks: Mutex::new(Some(JoinSet::new())),
-            clock: tokio::time::Instant::now(),
+            clock: origin,
+            wall_origin,
+            simulated,
+            http_door: std::sync::OnceLock::new(),
             home,
             profile: runtime.profile(),
             changed: Notify::new(),
@@ -182,6 +205,27 @@ impl Node {
     /// The node's clock: time since the run began.
     pub fn now(&self) -> Duration {
         self.clock.elapsed()
+    }
+
+    /// Where the clocks a process reads start: the run's start, and the
+    /// wall-clock time then.
+    pub fn origin(&self) -> (tokio::time::Instant, Duration) {
+        (self.clock, self.wall_origin)
+    }
+
+    /// Whether the node runs on virtual time.
+    pub fn simulated(&self) -> bool {
+        self.simulated
+    }
+
+    /// Gives the node its HTTP server's way in without a socket.
+    pub fn set_http_door(&self, door: Arc<dyn HttpDoor>) {
+        let _ = self.http_door.set(door);
+    }
+
+    /// A connection to the node's HTTP server in memory, once it serves.
+    pub fn connect_http(&self) -> Option<tokio::io::DuplexStream> {
+        self.http_door.get()?.connect()
     }
 
     /// Marks work as pending: the run is not over while it is held.
@@ -288,7 +332,7 @@ impl Node {
                 self.terminal.print(*verbosity, text);
             }
         }
-        inner.report.fold(event);
+        inner.report.fold(event, self.now());
     }
 
     /// Carries out one effect; true if a message left for another node.
@@ -394,7 +438,9 @@ impl Node {
             if let Some(found) = self.peek(|report| f(report, now_idle)) {
                 return Some(found);
             }
+            // `biased`: the same branch wins on every run (a seed replays).
             tokio::select! {
+                biased;
                 _ = changed => {}
                 _ = idle => {}
                 _ = tokio::time::sleep_until(deadline) => return None,
@@ -448,6 +494,7 @@ impl Node {
             .map(|(id, mailbox)| (id.clone(), mailbox.reader()))
             .collect();
         inner.report.finish(idle, |id| parked.get(id).copied());
+        inner.report.node_time_ms = now.as_secs_f64() * 1000.0;
         inner.report.home_changes = self.home.changes();
         inner.report.clone()
     }
@@ -479,7 +526,7 @@ impl Node {
 /// Hands `km` to `module`, on a blocking thread if its work blocks. A
 /// module's panic is printed and the module keeps serving.
 async fn handle(module: &Arc<dyn Module>, ctx: &ModuleCtx, km: KernelMessage) {
-    let outcome = if module.blocking(ctx, &km) {
+    let outcome = if module.blocking(ctx, &km) && !ctx.simulated() {
         let (module, ctx) = (module.clone(), ctx.clone());
         match tokio::task::spawn_blocking(move || catch(&*module, &ctx, km)).await {
             Ok(outcome) => outcome,
@@ -533,5 +580,9 @@ impl NodeAccess for Node {
 
     fn wire(&self) -> Option<Arc<dyn Wire>> {
         self.wire.upgrade()
+    }
+
+    fn simulated(&self) -> bool {
+        self.simulated
     }
 }

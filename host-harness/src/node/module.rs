@@ -51,6 +51,8 @@ pub(super) trait NodeAccess: Send + Sync {
     fn busy(&self) -> InFlight;
     /// The network the node belongs to (none for a fake node).
     fn wire(&self) -> Option<Arc<dyn super::Wire>>;
+    /// Whether the node runs on virtual time (one thread for everything).
+    fn simulated(&self) -> bool;
 }
 
 /// One native process's view of its node.
@@ -161,6 +163,12 @@ impl ModuleCtx {
     /// Marks work as pending: the run is not over while it is held.
     pub fn busy(&self) -> InFlight {
         self.node.busy()
+    }
+
+    /// Whether the node runs on virtual time: work that blocks runs in
+    /// line, and nothing may wait on a real socket.
+    pub fn simulated(&self) -> bool {
+        self.node.simulated()
     }
 
     /// The nodes this node has a connection with now, sorted.

@@ -68,6 +68,18 @@ impl ProcessCtx {
         self.node.now()
     }
 
+    /// Where the clocks the process reads start: the run's start, and the
+    /// wall-clock time then.
+    pub fn origin(&self) -> (tokio::time::Instant, Duration) {
+        self.node.origin()
+    }
+
+    /// Whether the node runs on virtual time (the process then yields by
+    /// fuel, not by the wall clock).
+    pub fn simulated(&self) -> bool {
+        self.node.simulated()
+    }
+
     /// The package's `tmp` drive on the host, if the runtime preopens one.
     pub fn tmp_dir(&self) -> Option<PathBuf> {
         if !self.profile().tmp_dir {

@@ -23,8 +23,17 @@ fn bounded<T>(records: &mut Vec<T>, omitted: &mut u64, record: T) {
     }
 }
 
+/// Lines a report's trace keeps (`--check-determinism`); the rest are
+/// dropped.
+const TRACE_KEPT: usize = 100_000;
+
 impl Report {
-    pub(crate) fn fold(&mut self, event: &Event) {
+    /// Folds in `event`, which happened at `at` on the node's clock.
+    pub(crate) fn fold(&mut self, event: &Event, at: std::time::Duration) {
+        self.at_ms = at.as_secs_f64() * 1000.0;
+        if self.tracing && self.trace.len() < TRACE_KEPT {
+            self.trace.push(format!("{:.6} {event:?}", at.as_secs_f64()));
+        }
         match event {
             Event::Print {
                 source,
@@ -36,6 +45,7 @@ impl Report {
                 &mut self.omitted.prints,
                 PrintRecord {
                     node: self.node.clone(),
+                    at_ms: self.at_ms,
                     process: source.clone(),
                     verbosity: *verbosity,
                     // A node colours some lines; the report is plain text.
@@ -228,6 +238,7 @@ impl Report {
                     &mut self.omitted.blocked_messages,
                     BlockedRecord {
                         node: self.node.clone(),
+                        at_ms: self.at_ms,
                         source: message.source.clone(),
                         target: message.target.clone(),
                         kind: match message.message {
@@ -331,6 +342,7 @@ impl Report {
             );
         }
         self.spawns.push(SpawnRecord {
+            at_ms: self.at_ms,
             parent: parent.clone(),
             name: name.clone(),
             wasm_path: wasm_path.clone(),
@@ -525,6 +537,7 @@ impl Report {
             &mut self.omitted.diagnostics,
             Diagnostic {
                 node: self.node.clone(),
+                at_ms: self.at_ms,
                 level,
                 kind,
                 process: process.cloned(),
@@ -589,12 +602,15 @@ mod tests {
     fn a_flood_of_prints_is_counted_past_the_first_ten_thousand() {
         let mut report = Report::default();
         for n in 0..KEPT + 5 {
-            report.fold(&Event::Print {
-                source: ProcessId::new("loud", "pkg", "pub.os"),
-                verbosity: 0,
-                text: n.to_string(),
-                prefixed: true,
-            });
+            report.fold(
+                &Event::Print {
+                    source: ProcessId::new("loud", "pkg", "pub.os"),
+                    verbosity: 0,
+                    text: n.to_string(),
+                    prefixed: true,
+                },
+                std::time::Duration::ZERO,
+            );
         }
         assert_eq!(report.prints.len(), KEPT);
         assert_eq!(report.prints.last().unwrap().text, (KEPT - 1).to_string());

@@ -53,6 +53,19 @@ pub struct Report {
     /// Whether blocked messages were expected (`--allow-blocked`), so they
     /// do not fail the run.
     pub blocked_allowed: bool,
+    /// Node time at the end of the run, in milliseconds (on virtual time,
+    /// how far the clock jumped).
+    pub node_time_ms: f64,
+    /// Every kernel event with its node time, when asked for
+    /// (`--check-determinism` compares two runs' traces).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
+    /// Whether to keep the trace.
+    #[serde(skip)]
+    pub(crate) tracing: bool,
+    /// Node time of the event being folded in.
+    #[serde(skip)]
+    pub(crate) at_ms: f64,
 }
 
 /// How many records of each kind the report left out.
@@ -210,6 +223,8 @@ impl From<&Capability> for CapRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SpawnRecord {
+    /// Node time of the spawn, in milliseconds.
+    pub at_ms: f64,
     pub parent: ProcessId,
     pub name: Option<String>,
     pub wasm_path: String,
@@ -240,6 +255,8 @@ pub struct DroppedCap {
 pub struct PrintRecord {
     /// The node whose terminal showed it.
     pub node: String,
+    /// Node time it was printed, in milliseconds.
+    pub at_ms: f64,
     pub process: ProcessId,
     pub verbosity: u8,
     pub text: String,
@@ -249,6 +266,8 @@ pub struct PrintRecord {
 pub struct BlockedRecord {
     /// The node whose kernel (or network link) stopped it.
     pub node: String,
+    /// Node time it was stopped, in milliseconds.
+    pub at_ms: f64,
     pub source: Address,
     pub target: Address,
     pub kind: MessageKind,
@@ -312,6 +331,8 @@ pub struct DistroRecord {
 pub struct Diagnostic {
     /// The node it is about.
     pub node: String,
+    /// Node time of what it is about, in milliseconds.
+    pub at_ms: f64,
     pub level: Level,
     /// What it is about, as data.
     pub kind: DiagnosticKind,

@@ -49,7 +49,12 @@ pub struct ScenarioResult {
     pub file: PathBuf,
     /// Empty when it passed; otherwise what was expected and what happened.
     pub failures: Vec<String>,
+    /// Real time it took.
     pub duration: Duration,
+    /// Node time it took (on virtual time, what the clock jumped through).
+    pub node_time: Duration,
+    /// The seed it ran from: `--seed` replays it.
+    pub seed: u64,
     /// The run's report (its first node's), when the run started.
     pub report: Option<Report>,
     /// Every node's report and what crossed between them, for a scenario
@@ -63,10 +68,34 @@ impl ScenarioResult {
     }
 }
 
-/// Runs `scenario` against the package in `package_dir`.
+/// How scenarios run: on virtual time unless `real_time`, from `seed`
+/// (default: a fresh one each, reported).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub real_time: bool,
+    pub seed: Option<u64>,
+    /// Run each scenario twice from its seed and fail it, naming the first
+    /// event where they part, if the two runs differ.
+    pub check_determinism: bool,
+    /// Keep every kernel event in the reports' traces.
+    pub trace: bool,
+}
+
+/// Runs `scenario` against the package in `package_dir`, on virtual time
+/// from a fresh seed.
 pub async fn run_scenario(package_dir: &Path, scenario: &Scenario, name: &str) -> ScenarioResult {
+    run_scenario_with(package_dir, scenario, name, &Settings::default()).await
+}
+
+/// [`run_scenario`] with `settings`.
+pub async fn run_scenario_with(
+    package_dir: &Path,
+    scenario: &Scenario,
+    name: &str,
+    settings: &Settings,
+) -> ScenarioResult {
     let name = scenario.name.clone().unwrap_or_else(|| name.to_string());
-    run::run(package_dir, scenario, name, PathBuf::new()).await
+    run::run(package_dir, scenario, name, PathBuf::new(), settings).await
 }
 
 /// The scenario files in `package_dir/tests`, sorted, kept if their name
@@ -99,6 +128,16 @@ pub async fn run_files(
     files: &[PathBuf],
     jobs: usize,
 ) -> Result<Vec<ScenarioResult>, InputError> {
+    run_files_with(package_dir, files, jobs, &Settings::default()).await
+}
+
+/// [`run_files`] with `settings`.
+pub async fn run_files_with(
+    package_dir: &Path,
+    files: &[PathBuf],
+    jobs: usize,
+    settings: &Settings,
+) -> Result<Vec<ScenarioResult>, InputError> {
     let mut scenarios = Vec::new();
     for file in files {
         let text = crate::util::read_input_text(file)?;
@@ -116,9 +155,10 @@ pub async fn run_files(
     let mut running = Vec::new();
     for (name, scenario, file) in scenarios {
         let (limit, dir) = (limit.clone(), package_dir.to_owned());
+        let settings = settings.clone();
         running.push(tokio::spawn(async move {
             let _turn = limit.acquire_owned().await;
-            run::run(&dir, &scenario, name, file).await
+            run::run(&dir, &scenario, name, file, &settings).await
         }));
     }
     let mut results = Vec::new();
@@ -130,6 +170,8 @@ pub async fn run_files(
                 file: PathBuf::new(),
                 failures: vec![format!("the scenario's task failed: {e}")],
                 duration: Duration::ZERO,
+                node_time: Duration::ZERO,
+                seed: settings.seed.unwrap_or_default(),
                 report: None,
                 network: None,
             }),

@@ -4,7 +4,6 @@
 //! run settling. A failed expectation says what was expected, what
 //! happened, and the prints and diagnostics that explain it.
 
-use std::io::{Read, Write};
 use std::path::{Component, Path};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,7 @@ use super::format::{
     ExpectSpawn, Http, ManifestChange, Millis, ProcessRef, Restart, Scenario, Send, SendErrorWord,
     Step, Wait,
 };
-use super::ScenarioResult;
+use super::{ScenarioResult, Settings};
 
 /// The process scenarios send from, on each node: public, given messaging
 /// to each process it sends to, and the network capability.
@@ -32,18 +31,75 @@ fn driver_id() -> ProcessId {
     ProcessId::new("driver", "host-harness", "sys")
 }
 
+/// Runs one scenario: on virtual time (unless `settings` say real), on a
+/// thread and a runtime of its own, from one seed.
 pub async fn run(
     package_dir: &Path,
     scenario: &Scenario,
     name: String,
     file: std::path::PathBuf,
+    settings: &Settings,
+) -> ScenarioResult {
+    let seed = settings.seed.unwrap_or_else(rand::random);
+    if settings.check_determinism && !settings.real_time {
+        let once = Settings {
+            seed: Some(seed),
+            check_determinism: false,
+            trace: true,
+            ..settings.clone()
+        };
+        let first = Box::pin(run(package_dir, scenario, name.clone(), file.clone(), &once)).await;
+        let mut second = Box::pin(run(package_dir, scenario, name, file, &once)).await;
+        if let Some(difference) = first_difference(&first, &second) {
+            second.failures.push(format!(
+                "not deterministic: two runs from seed {seed} differ: {difference}"
+            ));
+        }
+        return second;
+    }
+    if settings.real_time {
+        return run_here(package_dir, scenario, name, file, seed, false, settings.trace).await;
+    }
+    let (dir, scenario, label) = (package_dir.to_owned(), scenario.clone(), name.clone());
+    let (copy, started, trace) = (file.clone(), Instant::now(), settings.trace);
+    let ran = crate::util::sim::simulate(crate::api::SIMULATION_WALL_LIMIT, move || {
+        Box::pin(async move { run_here(&dir, &scenario, name, file, seed, true, trace).await })
+    })
+    .await;
+    ran.unwrap_or_else(|| ScenarioResult {
+        name: label,
+        file: copy,
+        failures: vec![format!(
+            "the scenario did not end within {:?} of real time (a process computing without end \
+             and cpu_limit = 0?)",
+            crate::api::SIMULATION_WALL_LIMIT
+        )],
+        duration: started.elapsed(),
+        node_time: Duration::ZERO,
+        seed,
+        report: None,
+        network: None,
+    })
+}
+
+async fn run_here(
+    package_dir: &Path,
+    scenario: &Scenario,
+    name: String,
+    file: std::path::PathBuf,
+    seed: u64,
+    simulated: bool,
+    trace: bool,
 ) -> ScenarioResult {
     let started = Instant::now();
+    let clock = tokio::time::Instant::now();
     let mut result = ScenarioResult {
         name,
         file,
         failures: vec![],
         duration: Duration::ZERO,
+        node_time: Duration::ZERO,
+        seed,
         report: None,
         network: None,
     };
@@ -55,8 +111,10 @@ pub async fn run(
         });
     match prepared {
         Ok((work, package)) => {
+            let mut options = options_for(package_dir, work.path(), scenario, seed, simulated);
+            options.trace = trace;
             let (failures, report, network) =
-                drive(package_dir, work.path(), scenario, package).await;
+                drive(work.path(), scenario, package, options).await;
             result.failures = failures;
             result.report = report;
             result.network = network;
@@ -64,6 +122,7 @@ pub async fn run(
         Err(e) => result.failures.push(e),
     }
     result.duration = started.elapsed();
+    result.node_time = clock.elapsed();
     result
 }
 
@@ -197,7 +256,13 @@ struct Drive {
 
 /// The run's options: the package (as prepared in `work`) on each node
 /// the scenario declares, homes under `work/home`.
-fn options_for(package_dir: &Path, work: &Path, scenario: &Scenario) -> RunOptions {
+fn options_for(
+    package_dir: &Path,
+    work: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    simulated: bool,
+) -> RunOptions {
     // `from_toml` checked it; a scenario built in code may not be.
     let timeout =
         Duration::try_from_secs_f64(scenario.timeout()).unwrap_or(Duration::from_secs(10));
@@ -231,6 +296,8 @@ fn options_for(package_dir: &Path, work: &Path, scenario: &Scenario) -> RunOptio
     if let Some(mib) = scenario.memory_limit {
         options.memory_limit = mib << 20;
     }
+    options.seed = Some(seed);
+    options.virtual_time = simulated;
     options
 }
 
@@ -238,13 +305,7 @@ fn options_for(package_dir: &Path, work: &Path, scenario: &Scenario) -> RunOptio
 /// and, with several nodes, the network's.
 type Outcome = (Vec<String>, Option<Report>, Option<NetworkReport>);
 
-async fn drive(
-    package_dir: &Path,
-    work: &Path,
-    scenario: &Scenario,
-    package: PackageId,
-) -> Outcome {
-    let options = options_for(package_dir, work, scenario);
+async fn drive(work: &Path, scenario: &Scenario, package: PackageId, options: RunOptions) -> Outcome {
     let timeout = options.timeout;
     let session = match Session::start(&options).await {
         Ok(session) => session,
@@ -302,12 +363,16 @@ async fn drive(
         }
     }
     let idle = run.session.settle(timeout).await;
+    // The home is the scenario's own, gone after it: not worth reporting.
+    let mut network = run.session.finish_network(idle).await;
+    for report in network.nodes.iter_mut().chain(&mut network.earlier_boots) {
+        report.home = None;
+    }
+    let first = network.nodes.first().cloned();
     if run.nodes.len() > 1 {
-        let network = run.session.finish_network(idle).await;
-        let first = network.nodes.first().cloned();
         (failures, first, Some(network))
     } else {
-        (failures, Some(run.session.finish(idle).await), None)
+        (failures, first, None)
     }
 }
 
@@ -588,22 +653,19 @@ impl Drive {
     }
 
     async fn http(&mut self, http: &Http) -> Result<(), String> {
-        let name = http.node.as_ref().unwrap_or(&self.nodes[0]);
-        self.node(Some(name))?;
-        let port = self.session.http_port_of(name).ok_or_else(|| {
-            format!("no HTTP server is running on {name}: no process has bound a path")
-        })?;
-        let cookie = if http.cookie {
-            self.session.http_cookie_of(name)
-        } else {
-            None
-        };
-        let (method, path, body) = (http.method.clone(), http.path.clone(), http.body.clone());
-        let answer =
-            tokio::task::spawn_blocking(move || request(port, &method, &path, cookie, &body))
-                .await
-                .map_err(|e| e.to_string())??;
-        self.http = Some(answer);
+        let name = http.node.as_ref().unwrap_or(&self.nodes[0]).clone();
+        self.node(Some(&name))?;
+        let (status, body) = self
+            .session
+            .http(
+                &name,
+                &http.method,
+                &http.path,
+                http.body.clone().into_bytes(),
+                http.cookie,
+            )
+            .await?;
+        self.http = Some((status, String::from_utf8_lossy(&body).into_owned()));
         Ok(())
     }
 
@@ -1062,6 +1124,79 @@ impl Drive {
     }
 }
 
+/// Where two runs of one seed first part: an event of the kernel's (the
+/// traces), the failures, or what the reports say.
+fn first_difference(a: &ScenarioResult, b: &ScenarioResult) -> Option<String> {
+    let traces = |r: &ScenarioResult| -> Vec<(String, String)> {
+        let reports: Vec<&Report> = match &r.network {
+            Some(network) => network.earlier_boots.iter().chain(&network.nodes).collect(),
+            None => r.report.iter().collect(),
+        };
+        reports
+            .into_iter()
+            .flat_map(|report| {
+                report
+                    .trace
+                    .iter()
+                    .map(|line| (report.node.clone(), line.clone()))
+            })
+            .collect()
+    };
+    let (ta, tb) = (traces(a), traces(b));
+    for (index, (x, y)) in ta.iter().zip(&tb).enumerate() {
+        if x != y {
+            return Some(format!(
+                "event {} on {}: the first run had `{}`, the second `{}`",
+                index + 1,
+                x.0,
+                x.1,
+                y.1
+            ));
+        }
+    }
+    if ta.len() != tb.len() {
+        return Some(format!(
+            "the first run had {} events, the second {}",
+            ta.len(),
+            tb.len()
+        ));
+    }
+    if a.failures != b.failures {
+        return Some(format!(
+            "the failures differ: {:?} against {:?}",
+            a.failures, b.failures
+        ));
+    }
+    let json = |r: &ScenarioResult| {
+        let mut value = match (&r.network, &r.report) {
+            (Some(network), _) => serde_json::to_value(network),
+            (None, report) => serde_json::to_value(report),
+        }
+        .unwrap_or_default();
+        strip_traces(&mut value);
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    };
+    let (ja, jb) = (json(a), json(b));
+    let line = ja.lines().zip(jb.lines()).find(|(x, y)| x != y);
+    match line {
+        Some((x, y)) => Some(format!("the reports differ: `{}` against `{}`", x.trim(), y.trim())),
+        None if ja != jb => Some("the reports differ in length".into()),
+        None => None,
+    }
+}
+
+/// The report JSON without its traces (compared on their own).
+fn strip_traces(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.remove("trace");
+            map.values_mut().for_each(strip_traces);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_traces),
+        _ => {}
+    }
+}
+
 /// A message between nodes in one line.
 fn describe_crossing(c: &CrossingRecord) -> String {
     let outcome = match c.outcome {
@@ -1143,42 +1278,6 @@ fn describe_exit(kind: &ExitKind, detail: &str) -> String {
         ExitKind::Running => "is running, waiting for messages".into(),
         other => format!("{}: {first}", wire(other)),
     }
-}
-
-/// One HTTP/1.1 request: the status and the body.
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    cookie: Option<String>,
-    body: &str,
-) -> Result<(u16, String), String> {
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    let text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n{cookie}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .map_err(|e| e.to_string())?;
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .ok_or("a malformed HTTP answer")?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("a malformed HTTP status line")?;
-    Ok((status, body.to_string()))
 }
 
 /// The part of the run that explains a failure: each process that

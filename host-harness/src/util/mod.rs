@@ -1,7 +1,9 @@
 //! Small helpers every layer above `types` may use: a lock that survives
 //! a panic elsewhere, one way to walk and copy a directory tree
-//! (`walk.rs`), and temporary directories (`temp.rs`).
+//! (`walk.rs`), temporary directories (`temp.rs`), and running on virtual
+//! time (`sim.rs`).
 
+pub mod sim;
 mod temp;
 mod walk;
 

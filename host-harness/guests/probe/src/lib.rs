@@ -49,6 +49,7 @@ fn init(our: Address) {
         "listener" => listener(),
         "spawner" => spawner(&our),
         "timer-user" => timer_user(),
+        "sleeper" => sleeper(),
         "http-user" => http_user(),
         "stray-responder" => stray_responder(),
         "self-awaiter" => self_awaiter(&our),
@@ -272,6 +273,27 @@ fn timer_user() {
         Ok(_) => println!("timer popped"),
         Err(e) => println!("timer error {:?}", e.kind()),
     }
+}
+
+/// Waits five minutes on a timer and one more in WASI's sleep, then says
+/// how long its clock says it slept, the wall-clock time it started, and
+/// a number from WASI's random source (through std's hasher seeds).
+fn sleeper() {
+    use std::hash::{BuildHasher, Hasher};
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let started = std::time::Instant::now();
+    timer::set_and_await_timer(300_000).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(60));
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u8(1);
+    println!(
+        "slept {} s from wall {wall} random {}",
+        started.elapsed().as_secs(),
+        hasher.finish()
+    );
 }
 
 fn http_user() {

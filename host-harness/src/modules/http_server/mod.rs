@@ -96,6 +96,9 @@ pub struct HttpServer {
 struct Shared {
     /// The node's name, known once the server listens.
     node: std::sync::OnceLock<String>,
+    /// Its context, once it listens: in-memory connections are served
+    /// with it.
+    ctx: std::sync::OnceLock<ModuleCtx>,
     /// `--http-port`; 0 picks a free one.
     wanted_port: u16,
     /// The largest request body taken (`--host-memory-limit`).
@@ -119,6 +122,7 @@ impl HttpServer {
         HttpServer {
             shared: Arc::new(Shared {
                 node: std::sync::OnceLock::new(),
+                ctx: std::sync::OnceLock::new(),
                 wanted_port,
                 body_limit,
                 port: Mutex::new(None),
@@ -131,6 +135,11 @@ impl HttpServer {
         }
     }
 
+    /// The way in without a socket, for the node.
+    pub fn door(&self) -> Arc<dyn crate::node::HttpDoor> {
+        Arc::new(Door(self.shared.clone()))
+    }
+
     /// Starts listening if it is not yet.
     fn listen(&self, ctx: &ModuleCtx) -> Result<(), String> {
         let mut listening = lock(&self.shared.port);
@@ -138,11 +147,23 @@ impl HttpServer {
             return Ok(());
         }
         let _ = self.shared.node.set(ctx.node().to_string());
-        let bound = server::start(self.shared.clone(), ctx.clone())?;
+        let _ = self.shared.ctx.set(ctx.clone());
+        // On virtual time nothing may wait on a socket: requests come in
+        // memory (port 0 in the report).
+        let bound = if ctx.simulated() {
+            0
+        } else {
+            server::start(self.shared.clone(), ctx.clone())?
+        };
         *listening = Some(bound);
         let node = ctx.node();
+        let at = if bound == 0 {
+            "in memory (virtual time: no socket)".to_string()
+        } else {
+            format!("on http://localhost:{bound}")
+        };
         let line = format!(
-            "http-server: serving on http://localhost:{bound} (authenticated paths take the cookie \
+            "http-server: serving {at} (authenticated paths take the cookie \
              kinode-auth_{node}={})",
             self.shared.token
         );
@@ -257,6 +278,16 @@ impl HttpServer {
             content,
         });
         Ok(())
+    }
+}
+
+/// The server's in-memory way in.
+struct Door(Arc<Shared>);
+
+impl crate::node::HttpDoor for Door {
+    fn connect(&self) -> Option<tokio::io::DuplexStream> {
+        let ctx = self.0.ctx.get()?.clone();
+        Some(server::connect(self.0.clone(), ctx))
     }
 }
 

@@ -66,6 +66,25 @@ pub fn start(shared: Arc<Shared>, ctx: ModuleCtx) -> Result<u16, String> {
     Ok(bound)
 }
 
+/// A connection in memory, served as an accepted socket from 127.0.0.1
+/// is; the other end is returned.
+pub fn connect(shared: Arc<Shared>, ctx: ModuleCtx) -> tokio::io::DuplexStream {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    let peer: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let tasks = ctx.clone();
+    tasks.spawn(Box::pin(async move {
+        let service = service_fn(move |request| {
+            let (shared, ctx) = (shared.clone(), ctx.clone());
+            async move { Ok::<_, Infallible>(answer(&shared, &ctx, request, peer).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server), service)
+            .with_upgrades()
+            .await;
+    }));
+    client
+}
+
 pub fn reply(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;

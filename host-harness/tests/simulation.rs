@@ -1,0 +1,203 @@
+//! Virtual node time and seeds: waits take no real time, one seed replays a
+//! run byte for byte (every scenario of the repository, a network with
+//! faults, a two-node kit suite, the command's own output), and another
+//! seed is another run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use host_harness::scenario::{find, run_files_with, run_scenario_with, Scenario, Settings};
+use host_harness::RunOptions;
+
+fn checking() -> Settings {
+    Settings {
+        check_determinism: true,
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_five_minute_timer_and_a_minute_of_sleep_take_no_real_time() {
+    let dir = probe_package(&[probe("sleeper")
+        .requests(&["timer:distro:sys"])
+        .grants(&["timer:distro:sys"])]);
+    let mut options = RunOptions::new(&dir);
+    options.virtual_time = true;
+    options.seed = Some(3);
+    options.timeout = Duration::from_secs(3600);
+    let started = Instant::now();
+    let report = host_harness::run(&options).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let slept = &prints_of(&report, "sleeper:probe:test.os")[0];
+    // (Timers keep whole milliseconds: 359.99 s reads as 359.)
+    assert!(
+        slept.starts_with("slept 360 s from wall ") || slept.starts_with("slept 359 s from wall "),
+        "{slept}"
+    );
+    assert!(report.node_time_ms >= 359_000.0, "{}", report.node_time_ms);
+    // The wall clock starts at a date the seed fixes, and WASI's random
+    // numbers come from the seed: the same line again, another for
+    // another seed.
+    let again = host_harness::run(&options).await.unwrap();
+    assert_eq!(&prints_of(&again, "sleeper:probe:test.os")[0], slept);
+    options.seed = Some(4);
+    let other = host_harness::run(&options).await.unwrap();
+    assert_ne!(&prints_of(&other, "sleeper:probe:test.os")[0], slept);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scenario_waiting_300_s_of_node_time_ends_in_milliseconds() {
+    let scenario =
+        Scenario::from_toml("timeout = 400\n[[step]]\nwait = { seconds = 300 }\n").unwrap();
+    let started = Instant::now();
+    let result = run_scenario_with(&workspace(), &scenario, "wait", &Settings::default()).await;
+    assert!(result.failures.is_empty(), "{:?}", result.failures);
+    assert!(result.node_time >= Duration::from_secs(300));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Every scenario file of the repository's packages.
+fn repository_packages() -> Vec<PathBuf> {
+    let probe_package = workspace().join("host-harness/tests/probe-package");
+    std::fs::copy(
+        workspace().join("target/test-guests/probe.wasm"),
+        probe_package.join("pkg/probe.wasm"),
+    )
+    .expect("make test-guests builds the probe first");
+    let mut dirs = vec![workspace(), probe_package];
+    // The template built for hyperdrive, where `make test` made it.
+    let hyperware = workspace().join("target/hyperware-package");
+    if hyperware.join("pkg/parent.wasm").is_file() {
+        dirs.push(hyperware);
+    }
+    dirs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_scenario_of_the_repository_replays_from_its_seed() {
+    for dir in repository_packages() {
+        let files = find(&dir, None).unwrap();
+        let results = run_files_with(&dir, &files, 2, &checking()).await.unwrap();
+        for result in &results {
+            assert!(
+                result.passed(),
+                "{}: {}: {:?}",
+                dir.display(),
+                result.name,
+                result.failures
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_network_with_jitter_and_faults_replays_from_its_seed() {
+    let dir = probe_package(&[
+        probe("relay").networking().on_exit("Restart"),
+        probe("inbox").networking().on_exit("Restart"),
+    ]);
+    let text = "[[node]]\nname = \"a.os\"\n[[node]]\nname = \"b.os\"\n[[node]]\nname = \"c.os\"\n\
+        [[step]]\nlatency = { ms = [1, 90] }\n\
+        [[step]]\nsend = { node = \"a.os\", to = \"relay\", json = { to = \"b.os@inbox:probe:test.os\", body = \"m\", count = 10 }, expects_response = 5, settle = false }\n\
+        [[step]]\nsend = { node = \"c.os\", to = \"relay\", json = { to = \"b.os@inbox:probe:test.os\", body = \"n\", count = 10 }, expects_response = 5 }\n\
+        [[step]]\npartition = { groups = [[\"a.os\"], [\"b.os\"]] }\n\
+        [[step]]\nsend = { node = \"a.os\", to = \"relay\", json = { to = \"b.os@inbox:probe:test.os\", body = \"held\", timeout = 1 }, expects_response = 5 }\n\
+        [[step]]\nheal = true\n\
+        [[step]]\ncrash = \"c.os\"\n\
+        [[step]]\nrestart = { node = \"c.os\" }\n";
+    let scenario = Scenario::from_toml(text).unwrap();
+    let result = run_scenario_with(&dir, &scenario, "faults", &checking()).await;
+    assert!(result.failures.is_empty(), "{:#?}", result.failures);
+    // Messages from two nodes interleave at b.os by their drawn latencies:
+    // another seed orders them differently.
+    let order = |result: &host_harness::scenario::ScenarioResult| -> Vec<String> {
+        let network = result.network.as_ref().unwrap();
+        prints_of(network.node("b.os").unwrap(), "inbox:probe:test.os")
+    };
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..8 {
+        let settings = Settings {
+            seed: Some(seed),
+            ..Settings::default()
+        };
+        orders.insert(order(&run_scenario_with(&dir, &scenario, "faults", &settings).await));
+    }
+    assert!(orders.len() > 1, "eight seeds, one order: {orders:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_two_node_kit_suite_replays_from_its_seed() {
+    let root = temp_dir("kit-seed");
+    let echo = ["echo:probe:test.os"];
+    write_package(&root.join("probe"), "probe", "echo", &[], true);
+    write_package(&root.join("two-test"), "two-test", "two-test", &echo, false);
+    std::fs::write(
+        root.join("tests.toml"),
+        "[[tests]]\nsetup_packages = [{ path = \"probe\", run = true }]\n\
+         test_package_paths = [\"two-test\"]\ntimeout_secs = 5\n\
+         [[tests.nodes]]\nfake_node_name = \"first.dev\"\n\
+         [[tests.nodes]]\nfake_node_name = \"second.dev\"\n",
+    )
+    .unwrap();
+    let mut options = RunOptions::new(&root);
+    options.virtual_time = true;
+    options.seed = Some(11);
+    let run = || async {
+        let (outcomes, reports) = host_harness::kit::run_suite(&root, &options).await.unwrap();
+        assert!(outcomes[0].result.is_ok(), "{outcomes:?}");
+        serde_json::to_string(&reports).unwrap()
+    };
+    let first = run().await;
+    assert_eq!(run().await, first);
+}
+
+/// A one-process probe package (for kit suites).
+fn write_package(dir: &Path, package: &str, process: &str, request: &[&str], networked: bool) {
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    let probe = read_built(&workspace().join("target/test-guests/probe.wasm"));
+    std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
+    let metadata = serde_json::json!({
+        "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
+        "properties": {
+            "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
+            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
+        }
+    });
+    std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
+    let manifest = serde_json::json!([{
+        "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
+        "on_exit": "Restart", "request_networking": networked,
+        "request_capabilities": request, "grant_capabilities": request, "public": true
+    }]);
+    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
+}
+
+#[test]
+fn the_commands_output_replays_byte_for_byte_under_a_seed() {
+    let harness = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_host-harness"))
+            .args(args)
+            .output()
+            .unwrap();
+        (output.status.code(), output.stdout)
+    };
+    let root = workspace();
+    let root = root.to_str().unwrap();
+    for args in [
+        vec!["test", root, "--seed", "9"],
+        vec!["test", root, "--seed", "9", "--json", "-"],
+        vec!["run", root, "--seed", "9", "--json", "-"],
+        vec!["run", root, "--seed", "9", "-v", "3"],
+        vec!["run", root, "--nodes", "a.os,b.os", "--seed", "9", "--json", "-"],
+    ] {
+        let first = harness(&args);
+        assert_eq!(first.0, Some(0), "{args:?}");
+        for _ in 0..3 {
+            assert_eq!(harness(&args), first, "{args:?}");
+        }
+    }
+}
