@@ -509,7 +509,8 @@ impl Session {
             .network
             .node(node)
             .ok_or_else(|| format!("node {node} is not up"))?;
-        let serving = |_| format!("no HTTP server is running on {node}: no process has bound a path");
+        let serving =
+            |_| format!("no HTTP server is running on {node}: no process has bound a path");
         let port = up
             .peek(|r| r.http_server.as_ref().map(|s| s.port))
             .ok_or(())

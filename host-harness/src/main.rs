@@ -144,6 +144,19 @@ struct TestArgs {
     /// two runs differ, if they do
     #[arg(long, conflicts_with = "real_time")]
     check_determinism: bool,
+    /// Sweep seeds: run every scenario under each of N seeds (0..N), or a range A..B; the
+    /// failing seeds are listed with the command that replays each
+    #[arg(long, value_name = "N|A..B", conflicts_with_all = ["seed", "real_time"])]
+    seeds: Option<String>,
+    /// Run only the K-th of every M runs of a sweep (as `cargo nextest --partition`), so M
+    /// machines can share one
+    #[arg(long, value_name = "K/M", requires = "seeds")]
+    partition: Option<String>,
+    /// Each seed also draws faults (crashes, partitions, latency spikes at node times, within
+    /// the scenario's `random_faults`); a failing seed's faults are shrunk to the smallest
+    /// schedule that still fails, printed as [[fault]] entries to paste into the scenario
+    #[arg(long, conflicts_with = "real_time")]
+    faults: bool,
 }
 
 #[derive(Args)]
@@ -443,7 +456,11 @@ fn report_results(results: &[host_harness::scenario::ScenarioResult], args: &Tes
                             )
                         }
                     };
-                    println!("  replay: host-harness test {what} --seed {}", result.seed);
+                    let faults = if args.faults { " --faults" } else { "" };
+                    println!(
+                        "  replay: host-harness test {what} --seed {}{faults}",
+                        result.seed
+                    );
                 }
             }
         }
@@ -465,6 +482,15 @@ fn report_results(results: &[host_harness::scenario::ScenarioResult], args: &Tes
     }
     if !to_stdout {
         println!("{} passed, {failed} failed", results.len() - failed);
+        if args.seeds.is_some() && failed > 0 {
+            let seeds: std::collections::BTreeSet<u64> = results
+                .iter()
+                .filter(|r| !r.passed())
+                .map(|r| r.seed)
+                .collect();
+            let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+            println!("failing seeds: {}", seeds.join(", "));
+        }
         if !seeded && !args.real_time && results.iter().any(|r| !r.node_time.is_zero()) {
             let node: f64 = results.iter().map(|r| r.node_time.as_secs_f64()).sum();
             let wall: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
@@ -505,15 +531,126 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
         seed: args.seed,
         check_determinism: args.check_determinism,
         trace: false,
+        faults: if args.faults {
+            scenario::Faults::Random
+        } else {
+            scenario::Faults::None
+        },
     };
-    match runtime.block_on(scenario::run_files_with(
-        &args.package_dir,
-        &files,
-        jobs,
-        &settings,
-    )) {
-        Ok(results) => report_results(&results, args),
-        Err(e) => fail(e.to_string()),
+    let ran = match (&args.seeds, &args.partition) {
+        (None, _) => runtime.block_on(scenario::run_files_with(
+            &args.package_dir,
+            &files,
+            jobs,
+            &settings,
+        )),
+        (Some(seeds), partition) => {
+            let seeds = match parse_seeds(seeds) {
+                Ok(seeds) => seeds,
+                Err(e) => return fail(e),
+            };
+            let partition = match partition.as_deref().map(parse_partition).transpose() {
+                Ok(partition) => partition,
+                Err(e) => return fail(e),
+            };
+            runtime.block_on(scenario::run_sweep(
+                &args.package_dir,
+                &files,
+                &seeds,
+                partition,
+                jobs,
+                &settings,
+            ))
+        }
+    };
+    let results = match ran {
+        Ok(results) => results,
+        Err(e) => return fail(e.to_string()),
+    };
+    let code = report_results(&results, args);
+    if args.faults {
+        shrink_failures(runtime, &results, args, &settings);
+    }
+    code
+}
+
+/// `--seeds N` (0..N) or `A..B`.
+fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("--seeds {text}: give a count (`100`) or a range (`1000..2000`)");
+    let (from, to) = match text.split_once("..") {
+        Some((a, b)) => (
+            a.trim().parse::<u64>().map_err(|_| bad())?,
+            b.trim().parse::<u64>().map_err(|_| bad())?,
+        ),
+        None => (0, text.trim().parse::<u64>().map_err(|_| bad())?),
+    };
+    if from >= to || to - from > 1_000_000 {
+        return Err(format!(
+            "--seeds {text}: an empty range, or more than a million seeds"
+        ));
+    }
+    Ok((from..to).collect())
+}
+
+/// `--partition K/M` (or nextest's `count:K/M`).
+fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--partition {text}: give K/M with 1 <= K <= M, e.g. 2/4");
+    let plain = text.strip_prefix("count:").unwrap_or(text);
+    let (k, m) = plain.split_once('/').ok_or_else(bad)?;
+    let (k, m) = (
+        k.trim().parse::<usize>().map_err(|_| bad())?,
+        m.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if k == 0 || k > m {
+        return Err(bad());
+    }
+    Ok((k, m))
+}
+
+/// For each failed run that drew faults: the smallest schedule that still
+/// fails it the same way, ready to paste into its scenario.
+fn shrink_failures(
+    runtime: &tokio::runtime::Runtime,
+    results: &[host_harness::scenario::ScenarioResult],
+    args: &TestArgs,
+    settings: &host_harness::scenario::Settings,
+) {
+    use host_harness::scenario;
+    // One shrink per scenario and way of failing (its first failing step).
+    let mut seen = std::collections::BTreeSet::new();
+    for failed in results
+        .iter()
+        .filter(|r| !r.passed() && !r.faults.is_empty())
+    {
+        let step = failed.failures[0]
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if !seen.insert((failed.file.clone(), step)) {
+            continue;
+        }
+        let Ok((_, scenario)) = scenario::load(&failed.file) else {
+            continue;
+        };
+        let shrunk = runtime.block_on(scenario::shrink_faults(
+            &args.package_dir,
+            &scenario,
+            failed,
+            settings,
+            40,
+        ));
+        if let Some(schedule) = shrunk {
+            println!(
+                "\n{} (seed {}) still fails with just these faults ({} of {}); paste them into {}:\n",
+                failed.name,
+                failed.seed,
+                schedule.len(),
+                failed.faults.len(),
+                failed.file.display()
+            );
+            print!("{}", scenario::faults_to_toml(&schedule));
+        }
     }
 }
 

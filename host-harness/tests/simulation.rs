@@ -31,7 +31,11 @@ async fn a_five_minute_timer_and_a_minute_of_sleep_take_no_real_time() {
     options.timeout = Duration::from_secs(3600);
     let started = Instant::now();
     let report = host_harness::run(&options).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let slept = &prints_of(&report, "sleeper:probe:test.os")[0];
     // (Timers keep whole milliseconds: 359.99 s reads as 359.)
     assert!(
@@ -124,7 +128,9 @@ async fn a_network_with_jitter_and_faults_replays_from_its_seed() {
             seed: Some(seed),
             ..Settings::default()
         };
-        orders.insert(order(&run_scenario_with(&dir, &scenario, "faults", &settings).await));
+        orders.insert(order(
+            &run_scenario_with(&dir, &scenario, "faults", &settings).await,
+        ));
     }
     assert!(orders.len() > 1, "eight seeds, one order: {orders:?}");
 }
@@ -192,7 +198,16 @@ fn the_commands_output_replays_byte_for_byte_under_a_seed() {
         vec!["test", root, "--seed", "9", "--json", "-"],
         vec!["run", root, "--seed", "9", "--json", "-"],
         vec!["run", root, "--seed", "9", "-v", "3"],
-        vec!["run", root, "--nodes", "a.os,b.os", "--seed", "9", "--json", "-"],
+        vec![
+            "run",
+            root,
+            "--nodes",
+            "a.os,b.os",
+            "--seed",
+            "9",
+            "--json",
+            "-",
+        ],
     ] {
         let first = harness(&args);
         assert_eq!(first.0, Some(0), "{args:?}");
@@ -200,4 +215,115 @@ fn the_commands_output_replays_byte_for_byte_under_a_seed() {
             assert_eq!(harness(&args), first, "{args:?}");
         }
     }
+}
+
+/// The planted bug: a.os's clerk opens b.os's ledger, waits a second and
+/// writes; the ledger keeps "opened" only in memory, so a restart of b.os
+/// in between makes the write fail. Nothing goes wrong without faults.
+fn planted_bug() -> (PathBuf, Scenario) {
+    let timer = ["timer:distro:sys"];
+    let dir = probe_package(&[
+        probe("clerk")
+            .networking()
+            .requests(&timer)
+            .grants(&timer)
+            .on_exit("Restart"),
+        probe("ledger").networking().on_exit("Restart"),
+    ]);
+    let scenario = Scenario::from_toml(
+        "timeout = 60\n[[node]]\nname = \"a.os\"\n[[node]]\nname = \"b.os\"\n\
+         [random_faults]\ncount = [1, 2]\nwithin = 2\npartition = false\nlatency = false\nlongest = 1\n\
+         [[step]]\nsend = { node = \"a.os\", to = \"clerk\", body = \"b.os\", expects_response = 30 }\n\
+         [[step]]\nexpect = { response = \"written\" }\n",
+    )
+    .unwrap();
+    (dir, scenario)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seed_sweep_with_faults_finds_the_planted_bug_replays_it_and_shrinks_it() {
+    let (dir, scenario) = planted_bug();
+    let file = dir.join("tests/ledger.toml");
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(workspace().join("host-harness/tests/fixtures/ledger.toml"))
+            .unwrap(),
+    )
+    .unwrap();
+    // Without faults every seed passes.
+    let calm = host_harness::scenario::run_sweep(
+        &dir,
+        std::slice::from_ref(&file),
+        &(0..20).collect::<Vec<_>>(),
+        None,
+        2,
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        calm.iter().all(|r| r.passed()),
+        "{:?}",
+        calm.iter().find(|r| !r.passed())
+    );
+    // With faults, the sweep finds it within 100 seeds.
+    let settings = Settings {
+        faults: host_harness::scenario::Faults::Random,
+        ..Settings::default()
+    };
+    let swept = host_harness::scenario::run_sweep(
+        &dir,
+        std::slice::from_ref(&file),
+        &(0..100).collect::<Vec<_>>(),
+        None,
+        2,
+        &settings,
+    )
+    .await
+    .unwrap();
+    // (A crash of a.os, the clerk's own node, fails it too, another way.)
+    let failed = swept
+        .iter()
+        .find(|r| {
+            r.failures
+                .first()
+                .is_some_and(|f| f.contains("it was \"refused: not open\""))
+        })
+        .expect("the planted bug within 100 seeds");
+    assert!(
+        failed.failures[0].starts_with("step 2: expected the response to contain \"written\""),
+        "{:?}",
+        failed.failures
+    );
+    // Its seed replays the failure, every time.
+    let replay = Settings {
+        seed: Some(failed.seed),
+        ..settings.clone()
+    };
+    for _ in 0..3 {
+        let again = run_scenario_with(&dir, &scenario, &failed.name, &replay).await;
+        assert_eq!(again.failures, failed.failures);
+        assert_eq!(again.faults, failed.faults);
+    }
+    // Shrunk: one crash of b.os and its restart, and it still fails.
+    let shrunk = host_harness::scenario::shrink_faults(&dir, &scenario, failed, &settings, 40)
+        .await
+        .unwrap();
+    assert!(
+        shrunk.len() <= failed.faults.len() && shrunk.len() == 2,
+        "{shrunk:?}"
+    );
+    assert_eq!(
+        shrunk[0].kind,
+        host_harness::scenario::FaultKind::Crash("b.os".into())
+    );
+    let pasted = format!(
+        "{}{}",
+        std::fs::read_to_string(&file).unwrap(),
+        host_harness::scenario::faults_to_toml(&shrunk)
+    );
+    let with_schedule = Scenario::from_toml(&pasted).unwrap();
+    let result = run_scenario_with(&dir, &with_schedule, "pasted", &Settings::default()).await;
+    assert_eq!(result.failures.len(), 1, "{:?}", result.failures);
 }

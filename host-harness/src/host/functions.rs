@@ -49,8 +49,12 @@ impl ProcessHost {
             origin,
             wall_origin,
         };
-        let (wasi, stdio) =
-            wasi::context(ctx.tmp_dir().as_deref(), ctx.profile(), clocks, ctx.random());
+        let (wasi, stdio) = wasi::context(
+            ctx.tmp_dir().as_deref(),
+            ctx.profile(),
+            clocks,
+            ctx.random(),
+        );
         let our = ctx.our();
         ProcessHost {
             messages: Messages::new(our.clone(), ctx.random()),

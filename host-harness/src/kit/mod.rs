@@ -61,6 +61,7 @@ impl Outcome {
             duration: self.duration,
             node_time: self.node_time,
             seed: self.seed,
+            faults: vec![],
             report: None,
             network: None,
         }

@@ -265,9 +265,19 @@ impl Network {
         }
     }
 
+    /// When the run began, on the network's clock.
+    pub fn origin(&self) -> tokio::time::Instant {
+        self.clock
+    }
+
     /// Time since the run began, on the network's clock.
     pub fn now(&self) -> Duration {
         self.clock.elapsed()
+    }
+
+    /// Whether `name` is one of the network's nodes (up or down).
+    pub fn knows(&self, name: &str) -> bool {
+        lock(&self.state).members.contains_key(name)
     }
 
     /// Node `name`, if it is up.
@@ -282,6 +292,11 @@ impl Network {
     /// or `timeout` passes (false).
     pub async fn settle(&self, timeout: Duration) -> bool {
         self.activity.wait_idle(timeout).await
+    }
+
+    /// The faults injected so far.
+    pub fn faults(&self) -> Vec<FaultRecord> {
+        lock(&self.state).faults.clone()
     }
 
     /// Every message that crossed between nodes so far.

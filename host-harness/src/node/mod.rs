@@ -40,12 +40,12 @@ use crate::report::Report;
 use crate::types::{ProcessId, Profile, Runtime};
 use crate::util::lock;
 use activity::{Activity, InFlight};
+pub(crate) use door::HttpDoor;
 use home::Home;
 use mailbox::{Mailbox, Pushed, Wanted};
 use module::NodeAccess;
 pub(crate) use module::{Module, ModuleCtx};
 pub(crate) use process::{ProcessCtx, Programs};
-pub(crate) use door::HttpDoor;
 pub(crate) use wire::Wire;
 
 /// A request a native process is handling: who asked, the start of its

@@ -32,7 +32,8 @@ impl Report {
     pub(crate) fn fold(&mut self, event: &Event, at: std::time::Duration) {
         self.at_ms = at.as_secs_f64() * 1000.0;
         if self.tracing && self.trace.len() < TRACE_KEPT {
-            self.trace.push(format!("{:.6} {event:?}", at.as_secs_f64()));
+            self.trace
+                .push(format!("{:.6} {event:?}", at.as_secs_f64()));
         }
         match event {
             Event::Print {

@@ -59,6 +59,64 @@ pub struct Scenario {
     pub state: BTreeMap<StateKey, String>,
     #[serde(default)]
     pub step: Vec<Step>,
+    /// Faults at given node times, while the steps run.
+    #[serde(default)]
+    pub fault: Vec<Fault>,
+    /// What `--faults` may draw for this scenario.
+    #[serde(default)]
+    pub random_faults: RandomFaults,
+}
+
+/// A fault at a node time: `at` seconds after the run began (steps run on
+/// meanwhile). One of `crash`, `restart`, `partition`, `heal`, `latency`.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub at: f64,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// That node crashes.
+    Crash(String),
+    /// That node boots again.
+    Restart(String),
+    Partition(Partition),
+    Heal(bool),
+    Latency(LatencyStep),
+}
+
+/// Bounds on the faults `--faults` draws from each seed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RandomFaults {
+    /// How many faults a seed draws, at least and at most.
+    pub count: [u32; 2],
+    /// The node times they fall within, in seconds.
+    pub within: f64,
+    /// Which kinds may be drawn (a crash comes with its restart, a
+    /// partition with its heal, a latency spike with its end).
+    pub crash: bool,
+    pub partition: bool,
+    pub latency: bool,
+    /// How long a crash, partition or spike lasts, at most, in seconds.
+    pub longest: f64,
+}
+
+impl Default for RandomFaults {
+    fn default() -> Self {
+        RandomFaults {
+            count: [1, 3],
+            within: 10.0,
+            crash: true,
+            partition: true,
+            latency: true,
+            longest: 3.0,
+        }
+    }
 }
 
 /// The scenario's nodes: `node = "a.os"` names the one node; `[[node]]`
@@ -244,7 +302,7 @@ pub enum Step {
 /// `partition = { groups = [["a.os"], ["b.os", "c.os"]] }`: no message
 /// passes between nodes of different groups; with `one_way`, only what a
 /// group sends to a later group is cut.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Partition {
     pub groups: Vec<Vec<String>>,
@@ -255,7 +313,7 @@ pub struct Partition {
 /// `latency = { from = "a.os", to = "b.os", ms = 50 }` (or `ms = [10,
 /// 80]`, drawn per message from the run's seed); `from` and `to` default to
 /// every node, and each direction is set unless `one_way`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyStep {
     #[serde(default)]
@@ -268,7 +326,7 @@ pub struct LatencyStep {
 }
 
 /// One node's name or a list of them; empty: every node.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum NodeList {
     #[default]
@@ -298,7 +356,7 @@ impl NodeList {
 }
 
 /// Milliseconds: one number, or `[low, high]`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum Millis {
     Fixed(f64),
@@ -615,6 +673,7 @@ impl Scenario {
             }
         }
         let names = scenario.check_nodes()?;
+        scenario.check_faults(&names)?;
         let timeout = scenario.timeout();
         for (index, step) in scenario.step.iter().enumerate() {
             scenario.check_step_nodes(index, step, &names)?;
@@ -749,6 +808,45 @@ impl Scenario {
             Some(node) => Err(format!("step {}: {}", index + 1, unknown_node(node, names))),
             None => Ok(()),
         }
+    }
+}
+
+impl Scenario {
+    /// Each fault's time is in range and every node it names is one of
+    /// the scenario's.
+    fn check_faults(&self, names: &[String]) -> Result<(), String> {
+        for (index, fault) in self.fault.iter().enumerate() {
+            let bad = |reason: String| format!("fault {}: {reason}", index + 1);
+            if !(0.0..=MAX_SECONDS).contains(&fault.at) {
+                return Err(bad(format!(
+                    "at = {}: must be 0 to {MAX_SECONDS} seconds of node time",
+                    fault.at
+                )));
+            }
+            let step = match &fault.kind {
+                FaultKind::Crash(node) => Step::Crash(node.clone()),
+                FaultKind::Restart(node) => Step::Restart(Restart::Named { node: node.clone() }),
+                FaultKind::Partition(p) => Step::Partition(p.clone()),
+                FaultKind::Heal(on) => Step::Heal(*on),
+                FaultKind::Latency(l) => Step::Latency(l.clone()),
+            };
+            self.check_step_nodes(index, &step, names).map_err(|e| {
+                bad(e
+                    .split_once(": ")
+                    .map_or(e.clone(), |(_, rest)| rest.to_string()))
+            })?;
+        }
+        let r = &self.random_faults;
+        if r.count[0] > r.count[1] || r.count[1] > 100 {
+            return Err("random_faults: count = [at least, at most], at most 100".into());
+        }
+        let in_range = |v: f64| v > 0.0 && v <= MAX_SECONDS;
+        if !(in_range(r.within) && in_range(r.longest)) {
+            return Err(format!(
+                "random_faults: within and longest must be more than 0 and at most {MAX_SECONDS} seconds"
+            ));
+        }
+        Ok(())
     }
 }
 

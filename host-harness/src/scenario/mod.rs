@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+mod faults;
 mod format;
 mod output;
 mod run;
@@ -33,9 +34,9 @@ use std::time::Duration;
 
 pub use format::{
     CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit, ExpectFile,
-    ExpectPrint, ExpectSpawn, FileSeed, Http, LatencyStep, ManifestChange, Millis, NodeDecl,
-    NodeList, Nodes, Partition, ProcessRef, Restart, Scenario, Send, SendErrorWord, Step, Target,
-    Wait,
+    ExpectPrint, ExpectSpawn, Fault, FaultKind, FileSeed, Http, LatencyStep, ManifestChange,
+    Millis, NodeDecl, NodeList, Nodes, Partition, ProcessRef, RandomFaults, Restart, Scenario,
+    Send, SendErrorWord, Step, Target, Wait,
 };
 pub use output::{to_json, to_junit};
 
@@ -55,6 +56,8 @@ pub struct ScenarioResult {
     pub node_time: Duration,
     /// The seed it ran from: `--seed` replays it.
     pub seed: u64,
+    /// The faults the run added to the scenario's own (drawn or given).
+    pub faults: Vec<Fault>,
     /// The run's report (its first node's), when the run started.
     pub report: Option<Report>,
     /// Every node's report and what crossed between them, for a scenario
@@ -79,6 +82,20 @@ pub struct Settings {
     pub check_determinism: bool,
     /// Keep every kernel event in the reports' traces.
     pub trace: bool,
+    /// Faults besides the scenario's own `[[fault]]`s.
+    pub faults: Faults,
+}
+
+/// Which faults a run adds to the scenario's own.
+#[derive(Debug, Clone, Default)]
+pub enum Faults {
+    #[default]
+    None,
+    /// A schedule drawn from the run's seed, within the scenario's
+    /// `random_faults` bounds (`--faults`).
+    Random,
+    /// This schedule (a shrunk one, say).
+    Exactly(Vec<Fault>),
 }
 
 /// Runs `scenario` against the package in `package_dir`, on virtual time
@@ -138,28 +155,71 @@ pub async fn run_files_with(
     jobs: usize,
     settings: &Settings,
 ) -> Result<Vec<ScenarioResult>, InputError> {
+    let seeds = [settings.seed];
+    run_sweep_of(package_dir, files, &seeds, None, jobs, settings).await
+}
+
+/// Every scenario under every seed of `seeds` (`--seeds`), `jobs` runs at
+/// once; with `partition` `(k, m)`, only the k-th of every m runs (k from
+/// 1), so m machines share a sweep. Results come in file order, then
+/// seed order.
+pub async fn run_sweep(
+    package_dir: &Path,
+    files: &[PathBuf],
+    seeds: &[u64],
+    partition: Option<(usize, usize)>,
+    jobs: usize,
+    settings: &Settings,
+) -> Result<Vec<ScenarioResult>, InputError> {
+    let seeds: Vec<Option<u64>> = seeds.iter().copied().map(Some).collect();
+    run_sweep_of(package_dir, files, &seeds, partition, jobs, settings).await
+}
+
+/// Reads each file (a bad one is an input error naming it).
+pub fn load(file: &Path) -> Result<(String, Scenario), InputError> {
+    let text = crate::util::read_input_text(file)?;
+    let scenario = Scenario::from_toml(&text).map_err(|e| InputError::invalid(file, e))?;
+    let stem = file
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    Ok((scenario.name.clone().unwrap_or(stem), scenario))
+}
+
+async fn run_sweep_of(
+    package_dir: &Path,
+    files: &[PathBuf],
+    seeds: &[Option<u64>],
+    partition: Option<(usize, usize)>,
+    jobs: usize,
+    settings: &Settings,
+) -> Result<Vec<ScenarioResult>, InputError> {
     let mut scenarios = Vec::new();
     for file in files {
-        let text = crate::util::read_input_text(file)?;
-        let scenario = Scenario::from_toml(&text).map_err(|e| InputError::invalid(file, e))?;
-        let stem = file
-            .file_stem()
-            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
-        scenarios.push((
-            scenario.name.clone().unwrap_or(stem),
-            scenario,
-            file.clone(),
-        ));
+        let (name, scenario) = load(file)?;
+        scenarios.push((name, scenario, file.clone()));
     }
     let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut running = Vec::new();
-    for (name, scenario, file) in scenarios {
-        let (limit, dir) = (limit.clone(), package_dir.to_owned());
-        let settings = settings.clone();
-        running.push(tokio::spawn(async move {
-            let _turn = limit.acquire_owned().await;
-            run::run(&dir, &scenario, name, file, &settings).await
-        }));
+    let mut index = 0;
+    for (name, scenario, file) in &scenarios {
+        for seed in seeds {
+            index += 1;
+            if let Some((k, m)) = partition {
+                if (index - 1) % m != k - 1 {
+                    continue;
+                }
+            }
+            let (limit, dir) = (limit.clone(), package_dir.to_owned());
+            let settings = Settings {
+                seed: *seed,
+                ..settings.clone()
+            };
+            let (name, scenario, file) = (name.clone(), scenario.clone(), file.clone());
+            running.push(tokio::spawn(async move {
+                let _turn = limit.acquire_owned().await;
+                run::run(&dir, &scenario, name, file, &settings).await
+            }));
+        }
     }
     let mut results = Vec::new();
     for task in running {
@@ -172,10 +232,63 @@ pub async fn run_files_with(
                 duration: Duration::ZERO,
                 node_time: Duration::ZERO,
                 seed: settings.seed.unwrap_or_default(),
+                faults: vec![],
                 report: None,
                 network: None,
             }),
         }
     }
     Ok(results)
+}
+
+/// Where a scenario first failed ("step 3"): a shrunk schedule must keep
+/// failing there.
+fn failing_step(result: &ScenarioResult) -> Option<String> {
+    let first = result.failures.first()?;
+    Some(first.split(':').next().unwrap_or(first).to_string())
+}
+
+/// The smallest part of a failed run's added faults that still fails the
+/// scenario at the same step, from the same seed: fewer faults, earlier,
+/// shorter (at most `budget` more runs). `None` if the run did not fail
+/// or added none.
+pub async fn shrink_faults(
+    package_dir: &Path,
+    scenario: &Scenario,
+    failed: &ScenarioResult,
+    settings: &Settings,
+    budget: usize,
+) -> Option<Vec<Fault>> {
+    let step = failing_step(failed)?;
+    if failed.faults.is_empty() {
+        return None;
+    }
+    // The units as drawn: a drawn schedule comes in pairs.
+    let units: Vec<faults::Unit> = failed.faults.chunks(2).map(<[Fault]>::to_vec).collect();
+    let shrunk = faults::shrink(units, budget, |schedule: Vec<Fault>| {
+        let settings = Settings {
+            seed: Some(failed.seed),
+            check_determinism: false,
+            faults: Faults::Exactly(schedule),
+            ..settings.clone()
+        };
+        let (dir, scenario, name, file) = (
+            package_dir.to_owned(),
+            scenario.clone(),
+            failed.name.clone(),
+            failed.file.clone(),
+        );
+        let step = step.clone();
+        async move {
+            let result = run::run(&dir, &scenario, name, file, &settings).await;
+            failing_step(&result).as_deref() == Some(step.as_str())
+        }
+    })
+    .await;
+    Some(shrunk.concat())
+}
+
+/// A schedule as `[[fault]]` entries to paste into a scenario file.
+pub fn faults_to_toml(faults: &[Fault]) -> String {
+    faults::to_toml(faults)
 }

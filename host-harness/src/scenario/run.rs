@@ -11,19 +11,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::driver::{Driver, NoAnswer, Outgoing};
-use crate::network::links::Latency;
 use crate::node::Node;
 use crate::report::{Crossing, CrossingRecord, ExitKind, NetworkReport, Report};
 use crate::types::{Address, Capability, PackageId, ProcessId, SendErrorKind};
 use crate::util::{copy_tree, TempDir};
 use crate::{NodeSpec, RunOptions, Session};
 
+use super::faults;
+use super::format::Fault;
 use super::format::{
     CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit, ExpectPrint,
-    ExpectSpawn, Http, ManifestChange, Millis, ProcessRef, Restart, Scenario, Send, SendErrorWord,
-    Step, Wait,
+    ExpectSpawn, Http, ManifestChange, ProcessRef, Restart, Scenario, Send, SendErrorWord, Step,
+    Wait,
 };
-use super::{ScenarioResult, Settings};
+use super::{Faults, ScenarioResult, Settings};
 
 /// The process scenarios send from, on each node: public, given messaging
 /// to each process it sends to, and the network capability.
@@ -48,7 +49,14 @@ pub async fn run(
             trace: true,
             ..settings.clone()
         };
-        let first = Box::pin(run(package_dir, scenario, name.clone(), file.clone(), &once)).await;
+        let first = Box::pin(run(
+            package_dir,
+            scenario,
+            name.clone(),
+            file.clone(),
+            &once,
+        ))
+        .await;
         let mut second = Box::pin(run(package_dir, scenario, name, file, &once)).await;
         if let Some(difference) = first_difference(&first, &second) {
             second.failures.push(format!(
@@ -57,13 +65,34 @@ pub async fn run(
         }
         return second;
     }
+    let added = match &settings.faults {
+        Faults::None => vec![],
+        Faults::Random => {
+            let nodes: Vec<String> = scenario.node.decls().into_iter().map(|d| d.name).collect();
+            faults::draw(seed, &nodes, &scenario.random_faults).concat()
+        }
+        Faults::Exactly(schedule) => schedule.clone(),
+    };
+    let mut scenario = scenario.clone();
+    scenario.fault.extend(added.iter().cloned());
+    let run = Run {
+        seed,
+        simulated: !settings.real_time,
+        trace: settings.trace,
+        added,
+    };
     if settings.real_time {
-        return run_here(package_dir, scenario, name, file, seed, false, settings.trace).await;
+        return run_here(package_dir, &scenario, name, file, run).await;
     }
-    let (dir, scenario, label) = (package_dir.to_owned(), scenario.clone(), name.clone());
-    let (copy, started, trace) = (file.clone(), Instant::now(), settings.trace);
+    let (dir, label, copy, started) = (
+        package_dir.to_owned(),
+        name.clone(),
+        file.clone(),
+        Instant::now(),
+    );
+    let added = run.added.clone();
     let ran = crate::util::sim::simulate(crate::api::SIMULATION_WALL_LIMIT, move || {
-        Box::pin(async move { run_here(&dir, &scenario, name, file, seed, true, trace).await })
+        Box::pin(async move { run_here(&dir, &scenario, name, file, run).await })
     })
     .await;
     ran.unwrap_or_else(|| ScenarioResult {
@@ -77,9 +106,18 @@ pub async fn run(
         duration: started.elapsed(),
         node_time: Duration::ZERO,
         seed,
+        faults: added,
         report: None,
         network: None,
     })
+}
+
+/// One run of a scenario: its seed, its clock, and the faults it adds.
+struct Run {
+    seed: u64,
+    simulated: bool,
+    trace: bool,
+    added: Vec<Fault>,
 }
 
 async fn run_here(
@@ -87,12 +125,16 @@ async fn run_here(
     scenario: &Scenario,
     name: String,
     file: std::path::PathBuf,
-    seed: u64,
-    simulated: bool,
-    trace: bool,
+    run: Run,
 ) -> ScenarioResult {
     let started = Instant::now();
     let clock = tokio::time::Instant::now();
+    let Run {
+        seed,
+        simulated,
+        trace,
+        added,
+    } = run;
     let mut result = ScenarioResult {
         name,
         file,
@@ -100,6 +142,7 @@ async fn run_here(
         duration: Duration::ZERO,
         node_time: Duration::ZERO,
         seed,
+        faults: added,
         report: None,
         network: None,
     };
@@ -113,8 +156,7 @@ async fn run_here(
         Ok((work, package)) => {
             let mut options = options_for(package_dir, work.path(), scenario, seed, simulated);
             options.trace = trace;
-            let (failures, report, network) =
-                drive(work.path(), scenario, package, options).await;
+            let (failures, report, network) = drive(work.path(), scenario, package, options).await;
             result.failures = failures;
             result.report = report;
             result.network = network;
@@ -305,7 +347,12 @@ fn options_for(
 /// and, with several nodes, the network's.
 type Outcome = (Vec<String>, Option<Report>, Option<NetworkReport>);
 
-async fn drive(work: &Path, scenario: &Scenario, package: PackageId, options: RunOptions) -> Outcome {
+async fn drive(
+    work: &Path,
+    scenario: &Scenario,
+    package: PackageId,
+    options: RunOptions,
+) -> Outcome {
     let timeout = options.timeout;
     let session = match Session::start(&options).await {
         Ok(session) => session,
@@ -325,8 +372,15 @@ async fn drive(work: &Path, scenario: &Scenario, package: PackageId, options: Ru
             );
         }
     };
+    let nodes: Vec<String> = scenario.node.decls().into_iter().map(|d| d.name).collect();
+    let fault_errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let fault_task = faults::schedule(
+        session.network(),
+        &nodes,
+        scenario.fault.clone(),
+        fault_errors.clone(),
+    );
     session.settle(timeout).await;
-    let nodes = scenario.node.decls().into_iter().map(|d| d.name).collect();
     let mut run = Drive {
         session,
         drivers: BTreeMap::new(),
@@ -362,7 +416,12 @@ async fn drive(work: &Path, scenario: &Scenario, package: PackageId, options: Ru
             }
         }
     }
+    // The faults still to come happen before the run ends.
+    if let Some(task) = fault_task {
+        let _ = tokio::time::timeout(timeout, task).await;
+    }
     let idle = run.session.settle(timeout).await;
+    failures.extend(crate::util::lock(&fault_errors).drain(..));
     // The home is the scenario's own, gone after it: not worth reporting.
     let mut network = run.session.finish_network(idle).await;
     for report in network.nodes.iter_mut().chain(&mut network.earlier_boots) {
@@ -409,18 +468,7 @@ impl Drive {
                 Ok(())
             }
             Step::Latency(step) => {
-                let from = step.from.resolve(&self.nodes);
-                let to = step.to.resolve(&self.nodes);
-                let ms = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
-                let latency = match step.ms {
-                    Millis::Fixed(n) => Latency::Fixed(ms(n)),
-                    Millis::Range([low, high]) => Latency::Range(ms(low), ms(high)),
-                };
-                let network = self.session.network();
-                network.set_latency(&from, &to, latency);
-                if !step.one_way {
-                    network.set_latency(&to, &from, latency);
-                }
+                faults::set_latency(self.session.network(), &self.nodes, step);
                 Ok(())
             }
         }
@@ -1110,6 +1158,12 @@ impl Drive {
             Ok(report) => trace(&report),
             Err(_) => String::new(),
         };
+        for fault in self.session.network().faults() {
+            out.push_str(&format!(
+                "\n    fault at {:.1} ms: {}",
+                fault.at_ms, fault.fault
+            ));
+        }
         if self.nodes.len() > 1 {
             let crossings = self.session.network().crossings();
             let skipped = crossings.len().saturating_sub(10);
@@ -1179,7 +1233,11 @@ fn first_difference(a: &ScenarioResult, b: &ScenarioResult) -> Option<String> {
     let (ja, jb) = (json(a), json(b));
     let line = ja.lines().zip(jb.lines()).find(|(x, y)| x != y);
     match line {
-        Some((x, y)) => Some(format!("the reports differ: `{}` against `{}`", x.trim(), y.trim())),
+        Some((x, y)) => Some(format!(
+            "the reports differ: `{}` against `{}`",
+            x.trim(),
+            y.trim()
+        )),
         None if ja != jb => Some("the reports differ in length".into()),
         None => None,
     }

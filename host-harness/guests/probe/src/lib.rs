@@ -96,6 +96,8 @@ fn init(our: Address) {
         "remote-roundtrip-bench" => remote_roundtrip_bench(&our),
         "relay" => network::relay(&our),
         "inbox" => network::inbox(),
+        "ledger" => network::ledger(),
+        "clerk" => network::clerk(),
         name if hostile::run(&our, name) => {}
         // Children spawned without a name (random digits) just end.
         name if name.chars().all(|c| c.is_ascii_digit()) => {}

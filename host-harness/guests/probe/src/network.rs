@@ -6,7 +6,7 @@
 //! with `inherit`) with `inbox:<body>`, passing the blob back.
 
 use crate::process_lib::{
-    await_message, last_blob, println, Address, Capability, Message, Request, Response,
+    await_message, last_blob, println, timer, Address, Capability, Message, Request, Response,
 };
 use crate::text;
 
@@ -193,5 +193,63 @@ fn peer(node: &str) -> String {
         }
         NetResponse::Peer(None) => "peer none".into(),
         other => format!("unexpected {other:?}"),
+    }
+}
+
+/// The planted bug's server: a ledger that must be opened before it is
+/// written, and keeps "opened" only in memory. A restart of its node
+/// between `open` and `write` loses it, and the write is refused.
+pub fn ledger() {
+    let mut opened = false;
+    loop {
+        let Ok(message) = await_message() else {
+            continue;
+        };
+        if !message.is_request() || message.source().process() == "kernel" {
+            continue;
+        }
+        match text(message.body()).as_str() {
+            "open" => {
+                opened = true;
+                println!("ledger opened");
+            }
+            "write" => {
+                let answer = if opened {
+                    "written"
+                } else {
+                    "refused: not open"
+                };
+                println!("ledger {answer}");
+                Response::new().body(answer).send().unwrap();
+            }
+            other => println!("ledger ignores {other}"),
+        }
+    }
+}
+
+/// The planted bug's client: asked with a node's name, it opens that
+/// node's ledger, waits a second, writes, and answers what came of it.
+pub fn clerk() {
+    loop {
+        let Ok(message) = await_message() else {
+            continue;
+        };
+        if !message.is_request() || message.source().process() == "kernel" {
+            continue;
+        }
+        let node = text(message.body());
+        let ledger = Address::new(node.as_str(), ("ledger", "probe", "test.os"));
+        Request::to(ledger.clone()).body("open").send().unwrap();
+        timer::set_and_await_timer(1000).unwrap();
+        let answer = match Request::to(ledger)
+            .body("write")
+            .send_and_await_response(5)
+            .unwrap()
+        {
+            Ok(reply) => text(reply.body()),
+            Err(e) => format!("error {:?}", e.kind()).to_lowercase(),
+        };
+        println!("clerk: {answer}");
+        Response::new().body(answer).send().unwrap();
     }
 }
