@@ -33,6 +33,15 @@ pub struct BenchResults {
     pub nodes_1000_rss_mib: f64,
     /// kit's chat suite (two nodes), warm, when its built template is given.
     pub kit_chat_suite_ms: Option<f64>,
+    /// Seeds per second a sweep of the template's scenarios runs on this
+    /// machine's cores (each seed runs all three).
+    pub sim_seeds_per_s: f64,
+    /// Node time over real time for a scenario that waits on timers (300 s
+    /// of them).
+    pub sim_time_compression: f64,
+    /// CPU a sweep on virtual time spends against the same scenarios on
+    /// real time (processor time, both ways).
+    pub sim_cpu_vs_real: f64,
 }
 
 /// Runs the benchmarks on the template in `workspace` (built) and the
@@ -114,6 +123,8 @@ pub async fn measure(
         Some(chat) => Some(chat_suite(chat).await?),
         None => None,
     };
+    let (sim_seeds_per_s, sim_cpu_vs_real) = sweep(workspace).await?;
+    let sim_time_compression = compression(workspace).await?;
     Ok(BenchResults {
         cold_load_ms,
         warm_load_ms,
@@ -127,7 +138,75 @@ pub async fn measure(
         nodes_1000_boot_ms,
         nodes_1000_rss_mib,
         kit_chat_suite_ms,
+        sim_seeds_per_s,
+        sim_time_compression,
+        sim_cpu_vs_real,
     })
+}
+
+/// 200 seeds of the template's scenarios on virtual time: seeds per
+/// second, and the CPU that took against the same 200 runs on real time.
+async fn sweep(workspace: &Path) -> Result<(f64, f64), String> {
+    use crate::scenario::{find, run_files_with, run_sweep, Settings};
+    let files = find(workspace, None).map_err(|e| e.to_string())?;
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let seeds: Vec<u64> = (0..200).collect();
+    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let results = run_sweep(workspace, &files, &seeds, None, jobs, &Settings::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (simulated_cpu, wall) = (cpu_seconds() - cpu, started.elapsed());
+    if let Some(failed) = results.iter().find(|r| !r.passed()) {
+        return Err(format!(
+            "the template's scenarios failed: {:?}",
+            failed.failures
+        ));
+    }
+    let real = Settings {
+        real_time: true,
+        ..Settings::default()
+    };
+    let cpu = cpu_seconds();
+    for _ in 0..seeds.len() {
+        run_files_with(workspace, &files, jobs, &real)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let real_cpu = cpu_seconds() - cpu;
+    Ok((
+        seeds.len() as f64 / wall.as_secs_f64(),
+        simulated_cpu / real_cpu.max(1e-9),
+    ))
+}
+
+/// Node time over real time for a scenario that waits 300 s on its timers.
+async fn compression(workspace: &Path) -> Result<f64, String> {
+    use crate::scenario::{run_scenario, Scenario};
+    let scenario = Scenario::from_toml(
+        "timeout = 400\n[[step]]\nwait = { seconds = 100 }\n[[step]]\nwait = { seconds = 200 }\n",
+    )?;
+    let started = Instant::now();
+    let result = run_scenario(workspace, &scenario, "timers").await;
+    if !result.passed() {
+        return Err(format!("the timer scenario failed: {:?}", result.failures));
+    }
+    Ok(result.node_time.as_secs_f64() / started.elapsed().as_secs_f64())
+}
+
+/// Processor time this program has used (user and system), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command's name (in parentheses): utime and stime are the
+    // 12th and 13th fields, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// 1,000 round trips from `bench-a.os` to `echo` on `bench-b.os`: the

@@ -401,15 +401,45 @@ fn test_kit(
     options.timeout = timeout;
     options.seed = args.seed;
     options.virtual_time = !args.real_time;
-    let (outcomes, _reports) = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
-        Ok(done) => done,
-        Err(RunError::Input(e)) => return fail(e.to_string()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
+    if args.faults || args.check_determinism {
+        return fail(
+            "--faults and --check-determinism take a package's scenarios, not --kit".into(),
+        );
+    }
+    // A sweep runs the suite once per seed (its K-th of every M with
+    // --partition).
+    let seeds: Vec<Option<u64>> = match &args.seeds {
+        None => vec![args.seed],
+        Some(text) => {
+            let seeds = match parse_seeds(text) {
+                Ok(seeds) => seeds,
+                Err(e) => return fail(e),
+            };
+            let partition = match args.partition.as_deref().map(parse_partition).transpose() {
+                Ok(partition) => partition,
+                Err(e) => return fail(e),
+            };
+            seeds
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| partition.is_none_or(|(k, m)| i % m == k - 1))
+                .map(|(_, seed)| Some(seed))
+                .collect()
         }
     };
-    let results: Vec<_> = outcomes.iter().map(|o| o.to_result()).collect();
+    let mut results = Vec::new();
+    for seed in seeds {
+        options.seed = seed;
+        let outcomes = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
+            Ok((outcomes, _)) => outcomes,
+            Err(RunError::Input(e)) => return fail(e.to_string()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        results.extend(outcomes.iter().map(|o| o.to_result()));
+    }
     report_results(&results, args)
 }
 

@@ -327,3 +327,63 @@ async fn a_seed_sweep_with_faults_finds_the_planted_bug_replays_it_and_shrinks_i
     let result = run_scenario_with(&dir, &with_schedule, "pasted", &Settings::default()).await;
     assert_eq!(result.failures.len(), 1, "{:?}", result.failures);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_picks_the_order_of_two_vfs_requests_waiting_at_once() {
+    let vfs = ["vfs:distro:sys"];
+    let dir = probe_package(&[probe("racer").requests(&vfs).grants(&vfs)]);
+    let mut kept = std::collections::BTreeSet::new();
+    for seed in 0..12 {
+        let mut options = RunOptions::new(&dir);
+        options.virtual_time = true;
+        options.seed = Some(seed);
+        let report = host_harness::run(&options).await.unwrap();
+        let prints = prints_of(&report, "racer:probe:test.os");
+        let again = host_harness::run(&options).await.unwrap();
+        assert_eq!(
+            prints_of(&again, "racer:probe:test.os"),
+            prints,
+            "seed {seed} replays"
+        );
+        kept.extend(prints);
+    }
+    assert_eq!(
+        kept.into_iter().collect::<Vec<_>>(),
+        ["racer kept first", "racer kept second"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partitions_of_a_sweep_split_its_runs_between_machines() {
+    let files = find(&workspace(), None).unwrap();
+    let seeds: Vec<u64> = (0..5).collect();
+    let mut all = Vec::new();
+    for k in 1..=3 {
+        let part = host_harness::scenario::run_sweep(
+            &workspace(),
+            &files,
+            &seeds,
+            Some((k, 3)),
+            2,
+            &Settings::default(),
+        )
+        .await
+        .unwrap();
+        all.extend(part.iter().map(|r| (r.name.clone(), r.seed)));
+    }
+    all.sort();
+    let whole = host_harness::scenario::run_sweep(
+        &workspace(),
+        &files,
+        &seeds,
+        None,
+        2,
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+    let mut whole: Vec<(String, u64)> = whole.iter().map(|r| (r.name.clone(), r.seed)).collect();
+    whole.sort();
+    assert_eq!(all, whole, "each run once, in exactly one partition");
+    assert_eq!(whole.len(), files.len() * seeds.len());
+}

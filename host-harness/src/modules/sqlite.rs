@@ -340,6 +340,12 @@ impl Module for Sqlite {
         true
     }
 
+    /// A node runs each request in a task of its own (kinode/src/vfs.rs,
+    /// kv.rs and sqlite.rs at v1.0.0: a `tokio::spawn` per request).
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
         if super::from_another_node(ctx, &km) || km.request().is_none() {
             return;

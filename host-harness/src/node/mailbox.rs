@@ -123,6 +123,12 @@ impl Mailbox {
         }
     }
 
+    /// The next delivery, if one is waiting (and its guard), without
+    /// waiting.
+    pub fn try_take(&self) -> Option<(Delivery, InFlight)> {
+        lock(&self.queues).find(Wanted::Any)
+    }
+
     /// What the owner is doing, and whether anything waits for it.
     pub fn reader(&self) -> (Reader, bool) {
         let q = lock(&self.queues);

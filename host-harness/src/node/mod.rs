@@ -246,17 +246,33 @@ impl Node {
         self.spawn_task(Box::pin(async move {
             let mut busy = None;
             loop {
-                match mailbox.take(&mut busy, Wanted::Any).await {
-                    Delivery::Message(km) => {
-                        if let Some(node) = node.upgrade() {
-                            node.handling(&id, Some(&km));
-                        }
-                        handle(&module, &ctx, km).await;
-                        if let Some(node) = node.upgrade() {
-                            node.handling(&id, None);
-                        }
+                let first = mailbox.take(&mut busy, Wanted::Any).await;
+                let mut order = vec![(first, None)];
+                // A node runs each request of these modules in a task of its
+                // own: those waiting at once may be done in any order, and
+                // on virtual time the seed picks it.
+                if ctx.simulated() && module.concurrent() {
+                    while let Some((next, guard)) = mailbox.try_take() {
+                        order.push((next, Some(guard)));
                     }
-                    Delivery::Failed { id, error } => module.failed(&ctx, id, error),
+                    for i in (1..order.len()).rev() {
+                        let j = (ctx.random() % (i as u64 + 1)) as usize;
+                        order.swap(i, j);
+                    }
+                }
+                for (delivery, _guard) in order {
+                    match delivery {
+                        Delivery::Message(km) => {
+                            if let Some(node) = node.upgrade() {
+                                node.handling(&id, Some(&km));
+                            }
+                            handle(&module, &ctx, km).await;
+                            if let Some(node) = node.upgrade() {
+                                node.handling(&id, None);
+                            }
+                        }
+                        Delivery::Failed { id, error } => module.failed(&ctx, id, error),
+                    }
                 }
                 busy = None;
             }

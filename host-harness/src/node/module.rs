@@ -38,6 +38,14 @@ pub(crate) trait Module: Send + Sync + 'static {
     fn blocking(&self, _ctx: &ModuleCtx, _km: &KernelMessage) -> bool {
         false
     }
+
+    /// Whether a node runs each of its requests in a task of its own, so
+    /// that two requests waiting at once may be done in either order (a
+    /// node's vfs, kv and sqlite): on virtual time the seed picks the
+    /// order.
+    fn concurrent(&self) -> bool {
+        false
+    }
 }
 
 /// What stands behind a [`ModuleCtx`]: the node, or a fake.

@@ -14,7 +14,7 @@ use crate::driver::{Driver, NoAnswer, Outgoing};
 use crate::node::Node;
 use crate::report::{Crossing, CrossingRecord, ExitKind, NetworkReport, Report};
 use crate::types::{Address, Capability, PackageId, ProcessId, SendErrorKind};
-use crate::util::{copy_tree, TempDir};
+use crate::util::{link_tree, TempDir};
 use crate::{NodeSpec, RunOptions, Session};
 
 use super::faults;
@@ -201,7 +201,8 @@ fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<Packa
             package_dir.join("metadata.json").display()
         )
     })?;
-    copy_tree(&package_dir.join("pkg"), &work.join("pkg")).map_err(|e| e.to_string())?;
+    // Only read (installing copies it into the home): linked, not copied.
+    link_tree(&package_dir.join("pkg"), &work.join("pkg")).map_err(|e| e.to_string())?;
     let manifest_path = package_dir.join("pkg/manifest.json");
     let text = std::fs::read_to_string(&manifest_path)
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
@@ -211,6 +212,8 @@ fn prepare(package_dir: &Path, work: &Path, scenario: &Scenario) -> Result<Packa
         apply(&mut manifest, change)?;
     }
     let copied = work.join("pkg/manifest.json");
+    // A new file, not the package's own through its link.
+    let _ = std::fs::remove_file(&copied);
     std::fs::write(&copied, manifest.to_string()).map_err(|e| e.to_string())?;
     let decls = scenario.node.decls();
     let home_of = |node: &str| {

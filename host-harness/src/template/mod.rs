@@ -236,8 +236,15 @@ pub fn create(template: &Path, new: &NewPackage) -> Result<Created, InputError> 
     // The template README's reference parts, carried into the new one.
     let readme = std::fs::read_to_string(template.join("README.md")).unwrap_or_default();
     let common = section(&readme, "### Common manifests", &["\n## ", "\n### "]);
-    let scenarios = section(&readme, "## Scenarios", &["\n## "])
-        .replace("## Scenarios", "## Scenarios (the format)");
+    // The scenario format, and the sections it points to (several nodes;
+    // time, seeds and faults).
+    let scenarios = [
+        section(&readme, "## Scenarios", &["\n## "])
+            .replace("## Scenarios", "## Scenarios (the format)"),
+        section(&readme, "## Several nodes", &["\n## "]),
+        section(&readme, "## Time, seeds and faults", &["\n## "]),
+    ]
+    .join("\n");
     let fill = |text: &str| {
         text.replace("@PACKAGE_ID@", &new_id)
             .replace("@NAME@", &new.name)

@@ -14,7 +14,7 @@ use std::path::Path;
 use crate::types::InputError;
 
 pub use temp::TempDir;
-pub use walk::{copy_tree, entries, package_tree, Entry};
+pub use walk::{copy_tree, entries, link_tree, package_tree, Entry};
 
 /// Locks `mutex`, also after a panic elsewhere: the harness reports what
 /// it has rather than panicking again.

@@ -110,6 +110,18 @@ pub fn package_tree(dir: &Path) -> Result<Vec<(PathBuf, Entry)>, InputError> {
 /// it: links (inside the tree) are taken for what they point to, and links
 /// to directories become empty directories.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), InputError> {
+    mirror_tree(from, to, false)
+}
+
+/// [`copy_tree`], but files are hard links to the originals where the two
+/// trees share a file system (a copy where they do not): for a working
+/// copy that is only read. Never write into one in place: replace a file
+/// (remove it first) to change it.
+pub fn link_tree(from: &Path, to: &Path) -> Result<(), InputError> {
+    mirror_tree(from, to, true)
+}
+
+fn mirror_tree(from: &Path, to: &Path, link: bool) -> Result<(), InputError> {
     let create = |dir: &Path| {
         std::fs::create_dir_all(dir)
             .map_err(|e| InputError::invalid(dir, format!("cannot create: {e}")))
@@ -119,8 +131,10 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), InputError> {
         let target = to.join(path.strip_prefix(from).expect("walked from `from`"));
         match entry {
             Entry::File => {
-                std::fs::copy(&path, &target)
-                    .map_err(|e| InputError::invalid(&path, format!("cannot copy: {e}")))?;
+                if !(link && std::fs::hard_link(&path, &target).is_ok()) {
+                    std::fs::copy(&path, &target)
+                        .map_err(|e| InputError::invalid(&path, format!("cannot copy: {e}")))?;
+                }
             }
             Entry::Dir => create(&target)?,
         }

@@ -75,6 +75,7 @@ fn init(our: Address) {
         "our-timeout" => our_timeout(),
         "vfs-meta" => vfs_meta(&our),
         "vfs-tour" => vfs_tour(&our),
+        "racer" => racer(&our),
         "kv-user" => kv_user(&our),
         "counter" => counter(&our),
         "sqlite-user" => sqlite_user(&our),
@@ -653,6 +654,33 @@ fn vfs_meta(our: &Address) {
 }
 
 /// Every vfs action through the SDK, then the refusals.
+/// Two vfs writes to one file, neither awaited before the other is sent:
+/// on a node they may be done in either order. Prints which won.
+fn racer(our: &Address) {
+    use process_lib::vfs::{self, VfsAction, VfsRequest};
+
+    let drive = vfs::create_drive(our.package_id(), "race", None).unwrap();
+    let path = format!("{drive}/f.txt");
+    vfs::create_file(&path, None).unwrap();
+    for content in ["first", "second"] {
+        let request = VfsRequest {
+            path: path.clone(),
+            action: VfsAction::Write,
+        };
+        Request::to(("our", "vfs", "distro", "sys"))
+            .body(serde_json::to_vec(&request).unwrap())
+            .blob_bytes(content)
+            .expects_response(5)
+            .send()
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let _ = await_message();
+    }
+    let file = vfs::open_file(&path, false, None).unwrap();
+    println!("racer kept {}", text(&file.read().unwrap()));
+}
+
 fn vfs_tour(our: &Address) {
     use process_lib::vfs::{self, SeekFrom, VfsAction};
 
