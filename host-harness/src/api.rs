@@ -682,6 +682,7 @@ impl Blueprint {
             },
             home,
             seed: seat.seed,
+            key_seed: seat.key_seed,
             run_seed: seat.run_seed,
             wire: seat.wire,
             activity: seat.activity,
@@ -701,7 +702,8 @@ impl Blueprint {
             http_port: options
                 .http_port
                 .map_or(0, |port| port.saturating_add(index as u16)),
-            seed: seat.seed,
+            // The cookie and the networking key stay across reboots.
+            seed: seat.key_seed,
             host_memory_limit: options.host_memory_limit,
         };
         let (natives, http_door) = crate::modules::all(self.runtime.profile(), &modules);

@@ -601,15 +601,30 @@ async fn the_rest_of_the_standard_interface() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wasi_is_linked_as_on_a_node() {
-    let report = run_dir(&probe_package(&[probe("wasi-user")])).await;
-    assert_eq!(
-        prints_of(&report, &id("wasi-user")),
-        ["tmp read back hi", "stdin gave 0 bytes"]
-    );
+    let dir = probe_package(&[probe("wasi-user")]);
+    let report = run_dir(&dir).await;
+    let prints = prints_of(&report, &id("wasi-user"));
+    assert_eq!(prints[0], "tmp read back hi");
+    assert_eq!(prints[2], "stdin gave 0 bytes");
+    // TEMP_DIR is the tmp drive's path on the host, as on a node.
+    let tmp = prints[1].strip_prefix("tmp dir ").unwrap();
+    assert!(tmp.ends_with("/vfs/probe:test.os/tmp"), "{tmp}");
     let record = report.process(&id("wasi-user")).unwrap();
     assert_eq!(
         record.stdout, "to stdout\n",
         "kept for the report, never printed"
     );
     assert_eq!(record.exit.kind, ExitKind::Returned);
+
+    // On virtual time, at a path that is the same in every run, so a seed
+    // replays what the process does with it; the file is still on the host.
+    let mut options = RunOptions::new(&dir);
+    options.virtual_time = true;
+    let report = host_harness::run(&options).await.unwrap();
+    let prints = prints_of(&report, &id("wasi-user"));
+    assert_eq!(prints[0], "tmp read back hi");
+    assert_eq!(
+        prints[1],
+        format!("tmp dir /{}/vfs/probe:test.os/tmp", report.node)
+    );
 }

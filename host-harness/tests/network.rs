@@ -34,6 +34,16 @@ async fn two_nodes(dir: &Path, steps: &str) -> ScenarioResult {
     run_scenario(dir, &scenario, "network").await
 }
 
+/// What each message a.os sent became, by body.
+fn sent_from_a(network: &NetworkReport) -> Vec<(&str, Crossing)> {
+    network
+        .crossings
+        .iter()
+        .filter(|c| c.source.node == "a.os")
+        .map(|c| (c.body.as_str(), c.outcome))
+        .collect()
+}
+
 fn passed(result: &ScenarioResult) -> &NetworkReport {
     assert!(result.failures.is_empty(), "{:#?}", result.failures);
     result.network.as_ref().expect("a network report")
@@ -293,6 +303,19 @@ async fn net_prints_a_hello_from_another_node_and_answers_ack() {
                  [[step]]\nexpect = { node = \"b.os\", print = { contains = \"a.os: hi there\" } }\n";
     let result = two_nodes(&dir, steps).await;
     passed(&result);
+
+    // A NetAction from afar is a hello too: net answers only its own node.
+    let steps = ask_relay(r#"{ get_peers_of = "b.os" }"#, "answer ack");
+    let result = two_nodes(&dir, &steps).await;
+    let network = passed(&result);
+    let b = network.node("b.os").unwrap();
+    assert!(
+        prints_of(b, "net:distro:sys")
+            .iter()
+            .any(|p| p.contains("a.os: ")),
+        "{:#?}",
+        b.prints
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -390,14 +413,8 @@ async fn a_crash_loses_what_was_on_its_way_and_the_node_is_offline_until_it_rest
         + &ask_relay(r#"{ to = "b.os@inbox:probe:test.os", body = "back", timeout = 5 }"#, "answer inbox:back");
     let result = two_nodes(&dir, &steps).await;
     let network = passed(&result);
-    let outcomes: Vec<(&str, Crossing)> = network
-        .crossings
-        .iter()
-        .filter(|c| c.source.node == "a.os")
-        .map(|c| (c.body.as_str(), c.outcome))
-        .collect();
     assert_eq!(
-        outcomes,
+        sent_from_a(network),
         [
             ("lost1", Crossing::Failed(BlockReason::Lost)),
             ("x", Crossing::Failed(BlockReason::NodeDown)),
@@ -470,5 +487,87 @@ async fn a_scenario_naming_an_unknown_node_is_refused_with_the_step() {
     assert!(
         err.starts_with("step 1: a `partition` needs at least two groups"),
         "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_on_an_idle_run_lasts_until_a_fault_to_come_has_happened() {
+    // The run is idle from the start, but b.os crashes at 2 s and boots
+    // again at 4 s: the wait watches the new boot rather than concluding
+    // that nothing will happen.
+    let dir = probe_package(&[probe("counter")
+        .requests(&["kv:distro:sys"])
+        .grants(&["kv:distro:sys"])
+        .on_exit("Restart")]);
+    let steps = "[[fault]]\nat = 2\ncrash = \"b.os\"\n[[fault]]\nat = 4\nrestart = \"b.os\"\n\
+        [[step]]\nwait = { node = \"b.os\", print = \"count 2 starts 2\", process = \"counter\" }\n";
+    let result = two_nodes(&dir, steps).await;
+    let network = passed(&result);
+    assert_eq!(network.earlier_boots.len(), 1);
+    assert!(
+        result.node_time.as_secs_f64() >= 4.0,
+        "{:?}",
+        result.node_time
+    );
+
+    // With no fault to come, the same wait fails at once, naming why.
+    let result = two_nodes(
+        &dir,
+        "[[step]]\nwait = { node = \"b.os\", print = \"count 2 starts 2\", process = \"counter\" }\n",
+    )
+    .await;
+    assert!(
+        result.failures[0].contains("the run is idle"),
+        "{:#?}",
+        result.failures
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_long_after_the_last_step_still_happens_before_the_run_ends() {
+    let dir = probe_package(&[probe("inbox").networking().on_exit("Restart")]);
+    let result = two_nodes(&dir, "[[fault]]\nat = 60\ncrash = \"b.os\"\n").await;
+    let network = passed(&result);
+    let faults: Vec<&str> = network.faults.iter().map(|f| f.fault.as_str()).collect();
+    assert_eq!(faults, ["crash b.os"]);
+    let at = network.faults[0].at_ms;
+    assert!((60_000.0..60_002.0).contains(&at), "{at}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_over_ten_megabytes_is_lost_with_nets_warning_and_the_next_one_reconnects() {
+    let dir = package(true, true);
+    let steps = ask_relay(
+        r#"{ to = "b.os@inbox:probe:test.os", body = "big", blob_bytes = 10485800, timeout = 2 }"#,
+        "error timeout",
+    ) + &ask_relay(
+        r#"{ to = "b.os@inbox:probe:test.os", body = "small", timeout = 5 }"#,
+        "answer inbox:small",
+    );
+    let result = two_nodes(&dir, &steps).await;
+    let network = passed(&result);
+    assert_eq!(
+        sent_from_a(network),
+        [
+            ("big", Crossing::Failed(BlockReason::TooLarge)),
+            ("small", Crossing::Delivered),
+        ]
+    );
+    let a = network.node("a.os").unwrap();
+    assert!(
+        prints_of(a, "net:distro:sys")
+            .contains(&"net: tried to send too-large message, limit is 10.00mb".to_string()),
+        "{:#?}",
+        a.prints
+    );
+    let blocked = a
+        .blocked_messages
+        .iter()
+        .find(|b| b.cause == BlockReason::TooLarge)
+        .expect("the big message is reported");
+    assert!(
+        blocked.reason.contains("10485800 bytes"),
+        "{}",
+        blocked.reason
     );
 }

@@ -49,11 +49,14 @@ impl ProcessHost {
             origin,
             wall_origin,
         };
+        let tmp = ctx.tmp_dir();
         let (wasi, stdio) = wasi::context(
-            ctx.tmp_dir().as_deref(),
+            tmp.as_ref()
+                .map(|(host, guest)| (host.as_path(), guest.as_str())),
             ctx.profile(),
             clocks,
             ctx.random(),
+            ctx.simulated(),
         );
         let our = ctx.our();
         ProcessHost {

@@ -1,7 +1,8 @@
 //! WASI as the runtime links it: no stdin, no args, stdout thrown away by
 //! the node (kept here for the report), stderr kept (5000 bytes) and shown
 //! when the process traps. Kinode 1.0 also preopens one directory, the
-//! package's `tmp`, at the same path as on the host, named by `TEMP_DIR`,
+//! package's `tmp`, at the same path as on the host (on virtual time, at a
+//! path that does not change between runs), named by `TEMP_DIR`,
 //! and fails a write past stderr's 5000 bytes; hyperdrive has no tmp
 //! directory and no environment, and its stderr keeps the newest bytes
 //! instead of failing. Its clocks are the node's and its random numbers
@@ -203,15 +204,19 @@ fn seeded(seed: u64) -> SeededRandom {
 }
 
 /// The WASI context of one process under `profile`'s rules; `tmp_dir` is
-/// the package's tmp directory, if the runtime preopens one; its clocks
-/// are `clocks` and its random numbers come from `seed`.
+/// the package's tmp directory on the host and the path the process sees
+/// it at, if the runtime preopens one; its clocks are `clocks` and its
+/// random numbers come from `seed`. On virtual time (`simulated`) file
+/// work runs on the one thread, in line, so its order is the seed's.
 pub fn context(
-    tmp_dir: Option<&Path>,
+    tmp_dir: Option<(&Path, &str)>,
     profile: &Profile,
     clocks: Clocks,
     seed: u64,
+    simulated: bool,
 ) -> (WasiCtx, Stdio) {
     let mut builder = WasiCtxBuilder::new();
+    builder.allow_blocking_current_thread(simulated);
     builder
         .wall_clock(clocks)
         .monotonic_clock(clocks)
@@ -233,13 +238,12 @@ pub fn context(
         }
     };
     let stdio = Stdio { stdout, stderr };
-    if let Some(dir) = tmp_dir.filter(|_| profile.tmp_dir) {
-        let path = dir.to_string_lossy();
+    if let Some((dir, guest)) = tmp_dir.filter(|_| profile.tmp_dir) {
         if builder
-            .preopened_dir(dir, path.as_ref(), FsPerms::ReadWrite)
+            .preopened_dir(dir, guest, FsPerms::ReadWrite)
             .is_ok()
         {
-            builder.env("TEMP_DIR", path.as_ref());
+            builder.env("TEMP_DIR", guest);
         }
     }
     (builder.build(), stdio)
@@ -269,12 +273,12 @@ mod tests {
             origin: tokio::time::Instant::now(),
             wall_origin: Duration::ZERO,
         };
-        let (_, kinode) = context(None, Runtime::Kinode.profile(), clocks, 1);
+        let (_, kinode) = context(None, Runtime::Kinode.profile(), clocks, 1, false);
         let Stderr::Bounded(mut pipe) = kinode.stderr else {
             panic!("Kinode 1.0's stderr is a bounded pipe");
         };
         assert!(pipe.write(big.clone()).is_err());
-        let (_, hyperdrive) = context(None, Runtime::Hyperdrive.profile(), clocks, 1);
+        let (_, hyperdrive) = context(None, Runtime::Hyperdrive.profile(), clocks, 1, false);
         let Stderr::Rotating(mut kept) = hyperdrive.stderr else {
             panic!("hyperdrive's stderr rotates");
         };

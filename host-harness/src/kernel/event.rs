@@ -211,6 +211,9 @@ pub enum BlockReason {
     /// The message was on its way when the connection between the nodes
     /// dropped (a node crashed): lost without a word.
     Lost,
+    /// The message is larger than the 10,485,800 bytes `net` sends to
+    /// another node: net broke the connection and the message was lost.
+    TooLarge,
     /// A message from another node to a process that lacks the network
     /// capability: the receiving kernel drops it.
     TargetLacksNetwork,

@@ -4,6 +4,10 @@ use std::fmt;
 
 use crate::types::{Address, Capability, LazyLoadBlob, Message, Request, Response, SendError};
 
+/// The largest message `net` sends to another node, serialized
+/// (`net/utils.rs`, `MESSAGE_MAX_SIZE`). Local messages have no limit.
+pub const MESSAGE_MAX_SIZE: usize = 10_485_800;
+
 /// A message on its way, as the kernel routes it.
 #[derive(Clone, Debug)]
 pub struct KernelMessage {
@@ -75,6 +79,38 @@ impl Answer {
 }
 
 impl KernelMessage {
+    /// About how many bytes this message takes serialized between nodes,
+    /// which `net` holds against its size limit: every body, blob,
+    /// metadata, name and capability byte, plus a little for framing.
+    /// Within a few hundred bytes of net's MessagePack for any message.
+    pub fn wire_size(&self) -> usize {
+        let address = |a: &Address| a.to_string().len() + 8;
+        let caps = |caps: &[Capability]| -> usize {
+            caps.iter()
+                .map(|c| address(&c.issuer) + c.params.len() + 4)
+                .sum()
+        };
+        let (body, metadata, capabilities) = match &self.message {
+            Message::Request(r) => (r.body.len(), &r.metadata, caps(&r.capabilities)),
+            Message::Response((r, context)) => (
+                r.body.len() + context.as_ref().map_or(0, Vec::len),
+                &r.metadata,
+                caps(&r.capabilities),
+            ),
+        };
+        let blob = self.blob.as_ref().map_or(0, |b| {
+            b.bytes.len() + b.mime.as_ref().map_or(0, String::len)
+        });
+        let rsvp = self.rsvp.as_ref().map_or(0, address);
+        32 + address(&self.source)
+            + address(&self.target)
+            + rsvp
+            + body
+            + metadata.as_ref().map_or(0, String::len)
+            + capabilities
+            + blob
+    }
+
     /// `from`'s response to this message, if it gets one: to its rsvp,
     /// else (if it expects a response, or the answer goes `always`) to
     /// its source, with its id.

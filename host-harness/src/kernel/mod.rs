@@ -162,6 +162,12 @@ impl Kernel {
         }
     }
 
+    /// The node's networking key, when it is not the one its seed makes
+    /// (a rebooted node keeps its key, but not its seed).
+    pub fn set_networking_key(&mut self, key: ed25519_dalek::SigningKey) {
+        self.key = key;
+    }
+
     /// The next number of the run's seeded stream (a message id, a
     /// transaction id).
     pub fn random(&mut self) -> u64 {

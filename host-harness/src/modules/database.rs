@@ -148,9 +148,10 @@ pub fn answer_ok(
 }
 
 /// An error: always sent (to the rsvp or the source), with no metadata,
-/// and printed at verbosity 1 as the node does.
+/// and printed at verbosity 1 as the node does: `kv: {error}` or
+/// `sqlite: {error}`.
 pub fn answer_err(ctx: &ModuleCtx, km: &KernelMessage, error: serde_json::Value, text: String) {
-    ctx.print(1, text);
+    ctx.print(1, format!("{}: {text}", ctx.id().process_name));
     let body = serde_json::json!({ "Err": error });
     ctx.respond(km, Answer::always(body.to_string()));
 }

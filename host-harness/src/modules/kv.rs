@@ -262,6 +262,12 @@ mod tests {
         );
         assert_eq!(answers[2].blob.as_ref().unwrap().bytes, b"v1");
         assert!(ctx.home().kv().join("app:me.os/store/db.redb").is_file());
+        // Its error line, at verbosity 1, says whose it is, as a node's does.
+        let printed = node.events().into_iter().any(|e| {
+            matches!(e, crate::kernel::Event::Print { verbosity: 1, ref text, .. }
+                if text.starts_with("kv: ") && text.contains("key not found"))
+        });
+        assert!(printed, "{:?}", node.events());
         // Another package: not its database to open, and no read capability.
         act(&other, json!("Open"), None);
         act(&other, json!({ "Get": [1] }), None);

@@ -163,8 +163,9 @@ impl Net {
             Ok(NetAction::ConnectionRequest(_)) => {
                 ctx.print(2, "net: not an indirect node".into());
             }
-            Ok(_) => {}
-            Err(_) => {
+            // Anything else, a NetAction or not, is a hello: printed
+            // and acknowledged.
+            _ => {
                 let text = std::str::from_utf8(body).unwrap_or("!!message parse error!!");
                 ctx.print(0, format!("\x1b[3;32m{}: {text}\x1b[0m", km.source.node));
                 ctx.respond(km, Answer::always("ack"));

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::kernel::debug_address;
 use crate::kernel::message::{Answer, KernelMessage};
@@ -47,7 +47,7 @@ impl Module for Timer {
             return;
         }
         ctx.print(3, format!("set timer to pop in {millis}ms"));
-        let pops_at = unix_ms() + u128::from(millis);
+        let pops_at = ctx.wall_clock().as_millis() + u128::from(millis);
         lock(&self.active)
             .entry(pops_at)
             .or_default()
@@ -85,12 +85,6 @@ impl Timer {
         }
         lines
     }
-}
-
-fn unix_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }
 
 #[cfg(test)]

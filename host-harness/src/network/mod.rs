@@ -50,8 +50,13 @@ pub(crate) type Boot = Box<
 
 /// What a node of the network is made with.
 pub(crate) struct Seat {
-    /// The node's own seed (its ids and key), from the run's and its name.
+    /// This boot's seed (its ids, its processes' random numbers), from the
+    /// run's, the node's name and how many times it booted before: a
+    /// restarted node does not repeat its first boot's choices.
     pub seed: u64,
+    /// The node's own seed, the same at every boot (its networking key,
+    /// its login cookie).
+    pub key_seed: u64,
     /// The run's seed, which the report records.
     pub run_seed: u64,
     pub wire: Weak<dyn Wire>,
@@ -84,6 +89,8 @@ pub(crate) struct Network {
     delivering: AtomicBool,
     /// Wakes the clock task when something is due sooner.
     wake: Arc<Notify>,
+    /// Told each time a node goes down or comes up.
+    membership: Notify,
     clock_task: Mutex<Option<JoinHandle<()>>>,
     boot: Boot,
 }
@@ -111,6 +118,8 @@ struct State {
 
 struct Member {
     key: VerifyingKey,
+    /// Boots so far (each draws its own seed).
+    boots: u64,
     /// `None` while the node is down; then the table it persisted.
     node: Option<Arc<Node>>,
     table: Option<Vec<Persisted>>,
@@ -136,6 +145,8 @@ enum Action {
     Arrive(Parcel),
     /// Back to the sender as `Offline`.
     Fail(Parcel, BlockReason),
+    /// Gone, and the sender's node says why (if it says anything).
+    Lose(Parcel, BlockReason),
 }
 
 impl PartialEq for Scheduled {
@@ -171,6 +182,7 @@ impl Network {
                 let key = networking_key(node_seed(seed, name)).verifying_key();
                 let member = Member {
                     key,
+                    boots: 0,
                     node: None,
                     table: None,
                 };
@@ -206,6 +218,7 @@ impl Network {
             }),
             delivering: AtomicBool::new(false),
             wake: Arc::new(Notify::new()),
+            membership: Notify::new(),
             clock_task: Mutex::new(None),
             boot,
         });
@@ -224,8 +237,16 @@ impl Network {
     /// from now on.
     pub fn attach(&self, name: &str, node: &Arc<Node>) {
         let mut state = lock(&self.state);
-        state.member(name).node = Some(node.clone());
+        let member = state.member(name);
+        member.node = Some(node.clone());
+        member.boots += 1;
         state.links.boot(name);
+        self.membership.notify_waiters();
+    }
+
+    /// Completes the next time a node goes down or comes up.
+    pub fn membership_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.membership.notified()
     }
 
     /// Node `name` has installed its packages: what other nodes sent it
@@ -252,10 +273,13 @@ impl Network {
         self.flush();
     }
 
-    /// What node `name` of this network is made with.
+    /// What node `name` of this network is made with, at this boot.
     pub fn seat(&self, name: &str) -> Seat {
+        let boots = lock(&self.state).members.get(name).map_or(0, |m| m.boots);
+        let key_seed = node_seed(self.seed, name);
         Seat {
-            seed: node_seed(self.seed, name),
+            seed: key_seed ^ boots.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            key_seed,
             run_seed: self.seed,
             wire: self.me.clone(),
             activity: self.activity.clone(),
@@ -286,6 +310,12 @@ impl Network {
             .members
             .get(name)
             .and_then(|m| m.node.clone())
+    }
+
+    /// Wakes whoever waits for the run to go idle, so they look again
+    /// (something outside the run, such as a fault, changed it).
+    pub fn poke(&self) {
+        drop(self.activity.enter());
     }
 
     /// Waits until nothing is in flight on any node or between them (true)
@@ -364,10 +394,17 @@ impl Network {
         if self.node(name).is_some() {
             self.stop(name, false).await?;
         }
-        let table = lock(&self.state).member_of(name)?.table.take();
         let network = self.me.upgrade().ok_or("the network is gone")?;
+        let table = lock(&self.state)
+            .member_of(name)?
+            .table
+            .clone()
+            .unwrap_or_default();
         lock(&self.state).fault(self.now(), format!("restart {name}"));
-        (self.boot)(&network, name, Some(table.unwrap_or_default())).map_err(|e| e.to_string())?;
+        // The table stays with the member until a boot has taken it, so a
+        // boot that fails can be tried again from the same table.
+        (self.boot)(&network, name, Some(table)).map_err(|e| e.to_string())?;
+        lock(&self.state).member_of(name)?.table = None;
         Ok(())
     }
 
@@ -386,6 +423,7 @@ impl Network {
             state.fault(now, format!("{what} {name}"));
             (node, state.cut_off(name))
         };
+        self.membership.notify_waiters();
         let table = node.kernel(|k| k.persisted(crashed));
         let mut report = node.finish(true);
         report.ended = if crashed {
@@ -393,16 +431,18 @@ impl Network {
         } else {
             Ended::Rebooted
         };
-        node.shutdown().await;
+        // Kept before the tasks stop, so a run that ends while this node
+        // is still shutting down finds its table and its report.
         {
             let mut state = lock(&self.state);
             state.member(name).table = Some(table);
             state.earlier.push(report);
         }
+        node.shutdown().await;
         for parcel in lost {
             self.record(&parcel, Crossing::Failed(BlockReason::Lost), now);
             if let Some(sender) = self.node(&parcel.from) {
-                sender.kernel(|k| k.lost(parcel.outbound.km));
+                sender.kernel(|k| k.lost(parcel.outbound.km, BlockReason::Lost));
             }
         }
         Ok(())
@@ -480,12 +520,16 @@ impl Network {
         let route = if state.booting.contains(&to) {
             Route::Hold
         } else {
-            state.links.route(&parcel.from, &to, now)
+            let size = parcel.outbound.km.wire_size();
+            state.links.route(&parcel.from, &to, now, size)
         };
         match route {
             Route::Arrive(at) => state.schedule(at, Action::Arrive(parcel), self.activity.enter()),
             Route::Fail(at, why) => {
                 state.schedule(at, Action::Fail(parcel, why), self.activity.enter())
+            }
+            Route::Lost(why) => {
+                state.schedule(now, Action::Lose(parcel, why), self.activity.enter())
             }
             Route::Hold => state
                 .held
@@ -529,7 +573,7 @@ impl Network {
                     None => {
                         self.record(&parcel, Crossing::Failed(BlockReason::Lost), now);
                         if let Some(sender) = self.node(&parcel.from) {
-                            sender.kernel(|k| k.lost(parcel.outbound.km));
+                            sender.kernel(|k| k.lost(parcel.outbound.km, BlockReason::Lost));
                         }
                     }
                 }
@@ -538,6 +582,12 @@ impl Network {
                 self.record(&parcel, Crossing::Failed(why), now);
                 if let Some(sender) = self.node(&parcel.from) {
                     sender.kernel(|k| k.network_error(parcel.outbound.km, why));
+                }
+            }
+            Action::Lose(parcel, why) => {
+                self.record(&parcel, Crossing::Failed(why), now);
+                if let Some(sender) = self.node(&parcel.from) {
+                    sender.kernel(|k| k.lost(parcel.outbound.km, why));
                 }
             }
         }
@@ -567,9 +617,20 @@ impl Network {
 }
 
 impl Wire for Network {
-    fn send(&self, from: &str, outbound: Outbound) {
+    fn send(&self, from: &Node, outbound: Outbound) {
         let now = self.now();
         let mut state = lock(&self.state);
+        // What a crashed node (or one shutting down for a reboot) still
+        // sends on its way out never reaches the wire.
+        let up = state
+            .members
+            .get(from.name())
+            .and_then(|m| m.node.as_ref())
+            .is_some_and(|node| std::ptr::eq(Arc::as_ptr(node), from));
+        if !up {
+            return;
+        }
+        let from = from.name();
         let crossing = state.cross(&outbound, now);
         let before = state.queue.peek().map(|Reverse(s)| s.at);
         let parcel = Parcel {
@@ -670,7 +731,7 @@ impl State {
         for Reverse(scheduled) in queue.into_vec() {
             match scheduled.action {
                 Action::Arrive(parcel) if touches(&parcel) => lost.push(parcel),
-                Action::Fail(parcel, _) if parcel.from == name => {}
+                Action::Fail(parcel, _) | Action::Lose(parcel, _) if parcel.from == name => {}
                 action => self.queue.push(Reverse(Scheduled {
                     action,
                     ..scheduled

@@ -148,6 +148,12 @@ impl NodeAccess for FakeNode {
     fn simulated(&self) -> bool {
         false
     }
+
+    fn wall_clock(&self) -> std::time::Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for FakeNode {

@@ -61,9 +61,11 @@ pub(crate) struct NodeConfig {
     pub runtime: Runtime,
     pub terminal: Terminal,
     pub home: Home,
-    /// Seeds every random choice of the node (message ids, unnamed spawns,
-    /// its networking key): one seed, one node.
+    /// Seeds every random choice of this boot (message ids, unnamed
+    /// spawns): one seed, one boot.
     pub seed: u64,
+    /// Seeds the node's networking key, the same at every boot.
+    pub key_seed: u64,
     /// The run's seed (the node's comes from it), for the report.
     pub run_seed: u64,
     /// The network it belongs to.
@@ -141,6 +143,7 @@ impl Node {
             terminal,
             home,
             seed,
+            key_seed,
             run_seed,
             wire,
             activity,
@@ -150,6 +153,7 @@ impl Node {
             trace,
         } = config;
         let mut kernel = Kernel::new(&name, runtime, seed);
+        kernel.set_networking_key(crate::types::keys::networking_key(key_seed));
         let mut report = Report::new(&name, runtime, run_seed);
         report.tracing = trace;
         kernel.trace_messages(terminal.verbosity >= 3);
@@ -357,7 +361,7 @@ impl Node {
             Effect::Remote(outbound) => {
                 return match self.wire.upgrade() {
                     Some(wire) => {
-                        wire.send(&self.name, *outbound);
+                        wire.send(self, *outbound);
                         true
                     }
                     // The network is gone: the run is over.
@@ -600,5 +604,9 @@ impl NodeAccess for Node {
 
     fn simulated(&self) -> bool {
         self.simulated
+    }
+
+    fn wall_clock(&self) -> Duration {
+        self.wall_origin + self.now()
     }
 }

@@ -61,6 +61,8 @@ pub(super) trait NodeAccess: Send + Sync {
     fn wire(&self) -> Option<Arc<dyn super::Wire>>;
     /// Whether the node runs on virtual time (one thread for everything).
     fn simulated(&self) -> bool;
+    /// Time since the unix epoch on the node's wall clock.
+    fn wall_clock(&self) -> std::time::Duration;
 }
 
 /// One native process's view of its node.
@@ -177,6 +179,12 @@ impl ModuleCtx {
     /// line, and nothing may wait on a real socket.
     pub fn simulated(&self) -> bool {
         self.node.simulated()
+    }
+
+    /// The node's wall clock: time since the unix epoch, as its processes
+    /// read it (the run's start plus node time; virtual in a simulation).
+    pub fn wall_clock(&self) -> std::time::Duration {
+        self.node.wall_clock()
     }
 
     /// The nodes this node has a connection with now, sorted.

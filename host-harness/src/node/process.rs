@@ -81,13 +81,23 @@ impl ProcessCtx {
     }
 
     /// The package's `tmp` drive on the host, if the runtime preopens one.
-    pub fn tmp_dir(&self) -> Option<PathBuf> {
+    /// The package's tmp directory on the host, and the path the process
+    /// sees it at: the host's, as on a node, or on virtual time one that
+    /// does not change from run to run (`/<node>/vfs/<package>/tmp`), so a
+    /// seed replays whatever the process does with it.
+    pub fn tmp_dir(&self) -> Option<(PathBuf, String)> {
         if !self.profile().tmp_dir {
             return None;
         }
-        let dir = self.node.home().drive(&self.id.package_id(), "tmp");
+        let package = self.id.package_id();
+        let dir = self.node.home().drive(&package, "tmp");
         std::fs::create_dir_all(&dir).ok()?;
-        Some(dir)
+        let guest = if self.simulated() {
+            format!("/{}/vfs/{package}/tmp", self.node.name())
+        } else {
+            dir.to_string_lossy().into_owned()
+        };
+        Some((dir, guest))
     }
 
     pub fn busy(&self) -> InFlight {

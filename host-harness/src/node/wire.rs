@@ -7,12 +7,14 @@
 
 use ed25519_dalek::VerifyingKey;
 
+use super::Node;
 use crate::kernel::message::Outbound;
 
 pub(crate) trait Wire: Send + Sync {
     /// `outbound` leaves node `from`. Called under `from`'s kernel lock:
-    /// it must neither block nor call into a node.
-    fn send(&self, from: &str, outbound: Outbound);
+    /// it must neither block nor call into a node. A node the network has
+    /// already taken down (crashed, or an earlier boot) sends nothing.
+    fn send(&self, from: &Node, outbound: Outbound);
     /// Delivers what is due now. Called with no kernel lock held.
     fn flush(&self);
     /// The nodes `node` has a connection with now (`net`'s `GetPeers`).

@@ -217,6 +217,12 @@ pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
              nobody is told",
             km.target.node
         ),
+        BlockReason::TooLarge => format!(
+            "it is about {} bytes, over the {} bytes net sends to another node: net printed a \
+             warning, broke the connection, and the message was lost without a word to the sender",
+            km.wire_size(),
+            crate::kernel::message::MESSAGE_MAX_SIZE
+        ),
         BlockReason::TargetLacksNetwork => format!(
             "{target} lacks the network capability, which a process needs to receive messages \
              from other nodes: its kernel dropped the message from `{}`",
@@ -317,6 +323,12 @@ fn block_hint(km: &KernelMessage, reason: BlockReason) -> Option<String> {
             "give {source} the capability {{issuer: {}, params: \"messaging\"}} (manifest \
              request_capabilities, spawn request_capabilities, or a grant), or make {target} public",
             km.target
+        )),
+        BlockReason::TooLarge => Some(format!(
+            "send what {source} has for `{}` in parts under 10 MB each (a blob per request), or \
+             let the other node fetch it (an http-server path); a request that expected a \
+             response gets a Timeout",
+            km.target.node
         )),
         BlockReason::Restarting
         | BlockReason::NodeDown

@@ -8,6 +8,7 @@
 //! each, then move each earlier and make it shorter) and keeps every
 //! change after which the scenario still fails at the same step.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,31 +21,94 @@ use crate::util::lock;
 
 use super::format::{Fault, FaultKind, LatencyStep, Millis, NodeList, Partition, RandomFaults};
 
+/// Faults on their way: the task carrying them out and how many are
+/// still to come.
+pub struct Pending {
+    task: tokio::task::JoinHandle<()>,
+    left: Arc<AtomicUsize>,
+    /// The faults in the order they come, for naming those never applied.
+    faults: Vec<Fault>,
+    last: Duration,
+}
+
 /// Carries out `faults` at their node times, while the steps run; what
 /// went wrong is added to `errors`. Pending faults do not keep the run
-/// busy (a step still settles when nothing is in flight); the scenario
-/// waits for the task it returns before it ends.
+/// busy (a step still settles when nothing is in flight), but a step that
+/// waits for something does not give up on an idle run while a fault is
+/// still to come: the fault may be what it waits for.
 pub fn schedule(
     network: &Arc<Network>,
     nodes: &[String],
     mut faults: Vec<Fault>,
     errors: Arc<Mutex<Vec<String>>>,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<Pending> {
     if faults.is_empty() {
         return None;
     }
     faults.sort_by(|a, b| a.at.total_cmp(&b.at));
-    let (network, nodes) = (network.clone(), nodes.to_vec());
-    Some(tokio::spawn(async move {
+    let left = Arc::new(AtomicUsize::new(faults.len()));
+    let last = faults.last().map_or(0.0, |f| f.at);
+    let (network, nodes, todo, count) = (
+        network.clone(),
+        nodes.to_vec(),
+        faults.clone(),
+        left.clone(),
+    );
+    let task = tokio::spawn(async move {
         let origin = network.origin();
-        for (index, fault) in faults.into_iter().enumerate() {
+        for (index, fault) in todo.into_iter().enumerate() {
             let at = origin + Duration::from_secs_f64(fault.at);
             tokio::time::sleep_until(at).await;
             if let Err(e) = apply(&network, &nodes, &fault.kind).await {
                 lock(&errors).push(format!("fault {} at {} s: {e}", index + 1, fault.at));
             }
+            count.fetch_sub(1, Ordering::SeqCst);
+            // Whoever watches for an idle run looks again.
+            network.poke();
         }
-    }))
+    });
+    Some(Pending {
+        task,
+        left,
+        faults,
+        last: Duration::from_secs_f64(last),
+    })
+}
+
+impl Pending {
+    /// How many faults are still to come, shared with the steps.
+    pub fn counter(&self) -> Arc<AtomicUsize> {
+        self.left.clone()
+    }
+
+    /// Lets the faults still to come happen: waits until the last one's
+    /// time and then at most `timeout` more (a restart boots a node).
+    /// Faults that did not happen by then are stopped and named.
+    pub async fn finish(mut self, origin: tokio::time::Instant, timeout: Duration) -> Vec<String> {
+        let deadline = (origin + self.last).max(tokio::time::Instant::now()) + timeout;
+        if tokio::time::timeout_at(deadline, &mut self.task)
+            .await
+            .is_ok()
+        {
+            return Vec::new();
+        }
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        let left = self.left.load(Ordering::SeqCst);
+        let done = self.faults.len() - left;
+        self.faults[done..]
+            .iter()
+            .enumerate()
+            .map(|(i, fault)| {
+                format!(
+                    "fault {} at {} s ({}) did not happen: the fault before it was still going                      on {timeout:?} after the last fault's time",
+                    done + i + 1,
+                    fault.at,
+                    kind_toml(&fault.kind)
+                )
+            })
+            .collect()
+    }
 }
 
 async fn apply(network: &Network, nodes: &[String], kind: &FaultKind) -> Result<(), String> {
@@ -111,12 +175,27 @@ pub fn draw(seed: u64, nodes: &[String], bounds: &RandomFaults) -> Vec<Unit> {
     }
     let count = rng.gen_range(bounds.count[0]..=bounds.count[1]);
     let mut units = Vec::new();
+    // Each node's drawn downtimes: a second crash of a node that is down
+    // would do nothing, and its restart would reboot the node early.
+    let mut down: Vec<(String, f64, f64)> = Vec::new();
     for _ in 0..count {
         let at = round(rng.gen_range(0.0..bounds.within));
         let until = round(at + rng.gen_range(0.05..=bounds.longest.max(0.05)));
         let unit = match kinds[rng.gen_range(0..kinds.len())] {
             0 => {
-                let node = nodes[rng.gen_range(0..nodes.len())].clone();
+                let free: Vec<&String> = nodes
+                    .iter()
+                    .filter(|n| {
+                        !down
+                            .iter()
+                            .any(|(d, from, to)| d == *n && at <= *to && *from <= until)
+                    })
+                    .collect();
+                if free.is_empty() {
+                    continue;
+                }
+                let node = free[rng.gen_range(0..free.len())].clone();
+                down.push((node.clone(), at, until));
                 vec![
                     fault(at, FaultKind::Crash(node.clone())),
                     fault(until, FaultKind::Restart(node)),
@@ -238,6 +317,19 @@ fn shorter(unit: &Unit) -> Option<Unit> {
 
 /// A schedule as `[[fault]]` entries to paste into a scenario.
 pub fn to_toml(faults: &[Fault]) -> String {
+    let mut out = String::new();
+    for f in faults {
+        out.push_str(&format!(
+            "[[fault]]\nat = {}\n{}\n",
+            f.at,
+            kind_toml(&f.kind)
+        ));
+    }
+    out
+}
+
+/// A fault's kind as the line a scenario file gives it in.
+fn kind_toml(kind: &FaultKind) -> String {
     let names = |list: &NodeList| match list {
         NodeList::All => "[]".to_string(),
         NodeList::One(name) => format!("{name:?}"),
@@ -247,27 +339,22 @@ pub fn to_toml(faults: &[Fault]) -> String {
         Millis::Fixed(n) => format!("{n}"),
         Millis::Range([low, high]) => format!("[{low}, {high}]"),
     };
-    let mut out = String::new();
-    for f in faults {
-        let kind = match &f.kind {
-            FaultKind::Crash(node) => format!("crash = {node:?}"),
-            FaultKind::Restart(node) => format!("restart = {node:?}"),
-            FaultKind::Heal(_) => "heal = true".into(),
-            FaultKind::Partition(p) => format!(
-                "partition = {{ groups = {:?}, one_way = {} }}",
-                p.groups, p.one_way
-            ),
-            FaultKind::Latency(l) => format!(
-                "latency = {{ from = {}, to = {}, ms = {}, one_way = {} }}",
-                names(&l.from),
-                names(&l.to),
-                ms(&l.ms),
-                l.one_way
-            ),
-        };
-        out.push_str(&format!("[[fault]]\nat = {}\n{kind}\n", f.at));
+    match kind {
+        FaultKind::Crash(node) => format!("crash = {node:?}"),
+        FaultKind::Restart(node) => format!("restart = {node:?}"),
+        FaultKind::Heal(_) => "heal = true".into(),
+        FaultKind::Partition(p) => format!(
+            "partition = {{ groups = {:?}, one_way = {} }}",
+            p.groups, p.one_way
+        ),
+        FaultKind::Latency(l) => format!(
+            "latency = {{ from = {}, to = {}, ms = {}, one_way = {} }}",
+            names(&l.from),
+            names(&l.to),
+            ms(&l.ms),
+            l.one_way
+        ),
     }
-    out
 }
 
 #[cfg(test)]
@@ -301,6 +388,29 @@ mod tests {
             .iter()
             .flatten()
             .all(|f| matches!(f.kind, FaultKind::Crash(_) | FaultKind::Restart(_))));
+    }
+
+    #[test]
+    fn drawn_crashes_of_one_node_never_overlap() {
+        let crowded = RandomFaults {
+            count: [6, 6],
+            within: 2.0,
+            partition: false,
+            latency: false,
+            ..RandomFaults::default()
+        };
+        let one = vec!["a.os".to_string()];
+        for seed in 0..50 {
+            let mut windows: Vec<(f64, f64)> = draw(seed, &one, &crowded)
+                .iter()
+                .map(|unit| (unit[0].at, unit[1].at))
+                .collect();
+            assert!(!windows.is_empty());
+            windows.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for pair in windows.windows(2) {
+                assert!(pair[0].1 < pair[1].0, "seed {seed}: {windows:?}");
+            }
+        }
     }
 
     #[tokio::test]

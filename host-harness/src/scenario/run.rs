@@ -297,6 +297,9 @@ struct Drive {
     timeout: Duration,
     response: Option<String>,
     http: Option<(u16, String)>,
+    /// How many `[[fault]]`s are still to come: while any is, an idle run
+    /// may yet change, so no step concludes that nothing will happen.
+    faults_left: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// The run's options: the package (as prepared in `work`) on each node
@@ -392,6 +395,7 @@ async fn drive(
         timeout,
         response: None,
         http: None,
+        faults_left: fault_task.as_ref().map(|p| p.counter()),
     };
     let mut failures = Vec::new();
     for (index, step) in scenario.step.iter().enumerate() {
@@ -420,8 +424,9 @@ async fn drive(
         }
     }
     // The faults still to come happen before the run ends.
-    if let Some(task) = fault_task {
-        let _ = tokio::time::timeout(timeout, task).await;
+    if let Some(pending) = fault_task {
+        let origin = run.session.network().origin();
+        failures.extend(pending.finish(origin, timeout).await);
     }
     let idle = run.session.settle(timeout).await;
     failures.extend(crate::util::lock(&fault_errors).drain(..));
@@ -636,6 +641,7 @@ impl Drive {
                 answer = &mut ask => answer,
                 _ = idle => match futures_util::FutureExt::now_or_never(&mut ask) {
                     Some(answer) => answer,
+                    None if self.faults_pending() => ask.await,
                     None if send.error.is_some() => Err(NoAnswer::TimedOut(limit)),
                     None => {
                         let state = match (&remote, self.report(Some(&here))) {
@@ -720,6 +726,13 @@ impl Drive {
         Ok(())
     }
 
+    /// Whether a `[[fault]]` is still to come.
+    fn faults_pending(&self) -> bool {
+        self.faults_left
+            .as_ref()
+            .is_some_and(|left| left.load(std::sync::atomic::Ordering::SeqCst) > 0)
+    }
+
     async fn wait(&self, wait: &Wait) -> Result<(), String> {
         if let Some(seconds) = wait.seconds {
             let wait = Duration::try_from_secs_f64(seconds).unwrap_or_default();
@@ -728,7 +741,6 @@ impl Drive {
         if wait.idle && !self.session.settle(self.timeout).await {
             return Err(format!("still busy after {:?}", self.timeout));
         }
-        let node = self.node(wait.node.as_ref())?;
         let from = wait.process.as_ref().map(|p| self.id(p));
         let exit = wait.exit.as_ref().map(|p| self.id(p));
         let on = match (&wait.node, self.nodes.len()) {
@@ -749,50 +761,74 @@ impl Drive {
             }
             parts.join(" and ")
         };
-        let outcome = node
-            .watch(self.timeout, |report, idle| {
-                let printed = wait.print.as_ref().is_none_or(|text| {
-                    report.prints.iter().any(|p| {
-                        p.text.contains(text.as_str())
-                            && from.as_ref().is_none_or(|w| p.process == *w)
-                    })
-                });
-                let ended = exit.as_ref().is_none_or(|id| {
-                    report
-                        .record(id)
-                        .is_some_and(|p| p.exit.kind != ExitKind::Running)
-                });
-                if printed && ended {
-                    return Some(Ok(()));
-                }
-                if let Some(id) = exit.as_ref().filter(|id| report.record(id).is_none()) {
-                    if idle {
-                        return Some(Err(self.unknown(report, id)));
-                    }
-                }
-                // Fail as soon as the wait cannot end well.
-                if let Some(id) = from.as_ref().filter(|_| !printed) {
-                    match report.record(id) {
-                        Some(p) if !matches!(p.exit.kind, ExitKind::Running) => {
-                            return Some(Err(format!(
-                                "waited for {}, but {id} already ended ({}) without printing it",
-                                what(),
-                                describe_exit(&p.exit.kind, &p.exit.detail)
-                            )))
-                        }
-                        None if idle => return Some(Err(self.unknown(report, id))),
-                        _ => {}
-                    }
-                }
-                idle.then(|| {
-                    Err(format!(
-                        "waited for {}, but the run is idle: nothing in flight will make it happen",
-                        what()
-                    ))
+        let mut check = |report: &Report, idle: bool| {
+            let idle = idle && !self.faults_pending();
+            let printed = wait.print.as_ref().is_none_or(|text| {
+                report.prints.iter().any(|p| {
+                    p.text.contains(text.as_str()) && from.as_ref().is_none_or(|w| p.process == *w)
                 })
+            });
+            let ended = exit.as_ref().is_none_or(|id| {
+                report
+                    .record(id)
+                    .is_some_and(|p| p.exit.kind != ExitKind::Running)
+            });
+            if printed && ended {
+                return Some(Ok(()));
+            }
+            if let Some(id) = exit.as_ref().filter(|id| report.record(id).is_none()) {
+                if idle {
+                    return Some(Err(self.unknown(report, id)));
+                }
+            }
+            // Fail as soon as the wait cannot end well.
+            if let Some(id) = from.as_ref().filter(|_| !printed) {
+                match report.record(id) {
+                    Some(p) if !matches!(p.exit.kind, ExitKind::Running) => {
+                        return Some(Err(format!(
+                            "waited for {}, but {id} already ended ({}) without printing it",
+                            what(),
+                            describe_exit(&p.exit.kind, &p.exit.detail)
+                        )))
+                    }
+                    None if idle => return Some(Err(self.unknown(report, id))),
+                    _ => {}
+                }
+            }
+            idle.then(|| {
+                Err(format!(
+                    "waited for {}, but the run is idle: nothing in flight will make it happen",
+                    what()
+                ))
             })
-            .await;
-        outcome.unwrap_or_else(|| Err(format!("waited {:?} for {}", self.timeout, what())))
+        };
+        // A fault may take the node down and boot it again while this
+        // waits: then it watches the new boot (or waits for one).
+        let network = self.session.network();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let changed = network.membership_changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let outcome = match self.node(wait.node.as_ref()) {
+                Ok(node) => tokio::select! {
+                    biased;
+                    outcome = node.watch(left, &mut check) => Some(outcome),
+                    _ = &mut changed => None,
+                },
+                Err(e) if !self.faults_pending() => return Err(e),
+                Err(_) => match tokio::time::timeout(left, &mut changed).await {
+                    Ok(()) => None,
+                    Err(_) => Some(None),
+                },
+            };
+            match outcome {
+                Some(Some(result)) => return result,
+                Some(None) => return Err(format!("waited {:?} for {}", self.timeout, what())),
+                None => continue,
+            }
+        }
     }
 
     fn check(&self, expect: &Expect) -> Result<(), String> {

@@ -459,6 +459,7 @@ fn wasi_user() {
     let path = format!("{dir}/note.txt");
     std::fs::write(&path, "hi").unwrap();
     println!("tmp read back {}", std::fs::read_to_string(&path).unwrap());
+    println!("tmp dir {dir}");
     let mut line = String::new();
     let read = std::io::stdin().read_line(&mut line).unwrap_or(0);
     println!("stdin gave {read} bytes");

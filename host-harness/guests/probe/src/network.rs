@@ -1,6 +1,7 @@
 //! Processes for the harness's tests of messages between nodes. `relay`
 //! does what each request's JSON body asks (send somewhere, attach
-//! capabilities, sign, verify, ask `net`) and answers what came of it;
+//! capabilities, sign, verify, ask `net`, send a blob of a given size)
+//! and answers what came of it;
 //! `inbox` prints everything about each message it gets and answers
 //! requests that expect an answer (and bodies marked `fwd`, passed on
 //! with `inherit`) with `inbox:<body>`, passing the blob back.
@@ -84,6 +85,19 @@ fn run(our: &Address, command: &serde_json::Value) -> String {
     if let Some(node) = command["peer"].as_str() {
         return peer(node);
     }
+    if let Some(node) = command["get_peers_of"].as_str() {
+        // Asks another node's net, which answers no NetAction from afar.
+        let body = rmp_serde::to_vec(&crate::process_lib::net::NetAction::GetPeers).unwrap();
+        let target = Address::new(node, ("net", "distro", "sys"));
+        return match Request::to(target)
+            .body(body)
+            .send_and_await_response(5)
+            .unwrap()
+        {
+            Ok(reply) => format!("answer {}", text(reply.body())),
+            Err(e) => format!("error {:?}", e.kind()).to_lowercase(),
+        };
+    }
     if let Some(message) = command["sign"].as_str() {
         let signature = crate::process_lib::net::sign(message.as_bytes().to_vec()).unwrap();
         let verify = serde_json::json!({
@@ -110,7 +124,12 @@ fn run(our: &Address, command: &serde_json::Value) -> String {
     }
     let to = address(&str_of("to"));
     let body = str_of("body");
-    let blob = command["blob"].as_str().map(str::to_string);
+    // `blob_bytes`: a blob of that many bytes, for the size limit.
+    let blob = command["blob"].as_str().map(str::to_string).or_else(|| {
+        command["blob_bytes"]
+            .as_u64()
+            .map(|n| "x".repeat(n as usize))
+    });
     let caps: Vec<Capability> = command["attach"]
         .as_array()
         .into_iter()
