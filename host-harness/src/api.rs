@@ -252,15 +252,27 @@ pub fn disable_disk_cache() {
     WasmHost::disable_disk_cache();
 }
 
+/// Makes a package's `pkg` drive in `home` as the app store does: the
+/// zip's files, the zip itself as `<package>.zip`, and `pkg/api.zip`
+/// unpacked into `api/` (if it is there and unpacks; a node goes on
+/// without it otherwise).
+fn install_drive(home: &mut Home, loaded: &Loaded, limit: u64) -> Result<(), InputError> {
+    let id = &loaded.package.id;
+    home.install(id, &loaded.package.pkg_dir(), &loaded.archive)?;
+    let api = home.drive(id, "pkg").join("api.zip");
+    if let Ok(bytes) = std::fs::read(&api) {
+        let _ = crate::modules::vfs::add_zip(&home.vfs(), &format!("/{id}/pkg/api"), &bytes, limit);
+        home.installed();
+    }
+    Ok(())
+}
+
 /// The runtime a run emulates when none is named: the one every component
 /// of the packages was built for. Components built for two is an error,
 /// naming one of each.
-fn runtime_of(
-    host: &WasmHost,
-    packages: &[(PathBuf, Package, Vec<InstallPlan>)],
-) -> Result<Runtime, InputError> {
+fn runtime_of(host: &WasmHost, packages: &[Loaded]) -> Result<Runtime, InputError> {
     let mut seen: Vec<(Runtime, PathBuf)> = Vec::new();
-    for (_, package, plans) in packages {
+    for Loaded { package, plans, .. } in packages {
         for (plan, process) in plans.iter().zip(&package.processes) {
             if let Some(runtime) = host.built_for(&plan.wasm) {
                 if !seen.iter().any(|(r, _)| *r == runtime) {
@@ -336,13 +348,23 @@ trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
 
 /// What every node of a run is built from.
+/// A package ready to install: its directory, manifest, compiled
+/// processes, and its zip (the archive the app store installs from, which
+/// it also keeps in the package's `pkg` drive).
+struct Loaded {
+    dir: PathBuf,
+    package: Package,
+    plans: Vec<InstallPlan>,
+    archive: Vec<u8>,
+}
+
 struct Blueprint {
     host: Arc<WasmHost>,
     options: RunOptions,
     runtime: Runtime,
     specs: Vec<NodeSpec>,
     /// Each package, compiled once for every node that installs it.
-    packages: Vec<(PathBuf, Package, Vec<InstallPlan>)>,
+    packages: Vec<Loaded>,
     /// Where each node's home is: `<root>/<name>`, or the root itself for
     /// a lone node given `--home`.
     homes: PathBuf,
@@ -376,11 +398,17 @@ impl Session {
         let host = WasmHost::shared().map_err(RunError::Engine)?;
         // Read and compile first: a missing or broken file is the user's
         // input error, reported before anything runs.
-        let mut packages: Vec<(PathBuf, Package, Vec<InstallPlan>)> = Vec::new();
+        let mut packages: Vec<Loaded> = Vec::new();
         for dir in specs.iter().flat_map(|s| &s.packages) {
-            if !packages.iter().any(|(d, _, _)| d == dir) {
+            if !packages.iter().any(|loaded| loaded.dir == *dir) {
                 let (package, plans) = plan_package(&host, dir)?;
-                packages.push((dir.clone(), package, plans));
+                let archive = crate::package::archive::zip_dir(&package.pkg_dir())?;
+                packages.push(Loaded {
+                    dir: dir.clone(),
+                    package,
+                    plans,
+                    archive,
+                });
             }
         }
         let runtime = match options.runtime {
@@ -654,14 +682,14 @@ impl Blueprint {
             self.homes.join(name)
         };
         let mut home = Home::open(Some(&dir))?;
-        let packages: Vec<&(PathBuf, Package, Vec<InstallPlan>)> = spec
+        let packages: Vec<&Loaded> = spec
             .packages
             .iter()
-            .filter_map(|dir| self.packages.iter().find(|(d, _, _)| d == dir))
+            .filter_map(|dir| self.packages.iter().find(|loaded| loaded.dir == *dir))
             .collect();
         if table.is_none() {
-            for (_, package, _) in &packages {
-                home.install(&package.id, &package.pkg_dir())?;
+            for loaded in &packages {
+                install_drive(&mut home, loaded, self.options.host_memory_limit)?;
             }
         }
         let states = home.states();
@@ -720,8 +748,8 @@ impl Blueprint {
             match table {
                 Some(table) => k.boot(table),
                 None => {
-                    for (_, package, plans) in packages {
-                        k.install(&package.id, plans.clone());
+                    for loaded in packages {
+                        k.install(&loaded.package.id, loaded.plans.clone());
                     }
                 }
             }

@@ -22,6 +22,15 @@ pub enum Event {
     Installed {
         package: PackageId,
     },
+    /// The app store skipped a capability entry of `id`'s manifest entry.
+    ManifestEntrySkipped {
+        id: ProcessId,
+        entry: super::install::SkippedEntry,
+    },
+    /// The manifest lists `id` twice: the later entry replaced it.
+    ListedTwice {
+        id: ProcessId,
+    },
     /// A process entered the process table (installed or spawned).
     Created {
         id: ProcessId,

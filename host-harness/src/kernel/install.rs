@@ -1,8 +1,18 @@
-//! Installing a package as the runtime does: every manifest process is
-//! created with the capabilities it requests (no ownership check for
-//! packages), `messaging` to itself, the network capability if it asks,
-//! and vfs read and write on its package's `pkg` drive. Grants are applied
-//! once all exist (through the oracle); then they start in manifest order.
+//! Installing a package as a node's app store does
+//! (`app-store/src/utils.rs`, `install`), in two passes over the manifest,
+//! in its order:
+//!
+//! 1. Each entry is created (killing a process of that name first, so an
+//!    entry listed twice replaces the earlier one) holding only `messaging`
+//!    to itself; then what it requests, the network capability if it asks,
+//!    and vfs read and write on its package's `pkg` drive are granted
+//!    through the oracle, so a requested capability is revoked with its
+//!    issuer like any other grant.
+//! 2. Each entry's grants are applied, then it is run; the next entry's
+//!    grants come after (on a node, while the process compiles).
+//!
+//! A capability entry the app store cannot read is skipped, with its
+//! print where it prints one, and a diagnostic naming the entry.
 
 use crate::types::{Address, Capability, OnExit, PackageId, ProcessId};
 use crate::types::{CapSet, Grant};
@@ -23,55 +33,101 @@ pub struct InstallPlan {
     /// `(process, params)`: a capability issued by that process.
     pub request_capabilities: Vec<(ProcessId, String)>,
     pub grant_capabilities: Vec<(ProcessId, String)>,
+    /// Capability entries the app store skips.
+    pub skipped: Vec<SkippedEntry>,
+}
+
+/// A capability entry of the manifest that the app store skips, and what
+/// it says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEntry {
+    /// E.g. `request_capabilities[2]`.
+    pub field: String,
+    /// Whether it is a grant (skipped in the second pass).
+    pub grant: bool,
+    /// The entry as JSON.
+    pub entry: String,
+    /// Why it is skipped, in words.
+    pub reason: String,
+    /// The line the app store prints, if it prints one.
+    pub printed: Option<String>,
 }
 
 impl Kernel {
-    /// Registers and starts `package`'s processes.
+    /// Installs `package`'s processes and runs them.
     pub fn install(&mut self, package: &PackageId, plans: Vec<InstallPlan>) {
         self.emit(Event::Installed {
             package: package.clone(),
         });
+        for plan in &plans {
+            self.create_entry(package, plan);
+        }
+        for plan in &plans {
+            self.skip_entries(plan, true);
+            self.apply_grants(&plan.id, &plan.grant_capabilities);
+            self.run_process(&plan.id);
+        }
+    }
+
+    /// The first pass for one entry.
+    fn create_entry(&mut self, package: &PackageId, plan: &InstallPlan) {
+        if self.processes.contains_key(&plan.id) {
+            self.emit(Event::ListedTwice {
+                id: plan.id.clone(),
+            });
+            self.kill_process(&plan.id, true, false);
+        }
+        let mut caps = CapSet::default();
+        caps.insert(
+            Capability::messaging(self.address(&plan.id)),
+            Grant::AtCreation,
+        );
+        self.register(
+            plan.id.clone(),
+            Program::Wasm(plan.wasm),
+            plan.wasm_path.clone(),
+            plan.public,
+            plan.on_exit.clone(),
+            caps,
+        );
+        self.emit(Event::Created {
+            id: plan.id.clone(),
+            parent: None,
+            wasm_path: plan.wasm_path.clone(),
+            public: plan.public,
+            on_exit: plan.on_exit.clone(),
+        });
+        self.skip_entries(plan, false);
+        let mut granted = Vec::new();
+        for (process, params) in &plan.request_capabilities {
+            let cap = Capability::new(self.address(process), params.clone());
+            self.usage.requested(&plan.id, &cap);
+            granted.push(cap);
+        }
+        if plan.request_networking {
+            granted.push(network_capability(&self.node));
+        }
         let vfs = self.address(&ProcessId::runtime("vfs"));
         let drive = format!("/{package}/pkg");
-        for plan in &plans {
-            let mut caps = CapSet::default();
-            let mut give = |cap| {
-                caps.insert(cap, Grant::AtCreation);
-            };
-            for (process, params) in &plan.request_capabilities {
-                let cap = Capability::new(self.address(process), params.clone());
-                self.usage.requested(&plan.id, &cap);
-                give(cap);
+        for kind in ["read", "write"] {
+            let params = serde_json::json!({ "kind": kind, "drive": drive });
+            granted.push(Capability::new(vfs.clone(), params.to_string()));
+        }
+        self.grant_capabilities(&plan.id, granted);
+    }
+
+    /// The app store's word on each entry of `plan` it skips (its grants'
+    /// in the second pass, its requests' in the first).
+    fn skip_entries(&mut self, plan: &InstallPlan, grants: bool) {
+        let app_store = ProcessId::new("main", "app-store", "sys");
+        for skipped in plan.skipped.iter().filter(|s| s.grant == grants) {
+            if let Some(line) = &skipped.printed {
+                self.print_from(&app_store, 0, line.clone());
             }
-            give(Capability::messaging(self.address(&plan.id)));
-            if plan.request_networking {
-                give(network_capability(&self.node));
-            }
-            for kind in ["read", "write"] {
-                let params = serde_json::json!({ "kind": kind, "drive": drive });
-                give(Capability::new(vfs.clone(), params.to_string()));
-            }
-            self.register(
-                plan.id.clone(),
-                Program::Wasm(plan.wasm),
-                plan.wasm_path.clone(),
-                plan.public,
-                plan.on_exit.clone(),
-                caps,
-            );
-            self.emit(Event::Created {
+            self.emit(Event::ManifestEntrySkipped {
                 id: plan.id.clone(),
-                parent: None,
-                wasm_path: plan.wasm_path.clone(),
-                public: plan.public,
-                on_exit: plan.on_exit.clone(),
+                entry: skipped.clone(),
             });
-        }
-        for plan in &plans {
-            self.apply_grants(&plan.id, &plan.grant_capabilities);
-        }
-        for plan in plans {
-            self.start(&plan.id);
         }
     }
 }

@@ -38,7 +38,7 @@ use std::time::Duration;
 pub(crate) use boot::Persisted;
 pub(crate) use commands::Initialize;
 pub(crate) use event::Event;
-pub(crate) use install::{network_capability, InstallPlan};
+pub(crate) use install::{network_capability, InstallPlan, SkippedEntry};
 pub(crate) use routing::debug_address;
 pub(crate) use spawn::SpawnRequest;
 

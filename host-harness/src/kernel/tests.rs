@@ -24,6 +24,7 @@ fn plan(name: &str, on_exit: OnExit) -> InstallPlan {
         request_networking: false,
         request_capabilities: vec![(ProcessId::runtime("vfs"), "\"messaging\"".into())],
         grant_capabilities: vec![],
+        skipped: vec![],
     }
 }
 
@@ -554,4 +555,107 @@ fn initialize_refuses_an_id_a_node_would_not_take() {
     );
     assert!(!kernel.exists(&ProcessId::parse("../../../x:pkg:pub.os").unwrap()));
     assert!(kernel.initialize(initialize("fine:pkg:pub.os")));
+}
+
+#[test]
+fn what_a_manifest_requests_is_revoked_with_its_issuer_as_the_app_store_grants_it() {
+    // F2: the app store creates each process holding only messaging to
+    // itself and grants what it requests afterwards, through the oracle.
+    let mut holder = plan("holder", OnExit::None);
+    holder.request_capabilities = vec![
+        (id("issuer"), "\"messaging\"".into()),
+        (id("issuer"), "{\"admin\":true}".into()),
+    ];
+    let mut kernel = kernel_with(vec![plan("issuer", OnExit::None), holder]);
+    let issuer = kernel.address(&id("issuer"));
+    let messaging = Capability::messaging(issuer.clone());
+    let admin = Capability::new(issuer, "{\"admin\":true}");
+    assert!(kernel.holds(&id("holder"), &messaging) && kernel.holds(&id("holder"), &admin));
+    kernel.ended(
+        &id("issuer"),
+        Exit::Returned,
+        String::new(),
+        String::new(),
+        Duration::ZERO,
+    );
+    assert!(!kernel.holds(&id("holder"), &messaging));
+    assert!(!kernel.holds(&id("holder"), &admin));
+    // Its messaging to itself came with its creation, as on a node.
+    let own = Capability::messaging(kernel.address(&id("holder")));
+    assert!(kernel.holds(&id("holder"), &own));
+}
+
+#[test]
+fn an_entry_listed_twice_replaces_the_first_and_is_run_twice() {
+    let mut first = plan("p", OnExit::None);
+    first.grant_capabilities = vec![(id("other"), "\"first\"".into())];
+    let mut second = plan("p", OnExit::Restart);
+    second.wasm_path = "/second.wasm".into();
+    second.grant_capabilities = vec![(id("other"), "\"second\"".into())];
+    let mut kernel = Kernel::new("fake.os", Runtime::Kinode, 1);
+    kernel.register_module(ProcessId::runtime("vfs"), false);
+    let package = PackageId::parse("pkg:pub.os").unwrap();
+    kernel.install(&package, vec![plan("other", OnExit::None), first, second]);
+    let (effects, events) = kernel.drain();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ListedTwice { id: twice } if *twice == id("p"))));
+    assert!(matches!(kernel.on_exit(&id("p")), OnExit::Restart));
+    // Both entries' grants land (issued by the one process p).
+    let p = kernel.address(&id("p"));
+    for params in ["\"first\"", "\"second\""] {
+        assert!(kernel.holds(&id("other"), &Capability::new(p.clone(), params)));
+    }
+    // Run twice: started, then the kernel's `run` as a message.
+    let starts = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Start(started) if *started == id("p")))
+        .count();
+    let runs = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Deliver(to, _) if *to == id("p")))
+        .count();
+    assert_eq!((starts, runs), (1, 1), "{effects:?}");
+}
+
+#[test]
+fn skipped_manifest_entries_print_the_app_stores_line_and_are_diagnosed() {
+    let mut p = plan("p", OnExit::None);
+    p.skipped = vec![
+        SkippedEntry {
+            field: "grant_capabilities[0]".into(),
+            grant: true,
+            entry: "\"nope\"".into(),
+            reason: "not an id".into(),
+            printed: Some("p:pkg:pub.os manifest tried to grant invalid cap: \"nope\"".into()),
+        },
+        SkippedEntry {
+            field: "request_capabilities[0]".into(),
+            grant: false,
+            entry: "{\"process\":\"X:y:z\"}".into(),
+            reason: "not an id".into(),
+            printed: None,
+        },
+    ];
+    let mut kernel = Kernel::new("fake.os", Runtime::Kinode, 1);
+    kernel.register_module(ProcessId::runtime("vfs"), false);
+    let package = PackageId::parse("pkg:pub.os").unwrap();
+    kernel.install(&package, vec![p]);
+    let (_, events) = kernel.drain();
+    let printed: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Print { source, text, .. } => Some((source.to_string(), text.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(printed.contains(&(
+        "main:app-store:sys".into(),
+        "p:pkg:pub.os manifest tried to grant invalid cap: \"nope\"".into()
+    )));
+    let skipped = events
+        .iter()
+        .filter(|e| matches!(e, Event::ManifestEntrySkipped { .. }))
+        .count();
+    assert_eq!(skipped, 2);
 }

@@ -58,6 +58,7 @@ impl FakeNode {
                 request_networking: false,
                 request_capabilities: vec![],
                 grant_capabilities: vec![],
+                skipped: vec![],
             })
             .collect();
         let ids: Vec<ProcessId> = plans.iter().map(|p| p.id.clone()).collect();

@@ -81,17 +81,32 @@ impl Home {
     }
 
     /// Installs a package's `pkg/` directory as its `pkg` drive, as the
-    /// app store does (replacing what an earlier install left), and its
+    /// app store does (replacing what an earlier install left, and keeping
+    /// the package's zip, `archive`, in it as `<package>.zip`), and its
     /// `tmp` drive. Then notes what the home holds, to report changes.
-    pub fn install(&mut self, package: &PackageId, pkg_dir: &Path) -> Result<(), InputError> {
+    pub fn install(
+        &mut self,
+        package: &PackageId,
+        pkg_dir: &Path,
+        archive: &[u8],
+    ) -> Result<(), InputError> {
         let drive = self.drive(package, "pkg");
         let _ = std::fs::remove_dir_all(&drive);
         copy_tree(pkg_dir, &drive)?;
+        let zip = drive.join(format!("{package}.zip"));
+        std::fs::write(&zip, archive)
+            .map_err(|e| InputError::invalid(&zip, format!("cannot write: {e}")))?;
         let tmp = self.drive(package, "tmp");
         std::fs::create_dir_all(&tmp)
             .map_err(|e| InputError::invalid(&tmp, format!("cannot create: {e}")))?;
         self.before = snapshot(&self.root);
         Ok(())
+    }
+
+    /// Notes what the home holds now, as installed (what changes after
+    /// this is what the run did).
+    pub fn installed(&mut self) {
+        self.before = snapshot(&self.root);
     }
 
     /// What earlier runs persisted with `set-state`.
@@ -215,7 +230,7 @@ mod tests {
         std::fs::create_dir_all(&pkg).unwrap();
         std::fs::write(pkg.join("a.wasm"), b"wasm").unwrap();
         let mut home = Home::open(Some(&dir.join("home"))).unwrap();
-        home.install(&package, &pkg).unwrap();
+        home.install(&package, &pkg, b"zip").unwrap();
         assert!(
             home.changes().is_empty(),
             "the install itself is not a change"

@@ -7,13 +7,12 @@ pub(crate) mod json;
 mod manifest;
 mod metadata;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub(crate) use manifest::{CapabilityEntry, ManifestEntry};
+pub(crate) use manifest::{CapList, CapabilityEntry, ManifestEntry};
 pub(crate) use metadata::Metadata;
 
-use crate::kernel::InstallPlan;
+use crate::kernel::{InstallPlan, SkippedEntry};
 use crate::types::{
     check_process_name, is_node_name, InputError, OnExit, PackageId, ProcessId, WasmKey,
 };
@@ -43,6 +42,8 @@ pub(crate) struct ProcessPlan {
     pub request_capabilities: Vec<CapabilityEntry>,
     pub grant_capabilities: Vec<CapabilityEntry>,
     pub public: bool,
+    /// Capability entries the app store skips.
+    pub skipped: Vec<SkippedEntry>,
 }
 
 impl ProcessPlan {
@@ -63,6 +64,7 @@ impl ProcessPlan {
             request_networking: self.request_networking,
             request_capabilities: pairs(&self.request_capabilities),
             grant_capabilities: pairs(&self.grant_capabilities),
+            skipped: self.skipped.clone(),
         }
     }
 }
@@ -91,7 +93,6 @@ impl Package {
 
         let manifest_path = dir.join("pkg").join("manifest.json");
         let entries: Vec<ManifestEntry> = parse_json(&manifest_path, manifest)?;
-        let mut seen = HashSet::new();
         let mut processes = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
             let field = |name: &str| format!("[{index}].{name}");
@@ -99,12 +100,6 @@ impl Package {
                 InputError::invalid(&manifest_path, format!("{}: {reason}", field(name)))
             };
             check_process_name(&entry.process_name).map_err(|e| bad("process_name", e))?;
-            if !seen.insert(entry.process_name.clone()) {
-                return Err(bad(
-                    "process_name",
-                    format!("`{}` is listed twice", entry.process_name),
-                ));
-            }
             let relative = entry.process_wasm_path.trim_start_matches('/');
             if relative.is_empty()
                 || Path::new(relative)
@@ -119,17 +114,24 @@ impl Package {
                     ),
                 ));
             }
-            let on_exit = entry.on_exit.to_on_exit().map_err(|e| bad("on_exit", e))?;
-            let caps = |name: &str, values: &[serde_json::Value]| {
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        CapabilityEntry::parse(v).map_err(|e| bad(&format!("{name}[{i}]"), e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            };
+            let on_exit = entry
+                .on_exit
+                .to_on_exit_from_manifest()
+                .map_err(|e| bad("on_exit", e))?;
             let process = ProcessId::new(&entry.process_name, &id.package_name, &id.publisher_node);
+            let mut skipped = Vec::new();
+            let mut caps = |list: CapList, values: &[serde_json::Value]| {
+                let mut read = Vec::new();
+                for (i, value) in values.iter().enumerate() {
+                    match CapabilityEntry::read(value, list, i, &process) {
+                        Ok(entry) => read.push(entry),
+                        Err(skip) => skipped.push(skip),
+                    }
+                }
+                read
+            };
+            let request_capabilities = caps(CapList::Request, &entry.request_capabilities);
+            let grant_capabilities = caps(CapList::Grant, &entry.grant_capabilities);
             // The node home names a file by each id (`state/<id>`).
             if process.to_string().len() > MAX_NAME_BYTES {
                 return Err(bad(
@@ -147,9 +149,10 @@ impl Package {
                 wasm_file: dir.join("pkg").join(relative),
                 on_exit,
                 request_networking: entry.request_networking,
-                request_capabilities: caps("request_capabilities", &entry.request_capabilities)?,
-                grant_capabilities: caps("grant_capabilities", &entry.grant_capabilities)?,
+                request_capabilities,
+                grant_capabilities,
                 public: entry.public,
+                skipped,
             });
         }
         Ok(Package {

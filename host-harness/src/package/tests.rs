@@ -110,17 +110,6 @@ fn bad_entries_name_the_field() {
     );
     let err = load_err(
         METADATA,
-        &entry("").replace(
-            r#""request_capabilities":[]"#,
-            r#""request_capabilities":["vfs"]"#,
-        ),
-    );
-    assert!(
-        err.contains("[0].request_capabilities[0]: `vfs` is not a process id"),
-        "{err}"
-    );
-    let err = load_err(
-        METADATA,
         &entry("").replace("\"/p.wasm\"", "\"/../p.wasm\""),
     );
     assert!(err.contains("[0].process_wasm_path"), "{err}");
@@ -151,4 +140,95 @@ fn a_missing_directory_is_named() {
         err.starts_with("/no/such/package/metadata.json: cannot read"),
         "{err}"
     );
+}
+
+#[test]
+fn capability_entries_the_app_store_cannot_read_are_skipped_as_it_skips_them() {
+    // Each entry and what the app store does with it: kept, skipped with
+    // its print, or skipped without a word.
+    let manifest = entry("")
+        .replace(
+            r#""request_capabilities":[]"#,
+            r#""request_capabilities":["vfs", "timer:distro:sys", {"process":"kv:distro:sys"},
+               {"process":"Bad:x:y"}, {"params":"x"}, 7, "Http-Client:distro:sys"]"#,
+        )
+        .replace(
+            r#""grant_capabilities":[]"#,
+            r#""grant_capabilities":["nope", {"process":"a:b:c"}, {"params":1}, {"process":"q:t:x.os","params":"admin"}]"#,
+        );
+    let package = Package::load(&package_with(METADATA, &manifest)).unwrap();
+    let p = &package.processes[0];
+    let kept: Vec<String> = p
+        .request_capabilities
+        .iter()
+        .map(|c| c.process.to_string())
+        .collect();
+    assert_eq!(kept, ["timer:distro:sys"]);
+    assert_eq!(p.grant_capabilities.len(), 1);
+    assert_eq!(p.grant_capabilities[0].params, "\"admin\"");
+    let said: Vec<(&str, Option<&str>)> = p
+        .skipped
+        .iter()
+        .map(|s| (s.field.as_str(), s.printed.as_deref()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            (
+                "request_capabilities[0]",
+                Some("manifest requested invalid cap: \"vfs\"")
+            ),
+            (
+                "request_capabilities[2]",
+                Some(r#"manifest requested invalid cap: {"process":"kv:distro:sys"}"#)
+            ),
+            ("request_capabilities[3]", None),
+            ("request_capabilities[4]", None),
+            (
+                "request_capabilities[5]",
+                Some("manifest requested invalid cap: 7")
+            ),
+            (
+                "request_capabilities[6]",
+                Some("manifest requested invalid cap: \"Http-Client:distro:sys\"")
+            ),
+            (
+                "grant_capabilities[0]",
+                Some("p:t:x.os manifest tried to grant invalid cap: \"nope\"")
+            ),
+            ("grant_capabilities[1]", None),
+            (
+                "grant_capabilities[2]",
+                Some(r#"p:t:x.os manifest tried to grant invalid cap: {"params":1}"#)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_process_listed_twice_loads_and_on_exit_requests_must_carry_no_capabilities() {
+    let one = entry("");
+    let twice = format!("[{}, {}]", &one[1..one.len() - 1], &one[1..one.len() - 1]);
+    let package = Package::load(&package_with(METADATA, &twice)).unwrap();
+    assert_eq!(package.processes.len(), 2);
+
+    let requests = |caps: &str| {
+        entry("").replace(
+            "\"None\"",
+            &format!(
+                r#"{{"Requests":[["our@timer:distro:sys",{{"inherit":false,"expects_response":null,"body":[],"metadata":null{caps}}},null]]}}"#
+            ),
+        )
+    };
+    let err = load_err(METADATA, &requests(""));
+    assert!(err.contains("missing field `capabilities`"), "{err}");
+    let err = load_err(
+        METADATA,
+        &requests(r#","capabilities":[{"issuer":"our@vfs:distro:sys","params":"\"messaging\""}]"#),
+    );
+    assert!(
+        err.contains("[0].on_exit: Requests[0].capabilities must be empty"),
+        "{err}"
+    );
+    assert!(Package::load(&package_with(METADATA, &requests(r#","capabilities":[]"#))).is_ok());
 }

@@ -185,6 +185,19 @@ impl Report {
                 }
             }
             Event::Spawn(spawn) => self.fold_spawn(spawn),
+            Event::ManifestEntrySkipped { id, entry } => {
+                let text = hints::manifest_entry_skipped(id, entry);
+                self.diagnose(
+                    Level::Error,
+                    DiagnosticKind::ManifestEntrySkipped,
+                    Some(id),
+                    text,
+                );
+            }
+            Event::ListedTwice { id } => {
+                let text = hints::listed_twice(id);
+                self.diagnose(Level::Error, DiagnosticKind::ListedTwice, Some(id), text);
+            }
             Event::GrantSkipped { issuer, to, params } => {
                 let text = hints::grant_skipped(to, params);
                 self.diagnose(

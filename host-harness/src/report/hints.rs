@@ -4,6 +4,7 @@
 
 use crate::kernel::event::{BlockReason, Consequence, NoFileCause};
 use crate::kernel::message::KernelMessage;
+use crate::kernel::SkippedEntry;
 use crate::types::{Address, Capability, ProcessId, Runtime};
 
 type Text = (String, Option<String>);
@@ -83,6 +84,38 @@ pub fn grant_skipped(to: &ProcessId, params: &str) -> Text {
     (
         format!("grant of {params} to {to} skipped: no such process"),
         Some("a real node skips it silently; check the process id".into()),
+    )
+}
+
+pub fn manifest_entry_skipped(id: &ProcessId, entry: &SkippedEntry) -> Text {
+    let said = match &entry.printed {
+        Some(line) => format!("it prints `{line}`"),
+        None => "without a word".into(),
+    };
+    (
+        format!(
+            "pkg/manifest.json, entry {}: {} {} was skipped: {}. A node's app store installs the \
+             package without it, {said}",
+            id.process_name, entry.field, entry.entry, entry.reason
+        ),
+        Some(
+            "write each entry as \"name:package:publisher\" (its messaging capability) or \
+             {\"process\": \"name:package:publisher\", \"params\": <any JSON>}"
+                .into(),
+        ),
+    )
+}
+
+pub fn listed_twice(id: &ProcessId) -> Text {
+    (
+        format!(
+            "pkg/manifest.json lists `{}` twice: a node's app store kills the process the first \
+             entry made and creates it again from the second (its wasm, on_exit, public and \
+             requests), applies both entries' grants, and runs it twice, so the process gets a \
+             second `run` request from kernel:distro:sys",
+            id.process_name
+        ),
+        Some("remove one of the two entries".into()),
     )
 }
 

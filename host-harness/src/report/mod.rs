@@ -367,6 +367,11 @@ pub enum DiagnosticKind {
     /// A spawn named a running process: it got `run` instead.
     NameTaken,
     GrantSkipped,
+    /// The app store skipped a capability entry of the manifest it could
+    /// not read.
+    ManifestEntrySkipped,
+    /// A `process_name` the manifest lists twice: the later entry wins.
+    ListedTwice,
     /// A requested messaging capability the process never used.
     UnusedCapability,
     UnownedCapabilitySaved,

@@ -3,7 +3,7 @@
 //! spawn dropped; a message blocked for a missing capability (to send or
 //! to receive across nodes) or process (unless the run allows it); a process whose restart cannot happen; a
 //! module request that never finished; a process that tried to reach
-//! outside the node home.
+//! outside the node home; a manifest entry a node would skip or replace.
 
 use super::{BlockReason, DiagnosticKind, ExitKind, MessageKind, Report, SpawnResult};
 
@@ -71,6 +71,15 @@ impl Report {
             failures.push(format!(
                 "a request of {process} never finished (see diagnostics)"
             ));
+        }
+        // A manifest a node installs only in part.
+        for kind in [
+            DiagnosticKind::ManifestEntrySkipped,
+            DiagnosticKind::ListedTwice,
+        ] {
+            for d in self.diagnostics_of(kind) {
+                failures.push(format!("{} (see its hint)", d.message));
+            }
         }
         for d in self.diagnostics_of(DiagnosticKind::EscapeRefused) {
             let process = d.process.as_ref().map_or("?".into(), ToString::to_string);

@@ -61,8 +61,9 @@ impl fmt::Display for Capability {
 /// How a capability reached its holder, which decides whether it dies with
 /// its issuer. The kernel's capabilities oracle keeps a reverse index
 /// (issuer to holders) only for capabilities added with its `Add` command
-/// (grants, `save-capabilities`, the parent/child messaging links); those
-/// a process was created with (`InitializeProcess`: a manifest's requests,
+/// (grants, what the app store grants a package's processes from their
+/// manifest, `save-capabilities`, the parent/child messaging links); those
+/// a process was created with (`InitializeProcess`'s initial capabilities,
 /// a spawn's request capabilities) are not indexed and outlive the issuer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grant {

@@ -15,16 +15,18 @@ pub enum WireOnExit {
     Requests(Vec<(String, WireRequest, Option<WireBlob>)>),
 }
 
-/// A request as the runtime serializes it (`body` as a byte array;
-/// capabilities as `[capability, signature]` pairs, signature ignored).
+/// A request as the runtime serializes it (`body` as a byte array; every
+/// field required). The kernel reads `capabilities` as `[capability,
+/// signature]` pairs (the signature ignored here); the app store reads a
+/// manifest's as `{issuer, params}` objects, so only an empty list passes
+/// both on its way from a manifest to the kernel.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireRequest {
     pub inherit: bool,
     pub expects_response: Option<u64>,
     pub body: Vec<u8>,
     pub metadata: Option<String>,
-    #[serde(default)]
-    pub capabilities: Vec<(WireCapability, serde_json::Value)>,
+    pub capabilities: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +42,23 @@ pub struct WireBlob {
 }
 
 impl WireOnExit {
+    /// As a manifest gives it, through the app store to the kernel: a
+    /// request that carries capabilities fails the install on a node.
+    pub fn to_on_exit_from_manifest(&self) -> Result<OnExit, String> {
+        if let WireOnExit::Requests(list) = self {
+            if let Some(i) = list.iter().position(|(_, r, _)| !r.capabilities.is_empty()) {
+                return Err(format!(
+                    "Requests[{i}].capabilities must be empty: a node's app store reads them as \
+                     {{\"issuer\", \"params\"}} objects, but the kernel it passes them to reads \
+                     [capability, signature] pairs, so the install never finishes; on-exit \
+                     requests cannot carry capabilities from a manifest (set them with \
+                     set_on_exit in init instead)"
+                ));
+            }
+        }
+        self.to_on_exit()
+    }
+
     pub fn to_on_exit(&self) -> Result<OnExit, String> {
         Ok(match self {
             WireOnExit::None => OnExit::None,
@@ -48,7 +67,14 @@ impl WireOnExit {
                 let mut requests = Vec::new();
                 for (target, request, blob) in list {
                     let mut capabilities = Vec::new();
-                    for (cap, _signature) in &request.capabilities {
+                    for pair in &request.capabilities {
+                        let (cap, _signature): (WireCapability, serde_json::Value) =
+                            serde_json::from_value(pair.clone()).map_err(|e| {
+                                format!(
+                                    "a capability here is a [{{\"issuer\", \"params\"}}, signature] \
+                                     pair: {e}"
+                                )
+                            })?;
                         capabilities
                             .push(Capability::new(Address::parse(&cap.issuer)?, &cap.params));
                     }

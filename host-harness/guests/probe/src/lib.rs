@@ -74,6 +74,7 @@ fn init(our: Address) {
         "timer-debugger" => timer_debugger(),
         "our-timeout" => our_timeout(),
         "vfs-meta" => vfs_meta(&our),
+        "pkg-lister" => pkg_lister(&our),
         "vfs-tour" => vfs_tour(&our),
         "racer" => racer(&our),
         "kv-user" => kv_user(&our),
@@ -652,6 +653,32 @@ fn vfs_meta(our: &Address) {
             .unwrap();
         println!("{label} metadata {:?}", answer.metadata());
     }
+}
+
+/// What the package's `pkg` drive holds as installed: its entries, and a
+/// file of the unpacked `api.zip`.
+fn pkg_lister(our: &Address) {
+    use process_lib::vfs;
+    let drive = format!("/{}/pkg", our.package_id());
+    let mut names: Vec<String> = vfs::open_dir(&drive, false, Some(5))
+        .unwrap()
+        .read()
+        .unwrap()
+        .into_iter()
+        .map(|entry| {
+            entry
+                .path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    println!("pkg holds {}", names.join(" "));
+    let api = vfs::open_file(&format!("{drive}/api/hello.wit"), false, Some(5))
+        .and_then(|file| file.read_to_string());
+    println!("api file {api:?}");
 }
 
 /// Every vfs action through the SDK, then the refusals.

@@ -11,6 +11,7 @@ mod caps;
 mod files;
 pub(crate) mod path;
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -23,6 +24,16 @@ use crate::types::{LazyLoadBlob, ProcessId};
 use caps::{Checker, Need};
 use files::{escaped, Disk};
 pub(crate) use path::VfsPath;
+
+/// Unpacks the zip `bytes` into vfs path `path` beneath `vfs_root`, as
+/// an `AddZip` does (what the app store does with a package's
+/// `pkg/api.zip`): at most `limit` bytes, no entry leading out.
+pub(crate) fn add_zip(vfs_root: &Path, path: &str, bytes: &[u8], limit: u64) -> Result<(), String> {
+    let disk = Disk::open(vfs_root).map_err(|e| format!("{}: {e}", vfs_root.display()))?;
+    let path = VfsPath::parse(path).map_err(|e| format!("{path}: {e:?}"))?;
+    disk.unzip(bytes, &path, limit)
+        .map_err(|e| format!("{path}: {e:?}"))
+}
 
 #[derive(Debug, Deserialize)]
 struct VfsRequest {
