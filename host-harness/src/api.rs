@@ -84,6 +84,10 @@ pub struct RunOptions {
     /// Keep every kernel event, with its node time, in each report's
     /// `trace` (what `--check-determinism` compares).
     pub trace: bool,
+    /// Give `our_capabilities()` in an order drawn from the seed, as a
+    /// node gives them in its hash map's order (arbitrary, different from
+    /// run to run). `None`: on virtual time only.
+    pub shuffle_capabilities: Option<bool>,
 }
 
 /// One node of a run: its name and the packages installed on it (in
@@ -136,6 +140,7 @@ impl RunOptions {
             nodes: vec![],
             virtual_time: false,
             trace: false,
+            shuffle_capabilities: None,
         }
     }
 
@@ -312,7 +317,7 @@ fn plan_package(
                 format!("process `{}`: {reason}", process.id),
             )
         })?;
-        plans.push(process.install_plan(wasm));
+        plans.push(process.install_plan(wasm, package.metadata.properties.wit_version));
     }
     Ok((package, plans))
 }
@@ -723,6 +728,7 @@ impl Blueprint {
             host: self.host.clone(),
             memory_limit: options.memory_limit,
             cpu_limit: options.cpu_limit,
+            shuffle_capabilities: options.shuffle_capabilities.unwrap_or(options.virtual_time),
         };
         let node = Node::new(config, Arc::new(programs));
         let modules = ModuleConfig {

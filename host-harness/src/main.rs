@@ -157,6 +157,21 @@ struct TestArgs {
     /// schedule that still fails, printed as [[fault]] entries to paste into the scenario
     #[arg(long, conflicts_with = "real_time")]
     faults: bool,
+    /// The order `our_capabilities()` gives: `shuffled` by the seed (the default on virtual
+    /// time: a node gives its hash map's arbitrary order) or `kept` (the order received)
+    #[arg(long, value_name = "shuffled|kept")]
+    capability_order: Option<CapabilityOrder>,
+}
+
+/// `--capability-order`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CapabilityOrder {
+    Shuffled,
+    Kept,
+}
+
+fn shuffled(order: Option<CapabilityOrder>) -> Option<bool> {
+    order.map(|o| o == CapabilityOrder::Shuffled)
 }
 
 #[derive(Args)]
@@ -223,6 +238,10 @@ struct RunArgs {
     /// Run on the wall clock instead of virtual node time (`--serve` always does)
     #[arg(long)]
     real_time: bool,
+    /// The order `our_capabilities()` gives: `shuffled` by the seed (the default on virtual
+    /// time) or `kept` (the order received)
+    #[arg(long, value_name = "shuffled|kept")]
+    capability_order: Option<CapabilityOrder>,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -401,6 +420,7 @@ fn test_kit(
     options.timeout = timeout;
     options.seed = args.seed;
     options.virtual_time = !args.real_time;
+    options.shuffle_capabilities = shuffled(args.capability_order);
     if args.faults || args.check_determinism {
         return fail(
             "--faults and --check-determinism take a package's scenarios, not --kit".into(),
@@ -566,6 +586,7 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
         } else {
             scenario::Faults::None
         },
+        shuffle_capabilities: shuffled(args.capability_order),
     };
     let ran = match (&args.seeds, &args.partition) {
         (None, _) => runtime.block_on(scenario::run_files_with(
@@ -705,6 +726,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         seed,
         allow_blocked,
         real_time,
+        capability_order,
     } = args;
     let cpu_limit = match cpu_limit
         .map(|c| check_seconds("--cpu-limit", c))
@@ -752,6 +774,7 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         // Virtual node time unless someone may talk to it from outside.
         virtual_time: !(real_time || serve),
         trace: false,
+        shuffle_capabilities: shuffled(capability_order),
     };
     let mut options = options;
     if !nodes.is_empty() {

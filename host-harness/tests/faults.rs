@@ -62,6 +62,13 @@ async fn a_cpu_limit_traps_a_process_that_never_waits() {
         ExitKind::Running
     );
     assert_eq!(report.ended, Ended::Idle);
+    // What a node would have done instead (F22): no preemption there.
+    let spins = report
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == host_harness::report::DiagnosticKind::SpinsOnNode)
+        .expect("a spins_on_node diagnostic");
+    assert!(spins.message.contains("no preemption"), "{}", spins.message);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -628,3 +628,91 @@ async fn wasi_is_linked_as_on_a_node() {
         format!("tmp dir /{}/vfs/probe:test.os/tmp", report.node)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_child_whose_parent_returns_at_once_holds_its_link_to_the_parent_in_init_every_run() {
+    // F21: on a node the child's init reads its capabilities before the
+    // parent's death revokes what the parent issued; the revocation
+    // reaches it a moment later. The same on every seed here.
+    let dir = probe_package(&[probe("quick-parent").requests(&["vfs:distro:sys"])]);
+    for seed in 0..12 {
+        let mut options = RunOptions::new(&dir);
+        options.virtual_time = true;
+        options.seed = Some(seed);
+        let report = run(&options).await.unwrap();
+        assert_eq!(
+            prints_of(&report, &id("quick-child")),
+            [
+                "holds parent at init true",
+                "holds parent after a wait false"
+            ],
+            "seed {seed}"
+        );
+    }
+    let report = run_dir(&dir).await;
+    assert_eq!(
+        prints_of(&report, &id("quick-child")),
+        [
+            "holds parent at init true",
+            "holds parent after a wait false"
+        ],
+        "on real time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kernel_commands_answer_as_a_nodes_kernel() {
+    let dir = probe_package(&[
+        probe("inbox"),
+        probe("kernel"),
+        probe("kernel-prober").requests(&[
+            "kernel:distro:sys",
+            "vfs:distro:sys",
+            "kernel:probe:test.os",
+        ]),
+    ]);
+    let report = run_dir(&dir).await;
+    let prints = prints_of(&report, &id("kernel-prober"));
+    assert_eq!(
+        prints,
+        [
+            // F8: the SDK's kernel_types parse the answer, with the vfs path
+            // the app store gives and the package's wit_version.
+            "debug me /probe:test.os/pkg/probe.wasm wit Some(1) on_exit None public false",
+            // Runtime modules hold messaging to one another.
+            "timer holds vfs messaging Ok(Debug(HasCap(Some(true))))",
+            // F5: only what the caller holds passes.
+            "initialize made Ok(InitializedProcess)",
+            "made holds issued false held true",
+            // F7: no component, yet initialized and started.
+            "initialize junk Ok(InitializedProcess)",
+            "run junk Ok(StartedProcess)",
+            // F9: the kernel answered for the process named `kernel`.
+            "named kernel answers true",
+        ],
+        "{:#?}",
+        report.prints
+    );
+    // F10: Booted sends `run` again to the processes already running.
+    assert!(prints_of(&report, &id("inbox"))
+        .iter()
+        .any(|p| p.starts_with("inbox got request run from ") && p.contains("@kernel:distro:sys")));
+    // The process named `kernel` never got the prober's message.
+    assert!(
+        prints_of(&report, &id("kernel"))
+            .iter()
+            .all(|p| !p.contains("kernel-prober")),
+        "{:?}",
+        prints_of(&report, &id("kernel"))
+    );
+    // ... and Shutdown stops the node: the prober never prints again.
+    assert_eq!(report.ended, Ended::ShutDown);
+    let junk = report.process(&id("junk")).unwrap();
+    assert_eq!(junk.exit.kind, ExitKind::NeverRan);
+    let kinds: Vec<DiagnosticKind> = report.diagnostics.iter().map(|d| d.kind).collect();
+    assert!(
+        kinds.contains(&DiagnosticKind::InitialCapabilityDropped),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&DiagnosticKind::NamedKernel), "{kinds:?}");
+}

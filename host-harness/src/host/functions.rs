@@ -40,6 +40,11 @@ pub struct ProcessHost {
     table: ResourceTable,
     stdio: Stdio,
     pub limits: Limits,
+    /// `our_capabilities()` in an order drawn from the seed (a node's is
+    /// its hash map's, arbitrary).
+    pub shuffle_capabilities: bool,
+    /// It has waited for a message at least once.
+    settled: bool,
 }
 
 impl ProcessHost {
@@ -69,6 +74,18 @@ impl ProcessHost {
             table: ResourceTable::new(),
             stdio,
             limits,
+            shuffle_capabilities: false,
+            settled: false,
+        }
+    }
+
+    /// The process is about to wait for a message: its CPU time stops
+    /// counting, and the first time, the kernel hears it has settled.
+    fn wait_begins(&mut self) {
+        self.limits.waiting();
+        if !self.settled {
+            self.settled = true;
+            self.ctx.settled();
         }
     }
 
@@ -153,7 +170,7 @@ impl ProcessHost {
     ) -> wasmtime::Result<Result<(Address, Message), SendError>> {
         let id = self.send_one(target, request, None, blob);
         loop {
-            self.limits.waiting();
+            self.wait_begins();
             let delivery = self
                 .ctx
                 .mailbox()
@@ -307,12 +324,19 @@ impl Host for ProcessHost {
     }
 
     async fn our_capabilities(&mut self) -> wasmtime::Result<Vec<Capability>> {
-        Ok(self.ctx.capabilities())
+        let mut caps = self.ctx.capabilities();
+        if self.shuffle_capabilities {
+            use rand::seq::SliceRandom;
+            use rand::SeedableRng;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.ctx.random());
+            caps.shuffle(&mut rng);
+        }
+        Ok(caps)
     }
 
     async fn receive(&mut self) -> wasmtime::Result<Received> {
         loop {
-            self.limits.waiting();
+            self.wait_begins();
             let delivery = self.ctx.mailbox().take(&mut self.busy, Wanted::Any).await;
             if let Some(received) = self.ingest(delivery) {
                 return Ok(received);

@@ -144,6 +144,8 @@ pub(crate) struct Processes {
     pub memory_limit: usize,
     /// How long a process may compute without waiting for a message.
     pub cpu_limit: Option<Duration>,
+    /// `our_capabilities()` in an order drawn from the seed.
+    pub shuffle_capabilities: bool,
 }
 
 impl Programs for Processes {
@@ -153,6 +155,7 @@ impl Programs for Processes {
 
     fn run(&self, process: ProcessCtx, busy: InFlight) -> Task {
         let limits = limits::Limits::new(self.memory_limit, self.cpu_limit, EPOCH_TICK);
-        Box::pin(run::run(self.host.clone(), process, busy, limits))
+        let shuffle = self.shuffle_capabilities;
+        Box::pin(run::run(self.host.clone(), process, busy, limits, shuffle))
     }
 }

@@ -19,7 +19,14 @@ use crate::node::ProcessCtx;
 /// wasm), so a seed picks how computing processes interleave.
 const YIELD_FUEL: std::ops::Range<u64> = 50_000..200_000;
 
-pub(super) async fn run(host: Arc<WasmHost>, ctx: ProcessCtx, busy: InFlight, limits: Limits) {
+/// `shuffle`: `our_capabilities()` in an order drawn from the seed.
+pub(super) async fn run(
+    host: Arc<WasmHost>,
+    ctx: ProcessCtx,
+    busy: InFlight,
+    limits: Limits,
+    shuffle: bool,
+) {
     let Some(Program::Wasm(key)) = ctx.program() else {
         return;
     };
@@ -38,7 +45,8 @@ pub(super) async fn run(host: Arc<WasmHost>, ctx: ProcessCtx, busy: InFlight, li
     // What a guest may hand the host in one call: as much as its memory
     // holds (wasmtime's default, 128 MiB, would trap a blob a node takes).
     let hostcall_fuel = limits.memory_bytes();
-    let process = ProcessHost::new(ctx.clone(), busy, limits);
+    let mut process = ProcessHost::new(ctx.clone(), busy, limits);
+    process.shuffle_capabilities = shuffle;
     let simulated = ctx.simulated();
     let budget = process.limits.fuel_budget();
     let slice = YIELD_FUEL.start + ctx.random() % (YIELD_FUEL.end - YIELD_FUEL.start);

@@ -69,7 +69,10 @@ impl Kernel {
             self.register(
                 id.clone(),
                 Program::Wasm(key),
-                entry.wasm_path.clone(),
+                super::Code {
+                    wasm_path: entry.wasm_path.clone(),
+                    wit_version: entry.wit_version,
+                },
                 entry.public,
                 entry.on_exit.clone(),
                 entry.caps.clone(),

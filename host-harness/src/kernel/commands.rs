@@ -13,11 +13,29 @@ pub struct Initialize {
     pub source: ProcessId,
     pub id: ProcessId,
     pub wasm_path: String,
-    /// The compiled bytes from the request's blob, or why there are none.
-    pub wasm: Result<WasmKey, String>,
+    pub wit_version: Option<u32>,
+    /// The request's blob compiled (or why it does not load); `None`: the
+    /// request had no blob.
+    pub wasm: Option<Result<WasmKey, String>>,
     pub on_exit: OnExit,
     pub capabilities: Vec<Capability>,
     pub public: bool,
+}
+
+/// One process-table entry, as the kernel's `Debug` shows it.
+pub struct ProcessView {
+    pub wasm_path: String,
+    pub wit_version: Option<u32>,
+    pub on_exit: OnExit,
+    pub capabilities: Vec<Capability>,
+    pub public: bool,
+}
+
+/// A capability as the node's kernel prints it: `issuer(params)`.
+fn node_display(cap: &Capability) -> String {
+    let params = serde_json::from_str::<serde_json::Value>(&cap.params)
+        .unwrap_or_else(|_| serde_json::json!("invalid JSON in capability"));
+    format!("{}({params})", cap.issuer)
 }
 
 impl Kernel {
@@ -27,20 +45,15 @@ impl Kernel {
             source,
             id,
             wasm_path,
+            wit_version,
             wasm,
             on_exit,
             capabilities,
             public,
         } = request;
-        let key = match wasm {
-            Ok(key) => key,
-            Err(reason) => {
-                self.print(
-                    0,
-                    format!("kernel: process startup requires bytes ({reason})"),
-                );
-                return false;
-            }
+        let Some(loaded) = wasm else {
+            self.print(0, "kernel: process startup requires bytes".into());
+            return false;
         };
         // A node refuses ids a name registry could not hold (`../`, dots in
         // names): they never become processes, or paths.
@@ -49,17 +62,23 @@ impl Kernel {
             return false;
         }
         // The kernel signs anything; any other caller passes on only what
-        // it may.
+        // it holds (not what it issued, unlike a spawn).
         let trusted = source == ProcessId::runtime("kernel");
         let mut caps = CapSet::default();
         for cap in capabilities {
-            if trusted || self.may_pass_on(&source, &cap) {
+            if trusted || self.holds(&source, &cap) {
                 caps.insert(cap, Grant::AtCreation);
             } else {
+                self.emit(Event::InitialCapDropped {
+                    caller: source.clone(),
+                    id: id.clone(),
+                    capability: cap.clone(),
+                });
                 self.print(
                     0,
                     format!(
-                        "kernel: InitializeProcess caller {source} doesn't have capability {cap}"
+                        "kernel: InitializeProcess caller {source} doesn't have capability {}",
+                        node_display(&cap)
                     ),
                 );
             }
@@ -74,14 +93,24 @@ impl Kernel {
             );
             return false;
         }
-        self.register(
-            id.clone(),
-            Program::Wasm(key),
-            wasm_path.clone(),
-            public,
-            on_exit.clone(),
-            caps,
-        );
+        // A node compiles the bytes only once the process runs: bytes that
+        // are no component still give `InitializedProcess`.
+        let program = match loaded {
+            Ok(key) => Program::Wasm(key),
+            Err(reason) => {
+                self.unloadable.insert(id.clone(), reason);
+                Program::Unloadable
+            }
+        };
+        let code = super::Code {
+            wasm_path: wasm_path.clone(),
+            wit_version,
+        };
+        self.register(id.clone(), program, code, public, on_exit.clone(), caps);
+        if let Some(entry) = self.processes.get_mut(&id) {
+            // Its task waits for `run` as any other's does.
+            entry.alive = true;
+        }
         self.emit(Event::Created {
             id,
             parent: Some(source),
@@ -98,6 +127,17 @@ impl Kernel {
         match self.processes.get(id) {
             // Its task is gone: the kernel's send fails, without a word.
             Some(entry) if !entry.alive => false,
+            // Bytes that are no component: the task takes `run`, then dies
+            // compiling them, without a word (the answer is still
+            // `StartedProcess`).
+            Some(entry) if entry.program == Program::Unloadable && !entry.started => {
+                let reason = self.unloadable.remove(id).unwrap_or_default();
+                if let Some(entry) = self.processes.get_mut(id) {
+                    entry.started = true;
+                }
+                self.invalid_wasm(id, reason);
+                true
+            }
             Some(entry) if matches!(entry.program, Program::Wasm(_)) => {
                 if entry.started {
                     let run = run_request(self, id);
@@ -111,6 +151,21 @@ impl Kernel {
                 self.print(0, format!("kernel: no such process {id} to run"));
                 false
             }
+        }
+    }
+
+    /// `Booted`: the kernel's `run` to every userspace process with a
+    /// task (a process created but not run starts; a running one gets a
+    /// second `run` request).
+    pub fn booted_command(&mut self) {
+        let ids: Vec<ProcessId> = self
+            .processes
+            .iter()
+            .filter(|(_, e)| e.alive && e.program != Program::Module)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.run_process(&id);
         }
     }
 
@@ -150,11 +205,20 @@ impl Kernel {
         }
     }
 
-    /// Every process, for `Debug(ProcessMap)`: (id, on-exit, caps, public).
-    pub fn process_map(&self) -> Vec<(ProcessId, OnExit, Vec<Capability>, bool)> {
+    /// Every process, as `Debug(ProcessMap)` shows it.
+    pub fn process_map(&self) -> Vec<(ProcessId, ProcessView)> {
         self.processes
             .iter()
-            .map(|(id, e)| (id.clone(), e.on_exit.clone(), e.caps.to_vec(), e.public))
+            .map(|(id, e)| {
+                let view = ProcessView {
+                    wasm_path: e.wasm_path.clone(),
+                    wit_version: e.wit_version,
+                    on_exit: e.on_exit.clone(),
+                    capabilities: e.caps.to_vec(),
+                    public: e.public,
+                };
+                (id.clone(), view)
+            })
             .collect()
     }
 }

@@ -27,6 +27,18 @@ pub enum Event {
         id: ProcessId,
         entry: super::install::SkippedEntry,
     },
+    /// `InitializeProcess` left out a capability its caller does not hold.
+    InitialCapDropped {
+        caller: ProcessId,
+        id: ProcessId,
+        capability: Capability,
+    },
+    /// A message to `id`, a process named `kernel` outside `distro:sys`,
+    /// went to the kernel's command handler, as on a node.
+    TakenByKernel {
+        id: ProcessId,
+        from: ProcessId,
+    },
     /// The manifest lists `id` twice: the later entry replaced it.
     ListedTwice {
         id: ProcessId,

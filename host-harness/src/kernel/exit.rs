@@ -25,6 +25,7 @@ impl Kernel {
         stderr: String,
         now: Duration,
     ) {
+        self.settled(id);
         let address = self.address(id);
         match &exit {
             Exit::Returned => self.print(1, format!("process {address} returned without error")),
@@ -163,9 +164,19 @@ impl Kernel {
         }
         self.effects.push(Effect::Close(id.clone()));
         if revoke {
+            // A child spawned a moment ago is still starting: on a node its
+            // `init` reads its capabilities (the link to this parent among
+            // them) before the revocation, which travels through the
+            // kernel's loop, reaches it. Here it reaches the child once
+            // its `init` first waits for a message, the same on every run.
             let issuer = self.address(id);
-            for other in self.processes.values_mut() {
-                other.caps.revoke_issued_by(&issuer);
+            for (holder, other) in self.processes.iter_mut() {
+                if other.parent.as_ref() == Some(id) && !other.settled {
+                    self.deferred_revocations
+                        .push((holder.clone(), issuer.clone()));
+                } else {
+                    other.caps.revoke_issued_by(&issuer);
+                }
             }
         }
         self.print(verbosity, format!("kernel: killing process {id}"));

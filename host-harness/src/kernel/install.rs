@@ -27,6 +27,8 @@ pub struct InstallPlan {
     /// As written in the manifest, e.g. `/parent.wasm`.
     pub wasm_path: String,
     pub wasm: WasmKey,
+    /// The package's `wit_version` (metadata.json).
+    pub wit_version: Option<u32>,
     pub on_exit: OnExit,
     pub public: bool,
     pub request_networking: bool,
@@ -82,10 +84,17 @@ impl Kernel {
             Capability::messaging(self.address(&plan.id)),
             Grant::AtCreation,
         );
+        // The app store names the wasm by its vfs path.
+        let relative = plan.wasm_path.trim_start_matches('/');
+        let wasm_path = format!("/{package}/pkg/{relative}");
+        let code = super::Code {
+            wasm_path: wasm_path.clone(),
+            wit_version: plan.wit_version,
+        };
         self.register(
             plan.id.clone(),
             Program::Wasm(plan.wasm),
-            plan.wasm_path.clone(),
+            code,
             plan.public,
             plan.on_exit.clone(),
             caps,
@@ -93,7 +102,7 @@ impl Kernel {
         self.emit(Event::Created {
             id: plan.id.clone(),
             parent: None,
-            wasm_path: plan.wasm_path.clone(),
+            wasm_path,
             public: plan.public,
             on_exit: plan.on_exit.clone(),
         });

@@ -36,7 +36,7 @@ use indexmap::IndexMap;
 use std::time::Duration;
 
 pub(crate) use boot::Persisted;
-pub(crate) use commands::Initialize;
+pub(crate) use commands::{Initialize, ProcessView};
 pub(crate) use event::Event;
 pub(crate) use install::{network_capability, InstallPlan, SkippedEntry};
 pub(crate) use routing::debug_address;
@@ -102,13 +102,21 @@ pub struct Kernel {
     usage: usage::Usage,
     /// How many processes were ever registered (each entry's order).
     registered: u64,
+    /// Why each process `InitializeProcess` made from bytes that are no
+    /// component cannot load (it dies when run).
+    unloadable: HashMap<ProcessId, String>,
+    /// Revocations held back from a child that had not settled when its
+    /// parent was killed: (the child, the parent's address).
+    deferred_revocations: Vec<(ProcessId, Address)>,
 }
 
 #[derive(Clone)]
 struct Entry {
     caps: CapSet,
-    /// As the manifest or the spawn named it.
+    /// Where its wasm is, as the node records it (a vfs path).
     wasm_path: String,
+    /// The process interface version its creator gave (`Debug` shows it).
+    wit_version: Option<u32>,
     /// When it was registered, as a count: the order a reboot keeps.
     created: u64,
     public: bool,
@@ -129,6 +137,10 @@ struct Entry {
     /// Its `init` has been asked to run (created processes wait for the
     /// kernel's `run` until then).
     started: bool,
+    /// The process that spawned it, if one did.
+    parent: Option<ProcessId>,
+    /// Its `init` has waited for a message (or ended) at least once.
+    settled: bool,
 }
 
 /// What runs behind a process id.
@@ -139,6 +151,23 @@ pub enum Program {
     Unloadable,
     /// A runtime module, run by the node.
     Module,
+}
+
+/// Where a process's code comes from, as its process-table entry says.
+#[derive(Clone, Debug)]
+pub(crate) struct Code {
+    pub wasm_path: String,
+    pub wit_version: Option<u32>,
+}
+
+impl Code {
+    /// A runtime module's: no wasm, the latest interface.
+    fn module() -> Code {
+        Code {
+            wasm_path: String::new(),
+            wit_version: Some(1),
+        }
+    }
 }
 
 impl Kernel {
@@ -159,6 +188,8 @@ impl Kernel {
             key: crate::types::keys::networking_key(seed),
             usage: usage::Usage::default(),
             registered: 0,
+            unloadable: HashMap::new(),
+            deferred_revocations: Vec::new(),
         }
     }
 
@@ -217,7 +248,7 @@ impl Kernel {
         self.register(
             id.clone(),
             Program::Module,
-            String::new(),
+            Code::module(),
             public,
             OnExit::None,
             CapSet::default(),
@@ -232,7 +263,7 @@ impl Kernel {
         &mut self,
         id: ProcessId,
         program: Program,
-        wasm_path: String,
+        code: Code,
         public: bool,
         on_exit: OnExit,
         caps: CapSet,
@@ -249,7 +280,8 @@ impl Kernel {
             id,
             Entry {
                 caps,
-                wasm_path,
+                wasm_path: code.wasm_path,
+                wit_version: code.wit_version,
                 created: self.registered,
                 public,
                 task_on_exit: on_exit.clone(),
@@ -258,6 +290,8 @@ impl Kernel {
                 restartable,
                 alive: program != Program::Unloadable,
                 started: false,
+                parent: None,
+                settled: false,
             },
         );
     }
@@ -329,6 +363,23 @@ impl Kernel {
     pub fn started(&mut self, id: &ProcessId, now: Duration) {
         if let Some(backoff) = self.backoff.get_mut(id) {
             backoff.started(now);
+        }
+    }
+
+    /// `id`'s `init` waits for a message for the first time: what its
+    /// parent's death revoked reaches it now (see `kill_printing`).
+    pub fn settled(&mut self, id: &ProcessId) {
+        if let Some(entry) = self.processes.get_mut(id) {
+            entry.settled = true;
+        }
+        let (due, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred_revocations)
+            .into_iter()
+            .partition(|(holder, _)| holder == id);
+        self.deferred_revocations = kept;
+        if let Some(entry) = self.processes.get_mut(id) {
+            for (_, issuer) in due {
+                entry.caps.revoke_issued_by(&issuer);
+            }
         }
     }
 

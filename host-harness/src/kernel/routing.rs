@@ -5,7 +5,7 @@
 //! sender at once as a `Timeout`; anything else blocked just vanishes.
 //! Messages for other nodes leave through `network.rs`.
 
-use crate::types::{Address, Capability, Message, SendError, SendErrorKind};
+use crate::types::{Address, Capability, Message, ProcessId, SendError, SendErrorKind};
 
 use super::event::{BlockReason, Consequence, Event};
 use super::install::network_capability;
@@ -115,6 +115,18 @@ impl Kernel {
                 self.refuse(km, BlockReason::NoMessagingCapability, Consequence::Timeout);
                 return;
             }
+        }
+        // Any local process named `kernel`, in whatever package, is the
+        // kernel's command handler on a node: what reaches it past the
+        // checks is taken as a kernel command, never delivered.
+        let commands = ProcessId::runtime("kernel");
+        if target.process_name == "kernel" && target != commands {
+            self.emit(Event::TakenByKernel {
+                id: target.clone(),
+                from: source.clone(),
+            });
+            self.deliver(&commands, Delivery::Message(km));
+            return;
         }
         if !alive {
             // The kernel sends into a channel nobody reads and ignores the

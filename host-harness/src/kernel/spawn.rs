@@ -115,10 +115,15 @@ impl Kernel {
             Ok(key) => Program::Wasm(*key),
             Err(_) => Program::Unloadable,
         };
+        // The child runs the parent's interface version, as on a node.
+        let wit_version = self.processes.get(&parent).and_then(|e| e.wit_version);
         self.register(
             child.clone(),
             program,
-            wasm_path.clone(),
+            super::Code {
+                wasm_path: wasm_path.clone(),
+                wit_version,
+            },
             public,
             on_exit.clone(),
             kept,
@@ -130,6 +135,9 @@ impl Kernel {
             public,
             on_exit,
         });
+        if let Some(entry) = self.processes.get_mut(&child) {
+            entry.parent = Some(parent.clone());
+        }
         self.apply_grants(&child, &grant_caps);
         // On a node these land a moment after the child's `run`, in
         // practice still before its `init` runs; here, just before.

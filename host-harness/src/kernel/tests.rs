@@ -19,6 +19,7 @@ fn plan(name: &str, on_exit: OnExit) -> InstallPlan {
         id: id(name),
         wasm_path: format!("/{name}.wasm"),
         wasm: KEY,
+        wit_version: Some(1),
         on_exit,
         public: false,
         request_networking: false,
@@ -162,7 +163,7 @@ fn a_set_on_exit_command_changes_the_kernels_record_not_the_running_tasks() {
             .process_map()
             .into_iter()
             .find(|(id, ..)| id == who)
-            .map(|(_, on_exit, ..)| on_exit_name(&on_exit))
+            .map(|(_, view)| on_exit_name(&view.on_exit))
     };
     assert_eq!(recorded(&kernel, &none), Some("Restart"));
     // The tasks still see, and exit by, their own copies.
@@ -254,6 +255,10 @@ fn revocation_reaches_only_what_went_through_the_oracle() {
     );
     // Spawn's request capabilities went in with the child's creation.
     assert!(kernel.holds(&child, &from_parent));
+    // The child has not waited yet: on a node its init reads its
+    // capabilities before the revocation lands (F21).
+    assert!(kernel.holds(&child, &link));
+    kernel.settled(&child);
     // The link and the grant were added through the oracle: revoked.
     assert!(!kernel.holds(&child, &link));
     assert!(!kernel.holds(&child, &granted));
@@ -538,7 +543,8 @@ fn initialize_refuses_an_id_a_node_would_not_take() {
         source: ProcessId::runtime("kernel"),
         id: ProcessId::parse(id).unwrap(),
         wasm_path: "/x.wasm".into(),
-        wasm: Ok(KEY),
+        wit_version: Some(1),
+        wasm: Some(Ok(KEY)),
         on_exit: OnExit::None,
         capabilities: vec![],
         public: false,

@@ -247,7 +247,7 @@ async fn run_one(
         )));
     };
     let bytes = crate::util::read_input(&process.wasm_file).map_err(|e| error(e.to_string()))?;
-    let plan = process.install_plan([0; 32]);
+    let plan = process.install_plan([0; 32], package.metadata.properties.wit_version);
     let mut request_caps: Vec<Capability> = plan
         .request_capabilities
         .iter()

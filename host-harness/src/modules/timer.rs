@@ -29,7 +29,12 @@ impl Module for Timer {
         }
         let Some(request) = km.request() else { return };
         let body = serde_json::from_slice::<serde_json::Value>(&request.body).ok();
-        if body.as_ref().is_some_and(|b| b == "Debug") {
+        // `"Debug"` or `{"Debug": null}`: serde reads either as the unit
+        // variant on a node.
+        let debug = body
+            .as_ref()
+            .is_some_and(|b| b == "Debug" || b.get("Debug").is_some_and(|v| v.is_null()));
+        if debug {
             for line in self.debug_lines() {
                 ctx.print(0, line);
             }
@@ -123,5 +128,26 @@ mod tests {
         // `0` pops at once.
         timer.handle(&ctx, request(&app, "timer", json!({ "SetTimer": 0 }), None));
         assert_eq!(node.delivered(&app).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn debug_is_taken_bare_or_with_null() {
+        let node = FakeNode::new();
+        let ctx = node.module("timer");
+        let app = node.install("app:me.os", &["app"], &[]).remove(0);
+        let timer = Timer::default();
+        node.events();
+        for body in [json!("Debug"), json!({ "Debug": null })] {
+            timer.handle(&ctx, request(&app, "timer", body, None));
+        }
+        let listings = node
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(e, crate::kernel::Event::Print { text, .. }
+                    if text.starts_with("timer service active timers"))
+            })
+            .count();
+        assert_eq!(listings, 2);
     }
 }

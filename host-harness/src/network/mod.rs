@@ -385,14 +385,14 @@ impl Network {
     /// what was on its way to or from it is lost. Its report (ended
     /// `crashed`) is kept; `restart` boots it again from its home.
     pub async fn crash(&self, name: &str) -> Result<(), String> {
-        self.stop(name, true).await
+        self.stop(name, Stop::Crash).await
     }
 
     /// Boots node `name` again from its home and its persisted process
     /// table; a node that is up shuts down cleanly first.
     pub async fn restart(&self, name: &str) -> Result<(), String> {
         if self.node(name).is_some() {
-            self.stop(name, false).await?;
+            self.stop(name, Stop::Reboot).await?;
         }
         let network = self.me.upgrade().ok_or("the network is gone")?;
         let table = lock(&self.state)
@@ -409,7 +409,8 @@ impl Network {
     }
 
     /// Takes node `name` down, crashing or cleanly.
-    async fn stop(&self, name: &str, crashed: bool) -> Result<(), String> {
+    async fn stop(&self, name: &str, how: Stop) -> Result<(), String> {
+        let crashed = how == Stop::Crash;
         let now = self.now();
         let (node, lost) = {
             let mut state = lock(&self.state);
@@ -419,17 +420,21 @@ impl Network {
                 .take()
                 .ok_or_else(|| format!("node {name} is already down"))?;
             state.links.crash(name);
-            let what = if crashed { "crash" } else { "shut down" };
-            state.fault(now, format!("{what} {name}"));
+            match how {
+                Stop::Crash => state.fault(now, format!("crash {name}")),
+                Stop::Reboot => state.fault(now, format!("shut down {name}")),
+                // The node's own doing, not a fault.
+                Stop::Shutdown => {}
+            }
             (node, state.cut_off(name))
         };
         self.membership.notify_waiters();
         let table = node.kernel(|k| k.persisted(crashed));
         let mut report = node.finish(true);
-        report.ended = if crashed {
-            Ended::Crashed
-        } else {
-            Ended::Rebooted
+        report.ended = match how {
+            Stop::Crash => Ended::Crashed,
+            Stop::Reboot => Ended::Rebooted,
+            Stop::Shutdown => Ended::ShutDown,
         };
         // Kept before the tasks stop, so a run that ends while this node
         // is still shutting down finds its table and its report.
@@ -663,6 +668,16 @@ impl Wire for Network {
         lock(&self.state).links.peers(node)
     }
 
+    fn shut_down(&self, node: &str) {
+        let (me, name, busy) = (self.me.clone(), node.to_string(), self.activity.enter());
+        tokio::spawn(async move {
+            if let Some(network) = me.upgrade() {
+                let _ = network.stop(&name, Stop::Shutdown).await;
+            }
+            drop(busy);
+        });
+    }
+
     fn key_of(&self, node: &str) -> Option<VerifyingKey> {
         lock(&self.state).members.get(node).map(|m| m.key)
     }
@@ -749,6 +764,17 @@ impl State {
         lost.sort_by_key(|p| p.crossing);
         lost
     }
+}
+
+/// How a node goes down.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A fault: its tasks stop where they are.
+    Crash,
+    /// Cleanly, to boot again (a `restart` of a running node).
+    Reboot,
+    /// Cleanly, for good: its kernel took a `Shutdown` command.
+    Shutdown,
 }
 
 /// The network's clock: carries out what falls due, sleeping until the

@@ -1,9 +1,10 @@
 //! `kernel:distro:sys` as a destination: the commands a process that may
 //! message the kernel can send (`InitializeProcess`, `RunProcess`,
 //! `KillProcess`, `GrantCapabilities`, `DropCapabilities`, `SetOnExit`,
-//! `Debug`), in the node's JSON, answered with its `KernelResponse`s.
-//! `Booted` and `Shutdown` belong to the runtime and are ignored. The node
-//! answers these itself, as the kernel's own loop does on a node.
+//! `Debug`, and the runtime's own `Booted` and `Shutdown`), in the node's
+//! JSON, answered with its `KernelResponse`s in the shape the SDK's
+//! `kernel_types` parses. The node answers these itself, as the kernel's
+//! own loop does on a node.
 
 use std::sync::{Arc, Weak};
 
@@ -12,8 +13,8 @@ use serde_json::json;
 
 use super::{Module, ModuleCtx, Node};
 use crate::kernel::message::{Answer, KernelMessage};
-use crate::kernel::Initialize;
-use crate::types::{Address, Capability, ProcessId, WireOnExit};
+use crate::kernel::{Initialize, ProcessView};
+use crate::types::{Address, Capability, OnExit, ProcessId, WireOnExit};
 
 #[derive(Deserialize)]
 enum KernelCommand {
@@ -21,7 +22,6 @@ enum KernelCommand {
     InitializeProcess {
         id: String,
         wasm_bytes_handle: String,
-        #[allow(dead_code)]
         wit_version: Option<u32>,
         on_exit: WireOnExit,
         initial_capabilities: Vec<WireCap>,
@@ -92,23 +92,34 @@ impl KernelCommands {
     ) -> Result<Option<serde_json::Value>, String> {
         let source = km.source.process.clone();
         Ok(match command {
-            KernelCommand::Booted | KernelCommand::Shutdown => None,
+            KernelCommand::Booted => {
+                node.kernel(|k| k.booted_command());
+                None
+            }
+            // The node stops: every process ends, and the run with it.
+            KernelCommand::Shutdown => {
+                if let Some(wire) = node.wire.upgrade() {
+                    wire.shut_down(node.name());
+                }
+                None
+            }
             KernelCommand::InitializeProcess {
                 id,
                 wasm_bytes_handle,
-                wit_version: _,
+                wit_version,
                 on_exit,
                 initial_capabilities,
                 public,
             } => {
-                let wasm = match &km.blob {
-                    Some(blob) => node.programs().load(&blob.bytes),
-                    None => Err("no blob".into()),
-                };
+                let wasm = km
+                    .blob
+                    .as_ref()
+                    .map(|blob| node.programs().load(&blob.bytes));
                 let request = Initialize {
                     source,
                     id: ProcessId::parse(&id)?,
                     wasm_path: wasm_bytes_handle,
+                    wit_version,
                     wasm,
                     on_exit: on_exit.to_on_exit()?,
                     capabilities: caps(&initial_capabilities)?,
@@ -157,7 +168,9 @@ impl KernelCommands {
                 let revoke = request.metadata.as_deref() != Some("no-revoke");
                 let loud = km.expects_response();
                 let killed = node.kernel(|k| k.kill_process(&target, revoke, loud));
-                killed.then(|| json!({ "KilledProcess": id }))
+                // Only a request that expects a response is answered (an
+                // rsvp alone is not enough).
+                (killed && loud).then(|| json!({ "KilledProcess": id }))
             }
             KernelCommand::Debug(debug) => Some(json!({ "Debug": Self::debug(node, debug)? })),
         })
@@ -167,31 +180,71 @@ impl KernelCommands {
         let map = node.kernel(|k| k.process_map());
         let describe = |id: &ProcessId| {
             map.iter()
-                .find(|p| &p.0 == id)
-                .map(|(_, on_exit, caps, public)| {
-                    json!({
-                        "on_exit": crate::kernel::on_exit_name(on_exit),
-                        "capabilities": caps.iter().map(cap_json).collect::<Vec<_>>(),
-                        "public": public,
-                    })
-                })
+                .find(|(known, _)| known == id)
+                .map(|(_, view)| process_json(view))
         };
         Ok(match debug {
             DebugCommand::ProcessMap => {
                 let all: serde_json::Map<String, serde_json::Value> = map
                     .iter()
-                    .filter_map(|(id, ..)| Some((id.to_string(), describe(id)?)))
+                    .map(|(id, view)| (id.to_string(), process_json(view)))
                     .collect();
                 json!({ "ProcessMap": all })
             }
             DebugCommand::Process(id) => json!({ "Process": describe(&ProcessId::parse(&id)?) }),
             DebugCommand::HasCap { on, cap } => {
                 let (on, cap) = (ProcessId::parse(&on)?, cap.parse()?);
-                let known = map.iter().any(|p| p.0 == on);
+                let known = map.iter().any(|(id, _)| *id == on);
                 let has = node.kernel(|k| k.holds(&on, &cap));
                 json!({ "HasCap": known.then_some(has) })
             }
         })
+    }
+}
+
+/// A process-table entry as the node's `Debug` writes it (the SDK's
+/// `kernel_types::PersistedProcess`).
+fn process_json(view: &ProcessView) -> serde_json::Value {
+    json!({
+        "wasm_bytes_handle": view.wasm_path,
+        "wit_version": view.wit_version,
+        "on_exit": on_exit_json(&view.on_exit),
+        "capabilities": view.capabilities.iter().map(cap_json).collect::<Vec<_>>(),
+        "public": view.public,
+    })
+}
+
+/// An on-exit as the kernel serializes it: `"None"`, `"Restart"`, or
+/// `{"Requests": [[address, request, blob], ...]}`, each request's
+/// capabilities as `[capability, signature]` pairs (no signature here).
+fn on_exit_json(on_exit: &OnExit) -> serde_json::Value {
+    match on_exit {
+        OnExit::None => json!("None"),
+        OnExit::Restart => json!("Restart"),
+        OnExit::Requests(requests) => {
+            let list: Vec<serde_json::Value> = requests
+                .iter()
+                .map(|(target, request, blob)| {
+                    let caps: Vec<serde_json::Value> = request
+                        .capabilities
+                        .iter()
+                        .map(|cap| json!([cap_json(cap), []]))
+                        .collect();
+                    json!([
+                        target.to_string(),
+                        {
+                            "inherit": request.inherit,
+                            "expects_response": request.expects_response,
+                            "body": request.body,
+                            "metadata": request.metadata,
+                            "capabilities": caps,
+                        },
+                        blob.as_ref().map(|b| json!({ "mime": b.mime, "bytes": b.bytes })),
+                    ])
+                })
+                .collect();
+            json!({ "Requests": list })
+        }
     }
 }
 

@@ -53,6 +53,7 @@ impl FakeNode {
                 id: ProcessId::new(name, &package.package_name, &package.publisher_node),
                 wasm_path: format!("/{name}.wasm"),
                 wasm: [0; 32],
+                wit_version: Some(1),
                 on_exit: crate::types::OnExit::None,
                 public: false,
                 request_networking: false,

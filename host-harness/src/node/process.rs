@@ -130,6 +130,11 @@ impl ProcessCtx {
             .kernel(|k| k.instantiate_failed(&self.id, error, built_for));
     }
 
+    /// Its `init` waits for a message for the first time.
+    pub fn settled(&self) {
+        self.node.kernel(|k| k.settled(&self.id));
+    }
+
     pub fn started(&self) {
         let now = self.now();
         self.node.kernel(|k| k.started(&self.id, now));

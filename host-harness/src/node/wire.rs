@@ -21,4 +21,7 @@ pub(crate) trait Wire: Send + Sync {
     fn peers(&self, node: &str) -> Vec<String>;
     /// The networking key the name registry has for `node`, if it knows it.
     fn key_of(&self, node: &str) -> Option<VerifyingKey>;
+    /// Node `node`'s kernel took a `Shutdown` command: it stops cleanly
+    /// (soon after: this is called from the node's own work).
+    fn shut_down(&self, node: &str);
 }

@@ -47,8 +47,9 @@ pub(crate) struct ProcessPlan {
 }
 
 impl ProcessPlan {
-    /// What the kernel installs for this entry, its wasm compiled as `wasm`.
-    pub fn install_plan(&self, wasm: WasmKey) -> InstallPlan {
+    /// What the kernel installs for this entry, its wasm compiled as `wasm`;
+    /// `wit_version` is the package's.
+    pub fn install_plan(&self, wasm: WasmKey, wit_version: Option<u32>) -> InstallPlan {
         let pairs = |entries: &[CapabilityEntry]| {
             entries
                 .iter()
@@ -59,6 +60,7 @@ impl ProcessPlan {
             id: self.id.clone(),
             wasm_path: self.wasm_path.clone(),
             wasm,
+            wit_version,
             on_exit: self.on_exit.clone(),
             public: self.public,
             request_networking: self.request_networking,

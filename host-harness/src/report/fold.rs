@@ -1,7 +1,7 @@
 //! Builds the report from the kernel's events, one at a time, in the
 //! order they happened.
 
-use crate::kernel::event::{Event, Exit, ModuleEvent, SpawnEvent, SpawnOutcome};
+use crate::kernel::event::{Event, Exit, Limit, ModuleEvent, SpawnEvent, SpawnOutcome};
 use crate::types::{Message, ProcessId};
 
 use super::hints;
@@ -118,6 +118,10 @@ impl Report {
                     record.stdout.push_str(stdout);
                     record.stderr.push_str(stderr);
                 }
+                if let Exit::LimitReached(Limit::CpuLimit, _) = how {
+                    let text = hints::spins_on_node(id);
+                    self.diagnose(Level::Warning, DiagnosticKind::SpinsOnNode, Some(id), text);
+                }
             }
             Event::Killed { id } => {
                 if let Some(record) = self.record_mut(id) {
@@ -193,6 +197,25 @@ impl Report {
                     Some(id),
                     text,
                 );
+            }
+            Event::InitialCapDropped {
+                caller,
+                id,
+                capability,
+            } => {
+                let text = hints::initial_cap_dropped(caller, id, capability);
+                let kind = DiagnosticKind::InitialCapabilityDropped;
+                self.diagnose(Level::Warning, kind, Some(caller), text);
+            }
+            Event::TakenByKernel { id, from } => {
+                // Once per process is enough to explain it.
+                let said = self.diagnostics.iter().any(|d| {
+                    d.kind == DiagnosticKind::NamedKernel && d.process.as_ref() == Some(id)
+                });
+                if !said {
+                    let text = hints::named_kernel(id, from);
+                    self.diagnose(Level::Error, DiagnosticKind::NamedKernel, Some(id), text);
+                }
             }
             Event::ListedTwice { id } => {
                 let text = hints::listed_twice(id);

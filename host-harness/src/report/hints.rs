@@ -106,6 +106,52 @@ pub fn manifest_entry_skipped(id: &ProcessId, entry: &SkippedEntry) -> Text {
     )
 }
 
+pub fn initial_cap_dropped(caller: &ProcessId, id: &ProcessId, cap: &Capability) -> Text {
+    (
+        format!(
+            "InitializeProcess from {caller} created {id} without {cap}: {caller} does not hold \
+             it, and the kernel passes on only capabilities the caller holds here (a spawn also \
+             passes on those the parent issued; InitializeProcess does not)"
+        ),
+        Some(format!(
+            "grant it to {id} after creating it (GrantCapabilities), or have {caller} hold it"
+        )),
+    )
+}
+
+pub fn named_kernel(id: &ProcessId, from: &ProcessId) -> Text {
+    (
+        format!(
+            "{from} sent a message to {id}, and a node's kernel takes every local message to a \
+             process named `kernel`, in any package, as a kernel command: {id} never receives \
+             it (a body that is no command is dropped with `kernel: couldn't parse command`, and \
+             a request times out)"
+        ),
+        Some(format!(
+            "rename the process `{}` (in pkg/manifest.json or the spawn); anything that may \
+             message it can also give the kernel commands",
+            id.process_name
+        )),
+    )
+}
+
+pub fn spins_on_node(id: &ProcessId) -> Text {
+    (
+        format!(
+            "{id} computed without waiting for a message until its cpu_limit stopped it. A \
+             Kinode 1.0 node has no preemption: a process computing holds one of the node's \
+             worker threads (one per core) until it waits, and with as many such processes as \
+             cores nothing else on the node runs, not even prints already made. The harness \
+             stops it at cpu_limit and keeps the rest running"
+        ),
+        Some(
+            "wait for a message (await_message) between chunks of work, or split the work into \
+             messages to yourself"
+                .into(),
+        ),
+    )
+}
+
 pub fn listed_twice(id: &ProcessId) -> Text {
     (
         format!(

@@ -97,6 +97,8 @@ pub enum Ended {
     Crashed,
     /// This boot of the node ended in a clean shutdown for a restart.
     Rebooted,
+    /// The node shut down: a process sent its kernel `Shutdown`.
+    ShutDown,
 }
 
 /// A file the run created, changed or removed under the home.
@@ -358,6 +360,8 @@ pub enum DiagnosticKind {
     CapabilityDropped,
     /// A capability attached to a message was removed.
     AttachedCapabilityDropped,
+    /// `InitializeProcess` left out a capability its caller does not hold.
+    InitialCapabilityDropped,
     /// A capability from another node that claimed this node as issuer,
     /// without this node's signature, was removed.
     RemoteCapabilityRejected,
@@ -372,6 +376,11 @@ pub enum DiagnosticKind {
     ManifestEntrySkipped,
     /// A `process_name` the manifest lists twice: the later entry wins.
     ListedTwice,
+    /// Messages to a process named `kernel` went to the kernel instead.
+    NamedKernel,
+    /// A process computed without waiting until its cpu_limit: on a node,
+    /// with no preemption, it holds a worker thread all the while.
+    SpinsOnNode,
     /// A requested messaging capability the process never used.
     UnusedCapability,
     UnownedCapabilitySaved,

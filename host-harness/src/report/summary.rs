@@ -183,6 +183,13 @@ pub fn render_summary(report: &Report) -> String {
         Ended::Rebooted => {
             let _ = writeln!(out, "this boot of {} ended in a restart", report.node);
         }
+        Ended::ShutDown => {
+            let _ = writeln!(
+                out,
+                "{} shut down: a process sent its kernel Shutdown",
+                report.node
+            );
+        }
         Ended::Idle => {}
     }
     let failures = report.check_failures();

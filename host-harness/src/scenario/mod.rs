@@ -84,6 +84,8 @@ pub struct Settings {
     pub trace: bool,
     /// Faults besides the scenario's own `[[fault]]`s.
     pub faults: Faults,
+    /// `our_capabilities()` shuffled by the seed (`None`: on virtual time).
+    pub shuffle_capabilities: Option<bool>,
 }
 
 /// Which faults a run adds to the scenario's own.

@@ -79,6 +79,7 @@ pub async fn run(
         seed,
         simulated: !settings.real_time,
         trace: settings.trace,
+        shuffle_capabilities: settings.shuffle_capabilities,
         added,
     };
     if settings.real_time {
@@ -117,6 +118,7 @@ struct Run {
     seed: u64,
     simulated: bool,
     trace: bool,
+    shuffle_capabilities: Option<bool>,
     added: Vec<Fault>,
 }
 
@@ -133,6 +135,7 @@ async fn run_here(
         seed,
         simulated,
         trace,
+        shuffle_capabilities,
         added,
     } = run;
     let mut result = ScenarioResult {
@@ -156,6 +159,7 @@ async fn run_here(
         Ok((work, package)) => {
             let mut options = options_for(package_dir, work.path(), scenario, seed, simulated);
             options.trace = trace;
+            options.shuffle_capabilities = shuffle_capabilities;
             let (failures, report, network) = drive(work.path(), scenario, package, options).await;
             result.failures = failures;
             result.report = report;

@@ -46,7 +46,9 @@ fn init(our: Address) {
         "restarter" => restarter(),
         "trapper" => panic!("boom: the trapper process panicked on purpose"),
         "dier" => dier(&our),
-        "listener" => listener(),
+        // A process named `kernel` waits as a listener: on a node it never
+        // hears a word (the kernel takes what is sent to it).
+        "listener" | "kernel" => listener(),
         "spawner" => spawner(&our),
         "timer-user" => timer_user(),
         "sleeper" => sleeper(),
@@ -100,11 +102,43 @@ fn init(our: Address) {
         "inbox" => network::inbox(),
         "ledger" => network::ledger(),
         "clerk" => network::clerk(),
+        "quick-parent" => quick_parent(&our),
+        "kernel-prober" => kernel_prober(&our),
+        "quick-child" => quick_child(&our),
         name if hostile::run(&our, name) => {}
         // Children spawned without a name (random digits) just end.
         name if name.chars().all(|c| c.is_ascii_digit()) => {}
         _ => println!("started as {our}"),
     }
+}
+
+/// Spawns `quick-child` and returns at once (on-exit None: killed, and
+/// what it issued revoked).
+fn quick_parent(our: &Address) {
+    let path = format!("{}/pkg/probe.wasm", our.package_id());
+    spawn(
+        Some("quick-child"),
+        &path,
+        OnExit::None,
+        vec![],
+        vec![],
+        false,
+    )
+    .unwrap();
+}
+
+/// First thing: does it hold messaging to its parent? Then it waits, and
+/// looks again.
+fn quick_child(our: &Address) {
+    let parent = peer(our, "quick-parent");
+    let holds = || {
+        process_lib::our_capabilities()
+            .iter()
+            .any(|c| c.issuer == parent && c.params == "\"messaging\"")
+    };
+    println!("holds parent at init {}", holds());
+    let _ = timer::set_and_await_timer(10);
+    println!("holds parent after a wait {}", holds());
 }
 
 fn peer(our: &Address, name: &str) -> Address {
@@ -943,6 +977,119 @@ fn commander(our: &Address) {
         .unwrap();
     println!("initialize {}", text(answer.body()));
     println!("run made {}", command(KernelCommand::RunProcess(made)));
+}
+
+/// Kernel commands where a node's answers are easy to get wrong: `Debug`
+/// parsed with the SDK's types, `InitializeProcess` with capabilities the
+/// caller issued but does not hold and with bytes that are no component,
+/// `Booted`, a message to a process named `kernel`, then `Shutdown`.
+fn kernel_prober(our: &Address) {
+    use process_lib::kernel_types::{
+        Capability as KCap, KernelCommand, KernelPrint, KernelPrintResponse, KernelResponse,
+    };
+    let kernel = Address::new(our.node(), ("kernel", "distro", "sys"));
+    let ask = |to: &Address, command: &KernelCommand, blob: Option<Vec<u8>>| {
+        let mut request = Request::to(to.clone()).body(serde_json::to_vec(command).unwrap());
+        if let Some(bytes) = blob {
+            request = request.blob_bytes(bytes);
+        }
+        match request.send_and_await_response(5).unwrap() {
+            Ok(reply) => serde_json::from_slice::<KernelResponse>(reply.body())
+                .map_err(|e| format!("{e} in {}", text(reply.body()))),
+            Err(e) => Err(format!("{:?}", e.kind())),
+        }
+    };
+    let debug = |id: &ProcessId| {
+        ask(
+            &kernel,
+            &KernelCommand::Debug(KernelPrint::Process(id.clone())),
+            None,
+        )
+    };
+    let me = our.process.clone();
+    match debug(&me) {
+        Ok(KernelResponse::Debug(KernelPrintResponse::Process(Some(p)))) => println!(
+            "debug me {} wit {:?} on_exit {:?} public {}",
+            p.wasm_bytes_handle, p.wit_version, p.on_exit, p.public
+        ),
+        other => println!("debug me {other:?}"),
+    }
+    let timer = ProcessId::new(Some("timer"), "distro", "sys");
+    let vfs_messaging = KCap {
+        issuer: Address::new(our.node(), ("vfs", "distro", "sys")),
+        params: "\"messaging\"".into(),
+    };
+    let has = ask(
+        &kernel,
+        &KernelCommand::Debug(KernelPrint::HasCap {
+            on: timer,
+            cap: vfs_messaging,
+        }),
+        None,
+    );
+    println!("timer holds vfs messaging {has:?}");
+    // Issued by us but not held, and held: only the held one passes.
+    let issued = KCap {
+        issuer: our.clone(),
+        params: "\"admin\"".into(),
+    };
+    let held = KCap {
+        issuer: Address::new(our.node(), ("vfs", "distro", "sys")),
+        params: "\"messaging\"".into(),
+    };
+    let path = format!("/{}/pkg/probe.wasm", our.package_id());
+    let wasm = process_lib::vfs::File::new(path.clone(), 5).read().unwrap();
+    let made = ProcessId::new(Some("made"), our.package(), our.publisher());
+    let init = |id: &ProcessId, caps: Vec<KCap>| KernelCommand::InitializeProcess {
+        id: id.clone(),
+        wasm_bytes_handle: path.clone(),
+        wit_version: Some(1),
+        on_exit: process_lib::kernel_types::OnExit::None,
+        initial_capabilities: caps.into_iter().collect(),
+        public: false,
+    };
+    let answer = ask(
+        &kernel,
+        &init(&made, vec![issued.clone(), held.clone()]),
+        Some(wasm),
+    );
+    println!("initialize made {answer:?}");
+    if let Ok(KernelResponse::Debug(KernelPrintResponse::Process(Some(p)))) = debug(&made) {
+        println!(
+            "made holds issued {} held {}",
+            p.capabilities.contains(&issued),
+            p.capabilities.contains(&held)
+        );
+    }
+    // Bytes that are no component: initialized and started all the same.
+    let junk = ProcessId::new(Some("junk"), our.package(), our.publisher());
+    let answer = ask(&kernel, &init(&junk, vec![]), Some(b"not wasm".to_vec()));
+    println!("initialize junk {answer:?}");
+    println!(
+        "run junk {:?}",
+        ask(&kernel, &KernelCommand::RunProcess(junk), None)
+    );
+    // Booted: every process gets the kernel's `run` again (inbox prints it).
+    Request::to(kernel.clone())
+        .body(serde_json::to_vec(&KernelCommand::Booted).unwrap())
+        .send()
+        .unwrap();
+    // A process named `kernel` in this package: a node takes what is sent
+    // to it as a kernel command.
+    let named = peer(our, "kernel");
+    let answer = ask(
+        &named,
+        &KernelCommand::Debug(KernelPrint::Process(me)),
+        None,
+    );
+    println!("named kernel answers {}", answer.is_ok());
+    let _ = timer::set_and_await_timer(50);
+    Request::to(kernel)
+        .body(serde_json::to_vec(&KernelCommand::Shutdown).unwrap())
+        .send()
+        .unwrap();
+    let _ = timer::set_and_await_timer(1000);
+    println!("still here after shutdown");
 }
 
 /// Binds HTTP paths and answers what comes, describing each request.
