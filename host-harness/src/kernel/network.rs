@@ -180,14 +180,6 @@ impl Kernel {
     /// A message this node sent that the network lost on the way (its
     /// connection dropped): nobody is told; a request's sender times out.
     pub fn lost(&mut self, km: KernelMessage, reason: BlockReason) {
-        if reason == BlockReason::TooLarge {
-            let limit = crate::kernel::message::MESSAGE_MAX_SIZE as f64 / 1_048_576.0;
-            self.print_as(
-                &ProcessId::runtime("net"),
-                0,
-                format!("net: tried to send too-large message, limit is {limit:.2}mb"),
-            );
-        }
         self.emit(Event::Blocked {
             message: Box::new(km),
             reason,

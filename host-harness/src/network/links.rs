@@ -17,8 +17,8 @@
 //!   of the node, and what was on them is lost. Healing does not save a
 //!   connection attempt already timing out: what waits on it fails with it.
 //! - A message larger than `MESSAGE_MAX_SIZE` breaks its connection:
-//!   net prints a warning, the message is lost without a word to the
-//!   sender, and the next message opens a new connection.
+//!   the message is lost without a word to the sender (or, over TCP, to
+//!   the terminal), and the next message opens a new connection.
 //! - A connection closes `IDLE_TIMEOUT` after it opened, busy or not (the
 //!   timer net starts with it is never reset); the next message opens a
 //!   new one, handshake and all.

@@ -297,8 +297,10 @@ pub fn block_reason(km: &KernelMessage, reason: BlockReason) -> String {
             km.target.node
         ),
         BlockReason::TooLarge => format!(
-            "it is about {} bytes, over the {} bytes net sends to another node: net printed a \
-             warning, broke the connection, and the message was lost without a word to the sender",
+            "it is about {} bytes, over the {} bytes net sends to another node: net broke the \
+             connection, and the message was lost without a word to the sender (over TCP, which \
+             nodes prefer, net prints nothing; over WebSockets it prints `net: tried to send \
+             too-large message`)",
             km.wire_size(),
             crate::kernel::message::MESSAGE_MAX_SIZE
         ),
