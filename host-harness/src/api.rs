@@ -348,9 +348,34 @@ pub struct Session {
     _homes: Option<TempDir>,
 }
 
-/// A connection to an HTTP server: a socket, or memory.
-trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
+/// A connection to a node's HTTP server: a socket, or memory on virtual
+/// time ([`Session::http_connect`]).
+pub trait HttpStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> HttpStream for T {}
+
+/// What a node's HTTP server answered ([`Session::http_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// In order, names in lowercase; a repeated header once per value.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn not_serving(node: &str) -> String {
+    format!("no HTTP server is running on {node}: no process has bound a path")
+}
 
 /// What every node of a run is built from.
 /// A package ready to install: its directory, manifest, compiled
@@ -526,6 +551,15 @@ impl Session {
             .peek(|r| r.http_server.as_ref().map(|server| server.cookie.clone()))
     }
 
+    /// Node `name`'s cookie for `process`'s secure subdomain (what its
+    /// `SecureBind` paths take, on the host `<subdomain>.localhost`), as
+    /// `POST /login` with `"subdomain": "<process id>"` sets it.
+    pub fn http_app_cookie_of(&self, name: &str, process: &crate::ProcessId) -> Option<String> {
+        let cookie = self.http_cookie_of(name)?;
+        let token = cookie.split_once('=')?.1;
+        Some(crate::modules::app_cookie(name, token, process))
+    }
+
     /// An HTTP request to node `node`'s server, with the login cookie if
     /// `cookie`: the status and the body. On virtual time it goes in
     /// memory, with no socket; otherwise to the server's port.
@@ -537,38 +571,44 @@ impl Session {
         body: Vec<u8>,
         cookie: bool,
     ) -> Result<(u16, Vec<u8>), String> {
+        let cookie = if cookie {
+            self.http_cookie_of(node)
+        } else {
+            None
+        };
+        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
+        let answer = self
+            .http_request(node, method, path, &headers, body)
+            .await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// An HTTP request to node `node`'s server with `headers` (a `host`
+    /// among them replaces `localhost:<port>`): the whole answer.
+    pub async fn http_request(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<HttpAnswer, String> {
         use http_body_util::BodyExt;
-        let up = self
-            .network
-            .node(node)
-            .ok_or_else(|| format!("node {node} is not up"))?;
-        let serving =
-            |_| format!("no HTTP server is running on {node}: no process has bound a path");
-        let port = up
-            .peek(|r| r.http_server.as_ref().map(|s| s.port))
-            .ok_or(())
-            .map_err(serving)?;
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", format!("localhost:{port}"));
-        if cookie {
-            if let Some(cookie) = self.http_cookie_of(node) {
-                request = request.header("cookie", cookie);
-            }
+        let port = self.serving_port(node)?;
+        let mut request = hyper::Request::builder().method(method).uri(path);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            request = request.header("host", format!("localhost:{port}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request
             .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .map_err(|e| format!("a malformed request: {e}"))?;
-        let io = if up.simulated() {
-            let stream = up.connect_http().ok_or(()).map_err(serving)?;
-            Box::new(stream) as Box<dyn Stream>
-        } else {
-            let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .map_err(|e| format!("cannot reach the HTTP server on port {port}: {e}"))?;
-            Box::new(stream) as Box<dyn Stream>
-        };
+        let io = self.http_connect(node).await?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
                 .await
@@ -581,6 +621,14 @@ impl Session {
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
+            })
+            .collect();
         let body = response
             .into_body()
             .collect()
@@ -588,7 +636,40 @@ impl Session {
             .map_err(|e| e.to_string())?
             .to_bytes()
             .to_vec();
-        Ok((status, body))
+        Ok(HttpAnswer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// A connection to node `node`'s HTTP server, to speak HTTP or a
+    /// WebSocket over (e.g. with `tokio_tungstenite::client_async`): in
+    /// memory on virtual time, a socket to its port otherwise.
+    pub async fn http_connect(&self, node: &str) -> Result<Box<dyn HttpStream>, String> {
+        let port = self.serving_port(node)?;
+        let up = self
+            .network
+            .node(node)
+            .ok_or_else(|| format!("node {node} is not up"))?;
+        if up.simulated() {
+            let stream = up.connect_http().ok_or_else(|| not_serving(node))?;
+            return Ok(Box::new(stream));
+        }
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("cannot reach the HTTP server on port {port}: {e}"))?;
+        Ok(Box::new(stream))
+    }
+
+    /// Node `node`'s HTTP server's port (0 on virtual time), or why none.
+    fn serving_port(&self, node: &str) -> Result<u16, String> {
+        let up = self
+            .network
+            .node(node)
+            .ok_or_else(|| format!("node {node} is not up"))?;
+        up.peek(|r| r.http_server.as_ref().map(|s| s.port))
+            .ok_or_else(|| not_serving(node))
     }
 
     /// Cuts nodes `a` off from nodes `b` (with `one_way`, only what `a`

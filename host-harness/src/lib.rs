@@ -50,7 +50,10 @@ pub mod report;
 pub mod scenario;
 pub mod template;
 
-pub use api::{disable_disk_cache, run, run_network, NodeSpec, RunError, RunOptions, Session};
+pub use api::{
+    disable_disk_cache, run, run_network, HttpAnswer, HttpStream, NodeSpec, RunError, RunOptions,
+    Session,
+};
 pub use modules::HttpMock;
 pub use report::Report;
 pub use types::{InputError, PackageId, ProcessId, Runtime};

@@ -453,3 +453,30 @@ async fn scenario_paths_stay_inside_the_home_and_links_do_not_lead_out() {
         result.failures
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_step_sends_an_apps_own_cookie_to_its_secure_subdomain() {
+    let http = ["http-server:distro:sys"];
+    let dir = probe_package(&[probe("web-router").requests(&http).grants(&http)]);
+    let scenario = Scenario::from_toml(
+        r#"
+[[step]]
+wait = { print = "bound", process = "web-router" }
+[[step]]
+http = { path = "/web-router:probe:test.os/secure", cookie = true, host = "probe-test-os.localhost" }
+[[step]]
+expect = { http_status = 200, http_body = "<form" }
+[[step]]
+http = { path = "/web-router:probe:test.os/secure", cookie = "web-router", host = "probe-test-os.localhost" }
+[[step]]
+expect = { http_status = 200, http_body = "http GET /web-router:probe:test.os/secure" }
+[[step]]
+http = { path = "/web-router:probe:test.os/secure", cookie = "web-router" }
+[[step]]
+expect = { http_status = 307 }
+"#,
+    )
+    .unwrap();
+    let result = host_harness::scenario::run_scenario(&dir, &scenario, "secure").await;
+    assert!(result.failures.is_empty(), "{:?}", result.failures);
+}

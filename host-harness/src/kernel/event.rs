@@ -321,6 +321,12 @@ pub enum ModuleEvent {
         /// Static content the server answers GET with itself.
         content: bool,
     },
+    /// A process bound a path no request reaches (it ends in `/`, and a
+    /// node drops one trailing `/` from every request's path).
+    HttpUnreachablePath { process: ProcessId, path: String },
+    /// A process's `WebSocketClose` for its own channel hung http-server,
+    /// as it hangs a node's.
+    HttpServerDeadlock { process: ProcessId, channel_id: u32 },
     /// An HTTP request the server answered.
     HttpServed {
         method: String,

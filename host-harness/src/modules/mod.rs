@@ -28,6 +28,7 @@ use crate::types::keys::seeded;
 use crate::types::{ProcessId, Profile};
 
 pub use http_client::HttpMock;
+pub(crate) use http_server::app_cookie;
 
 /// What the user configures about the modules.
 #[derive(Debug, Clone, Default)]

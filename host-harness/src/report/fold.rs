@@ -481,6 +481,19 @@ impl Report {
                 let kind = DiagnosticKind::UnsafeDriveName;
                 self.diagnose(Level::Warning, kind, Some(process), text);
             }
+            ModuleEvent::HttpUnreachablePath { process, path } => {
+                let text = hints::http_unreachable_path(process, path);
+                let kind = DiagnosticKind::UnreachablePath;
+                self.diagnose(Level::Warning, kind, Some(process), text);
+            }
+            ModuleEvent::HttpServerDeadlock {
+                process,
+                channel_id,
+            } => {
+                let text = hints::http_server_deadlock(process, *channel_id);
+                let kind = DiagnosticKind::HttpServerDeadlock;
+                self.diagnose(Level::Error, kind, Some(process), text);
+            }
             ModuleEvent::HttpServing { port, cookie } => {
                 self.http_server = Some(HttpServerRecord {
                     port: *port,

@@ -624,6 +624,41 @@ pub fn unreachable(module: &ProcessId, action: &str, answer: &str) -> Text {
     )
 }
 
+pub fn http_unreachable_path(process: &ProcessId, path: &str) -> Text {
+    (
+        format!(
+            "{process} bound {path}, which ends in `/`: a node drops one trailing `/` from every \
+             request's path (kinode/src/http/utils.rs, normalize_path), so no request reaches it \
+             but one ending in `//`; the others go to another binding or get 404. A path bound \
+             as \"\" is stored so (format_path_with_process adds the `/`)"
+        ),
+        Some(
+            "bind \"/\" for the process's own root (`/<process id>`), and no path ending in `/`"
+                .into(),
+        ),
+    )
+}
+
+pub fn http_server_deadlock(process: &ProcessId, channel_id: u32) -> Text {
+    (
+        format!(
+            "{process} sent WebSocketClose for its own channel {channel_id}: a node's http-server \
+             deadlocks there (kinode/src/http/server.rs removes the channel from its DashMap \
+             while holding a guard on the same entry) and never handles another message. So \
+             here too: every later HTTP request for a process gets 408 after 15 s, bindings and \
+             WebSocket pushes sent later are not acted on, and the process gets a WebSocketPush \
+             of type Close when the client answers the close, but never WebSocketClose. The \
+             stuck calls also hold threads of the node's runtime: on a small machine the whole \
+             node can stop"
+        ),
+        Some(
+            "do not close a channel from the process: let the client close it (send it a \
+             message it answers by closing), and take WebSocketClose from http-server as the end"
+                .into(),
+        ),
+    )
+}
+
 pub fn not_emulated(module: &ProcessId, kind: &str) -> Text {
     (
         format!("{kind} to {module} got no answer: host-harness does not emulate {module}"),

@@ -412,6 +412,11 @@ pub enum DiagnosticKind {
     /// eth answered as a node that cannot reach the chain.
     Unreachable,
     NotEmulated,
+    /// A path bound where no request reaches it (`Bind` of `""`).
+    UnreachablePath,
+    /// A process's `WebSocketClose` for its own channel, which hangs a
+    /// node's http-server.
+    HttpServerDeadlock,
 }
 
 impl Report {

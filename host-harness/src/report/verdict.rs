@@ -3,7 +3,8 @@
 //! spawn dropped; a message blocked for a missing capability (to send or
 //! to receive across nodes) or process (unless the run allows it); a process whose restart cannot happen; a
 //! module request that never finished; a process that tried to reach
-//! outside the node home; a manifest entry a node would skip or replace.
+//! outside the node home; a manifest entry a node would skip or replace; a
+//! process that hung the node's http-server.
 
 use super::{BlockReason, DiagnosticKind, ExitKind, MessageKind, Report, SpawnResult};
 
@@ -90,6 +91,12 @@ impl Report {
         for d in self.diagnostics_of(DiagnosticKind::RestartImpossible) {
             let process = d.process.as_ref().map_or("?".into(), ToString::to_string);
             failures.push(format!("{process} cannot restart (see diagnostics)"));
+        }
+        for d in self.diagnostics_of(DiagnosticKind::HttpServerDeadlock) {
+            let process = d.process.as_ref().map_or("?".into(), ToString::to_string);
+            failures.push(format!(
+                "{process} hung the node's http-server (see diagnostics)"
+            ));
         }
         failures
     }

@@ -459,9 +459,30 @@ pub struct Http {
     pub path: String,
     #[serde(default)]
     pub body: String,
-    /// Send the login cookie.
+    /// `true`: send the login cookie; a process: send the cookie of its
+    /// secure subdomain (what `SecureBind` paths take, with `host`).
     #[serde(default)]
-    pub cookie: bool,
+    pub cookie: CookieChoice,
+    /// The `Host` header (default `localhost:<port>`), e.g.
+    /// `my-app-me-os.localhost` for the secure subdomain of package
+    /// `my-app:me.os`.
+    pub host: Option<String>,
+}
+
+/// Which login cookie an `http` step sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CookieChoice {
+    /// The node's, or none.
+    Node(bool),
+    /// The per-app cookie of this process's secure subdomain.
+    App(ProcessRef),
+}
+
+impl Default for CookieChoice {
+    fn default() -> Self {
+        CookieChoice::Node(false)
+    }
 }
 
 fn get() -> String {

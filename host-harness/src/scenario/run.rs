@@ -20,9 +20,9 @@ use crate::{NodeSpec, RunOptions, Session};
 use super::faults;
 use super::format::Fault;
 use super::format::{
-    CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit, ExpectPrint,
-    ExpectSpawn, Http, ManifestChange, ProcessRef, Restart, Scenario, Send, SendErrorWord, Step,
-    Wait,
+    CookieChoice, CrossingWord, Expect, ExpectBlocked, ExpectCap, ExpectCrossed, ExpectExit,
+    ExpectPrint, ExpectSpawn, Http, ManifestChange, ProcessRef, Restart, Scenario, Send,
+    SendErrorWord, Step, Wait,
 };
 use super::{Faults, ScenarioResult, Settings};
 
@@ -716,17 +716,35 @@ impl Drive {
     async fn http(&mut self, http: &Http) -> Result<(), String> {
         let name = http.node.as_ref().unwrap_or(&self.nodes[0]).clone();
         self.node(Some(&name))?;
-        let (status, body) = self
+        let cookie = match &http.cookie {
+            CookieChoice::Node(false) => None,
+            CookieChoice::Node(true) => self.session.http_cookie_of(&name),
+            CookieChoice::App(process) => {
+                let id = self.id(process);
+                self.session.http_app_cookie_of(&name, &id)
+            }
+        };
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(cookie) = &cookie {
+            headers.push(("cookie", cookie));
+        }
+        if let Some(host) = &http.host {
+            headers.push(("host", host));
+        }
+        let answer = self
             .session
-            .http(
+            .http_request(
                 &name,
                 &http.method,
                 &http.path,
+                &headers,
                 http.body.clone().into_bytes(),
-                http.cookie,
             )
             .await?;
-        self.http = Some((status, String::from_utf8_lossy(&body).into_owned()));
+        self.http = Some((
+            answer.status,
+            String::from_utf8_lossy(&answer.body).into_owned(),
+        ));
         Ok(())
     }
 

@@ -32,6 +32,7 @@ wit_bindgen_hyperware::generate!({
 
 mod hostile;
 mod network;
+mod web;
 
 call_init!(init);
 fn init(our: Address) {
@@ -85,6 +86,9 @@ fn init(our: Address) {
         "commander" => commander(&our),
         "web-server" => web_server(),
         "ws-server" => ws_server(),
+        "ws-closer" => web::ws_closer(),
+        "web-router" => web::web_router(),
+        "empty-binder" => web::empty_binder(),
         name if name.starts_with("spinner") => spin(),
         "spawn-bench" => spawn_bench(&our),
         "hog" => hog(),

@@ -5,19 +5,26 @@
 //! response goes back to the client (`server.rs`). The server starts with
 //! the first binding, on `--http-port` or a free port, and says where.
 //!
-//! Authentication is emulated: an authenticated path wants the node's
-//! cookie `kinode-auth_{node}`, whose value here is a token made for the
-//! run (printed, and in the report) instead of a signed JWT.
+//! Authentication is emulated (`auth.rs`): an authenticated path wants the
+//! node's cookie `kinode-auth_{node}`, whose value here is a token made
+//! for the run (printed, and in the report) instead of a signed JWT; a
+//! `SecureBind` path wants its app's subdomain and cookie. `/login` hands
+//! them out; `/rpc:distro:sys/message` takes kit's injected messages
+//! (`rpc.rs`).
 //!
 //! WebSocket bindings are real too (`websocket.rs`): a client that
 //! connects opens a channel the process hears of (`WebSocketOpen`), its
 //! frames arrive as `WebSocketPush` requests (bytes in the blob), the
-//! process pushes back with `WebSocketPush` and closes with
-//! `WebSocketClose`, with the node's errors.
+//! process pushes back with `WebSocketPush`, with the node's errors. Its
+//! `WebSocketClose` for its own channel hangs the server, as on a node.
 
+mod auth;
 mod routes;
+mod rpc;
 mod server;
 mod websocket;
+
+pub(crate) use auth::app_cookie;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,9 +36,9 @@ use tokio::sync::oneshot;
 use crate::kernel::event::ModuleEvent;
 use crate::kernel::message::{Answer, KernelMessage};
 use crate::node::{Module, ModuleCtx};
-use crate::types::{Message, ProcessId};
+use crate::types::{LazyLoadBlob, Message, ProcessId};
 use crate::util::lock;
-use routes::{bound_path, Binding, Routes};
+use routes::{bound_path, reachable, secure_subdomain, Binding, Routes};
 
 /// How long the node waits for a process to answer an HTTP request.
 const ANSWER_SECS: u64 = 15;
@@ -87,7 +94,7 @@ enum WsMessageType {
 }
 
 /// A process's answer to an HTTP request: its body and blob.
-type Reply = (Vec<u8>, Option<Vec<u8>>);
+type Reply = (Vec<u8>, Option<LazyLoadBlob>);
 
 pub struct HttpServer {
     shared: Arc<Shared>,
@@ -113,6 +120,11 @@ struct Shared {
     ws_routes: Mutex<Routes>,
     /// Open WebSocket channels: the process that owns each, and its frames' way out.
     channels: Mutex<HashMap<u32, websocket::Channel>>,
+    /// The channel whose owner's `WebSocketClose` hung the server, as it
+    /// hangs a node's: from then on no message to http-server is handled
+    /// (a process's answers to HTTP requests included), while requests
+    /// still come in and are passed on.
+    deadlock: Mutex<Option<u32>>,
 }
 
 impl HttpServer {
@@ -127,10 +139,11 @@ impl HttpServer {
                 body_limit,
                 port: Mutex::new(None),
                 token,
-                routes: Mutex::new(Routes::default()),
+                routes: Mutex::new(rpc_routes()),
                 pending: Mutex::new(HashMap::new()),
                 ws_routes: Mutex::new(Routes::default()),
                 channels: Mutex::new(HashMap::new()),
+                deadlock: Mutex::new(None),
             }),
         }
     }
@@ -164,7 +177,7 @@ impl HttpServer {
         };
         let line = format!(
             "http-server: serving {at} (authenticated paths take the cookie \
-             kinode-auth_{node}={})",
+             kinode-auth_{node}={}, or a login at /login with any password)",
             self.shared.token
         );
         ctx.print(0, line);
@@ -182,41 +195,29 @@ impl HttpServer {
             serde_json::from_slice(&request.body).map_err(|_| "MalformedRequest")?;
         let process = km.source.process.clone();
         let blob = km.blob.clone();
-        let (path, authenticated, local_only, cache) = match action {
+        let (path, authenticated, local_only, cache, secure) = match action {
             HttpServerAction::Bind {
                 path,
                 authenticated,
                 local_only,
                 cache,
-            } => (path, authenticated, local_only, cache),
-            HttpServerAction::SecureBind { path, cache } => (path, true, false, cache),
+            } => (path, authenticated, local_only, cache, false),
+            HttpServerAction::SecureBind { path, cache } => (path, true, false, cache, true),
             HttpServerAction::Unbind { path } => {
                 let path = bound_path(&process, &path);
-                lock(&self.shared.routes).bind(Binding {
-                    path,
-                    process: None,
-                    authenticated: false,
-                    local_only: false,
-                    content: None,
-                });
+                lock(&self.shared.routes).bind(unbound(path));
                 return Ok(());
             }
             HttpServerAction::WebSocketBind {
                 path,
                 authenticated,
                 extension,
-            } => return self.bind_ws(ctx, &process, &path, authenticated, extension),
+            } => return self.bind_ws(ctx, &process, &path, authenticated, extension, false),
             HttpServerAction::WebSocketSecureBind { path, extension } => {
-                return self.bind_ws(ctx, &process, &path, true, extension)
+                return self.bind_ws(ctx, &process, &path, true, extension, true)
             }
             HttpServerAction::WebSocketUnbind { path } => {
-                lock(&self.shared.ws_routes).bind(Binding {
-                    path: bound_path(&process, &path),
-                    process: None,
-                    authenticated: false,
-                    local_only: false,
-                    content: None,
-                });
+                lock(&self.shared.ws_routes).bind(unbound(bound_path(&process, &path)));
                 return Ok(());
             }
             HttpServerAction::WebSocketOpen {} | HttpServerAction::WebSocketExtPushData {} => {
@@ -235,7 +236,14 @@ impl HttpServer {
                 message_type,
             } => return websocket::push(&self.shared, &process, channel_id, message_type, blob),
             HttpServerAction::WebSocketClose(channel_id) => {
-                return websocket::close(&self.shared, &process, channel_id)
+                let closed = websocket::close(&self.shared, &process, channel_id)?;
+                if closed == websocket::Closed::Deadlocked {
+                    ctx.note(ModuleEvent::HttpServerDeadlock {
+                        process,
+                        channel_id,
+                    });
+                }
+                return Ok(());
             }
         };
         check_kimap_safe(&process)?;
@@ -244,41 +252,103 @@ impl HttpServer {
             (true, None) => return Err("NoBlob"),
             (true, Some(blob)) => Some((blob.mime, blob.bytes)),
         };
-        let line = format!(
-            "http: binding {path}, {}, {}, {}",
-            if authenticated {
-                "authenticated"
-            } else {
-                "unauthenticated"
-            },
-            if local_only { "local only" } else { "open" },
-            if content.is_some() {
-                "cached"
-            } else {
-                "dynamic"
-            },
-        );
+        let stored = bound_path(&process, &path);
+        let subdomain = secure.then(|| secure_subdomain(&process));
+        let kind = if content.is_some() {
+            "cached"
+        } else {
+            "dynamic"
+        };
+        let line = match &subdomain {
+            Some(subdomain) => {
+                format!("http: binding subdomain {subdomain} with path {stored}, {kind}")
+            }
+            None => format!(
+                "http: binding {stored}, {}, {}, {kind}",
+                if authenticated {
+                    "authenticated"
+                } else {
+                    "unauthenticated"
+                },
+                if local_only { "local only" } else { "open" },
+            ),
+        };
         ctx.print(3, line);
         self.listen(ctx).map_err(|e| {
             ctx.print(0, e);
             "MalformedRequest"
         })?;
-        let stored = bound_path(&process, &path);
-        ctx.note(ModuleEvent::HttpBound {
-            process: process.clone(),
-            path: stored.clone(),
+        let bound = Bound {
+            websocket: false,
             authenticated,
             content: content.is_some(),
-        });
+        };
+        note_bound(ctx, &process, &stored, bound);
         lock(&self.shared.routes).bind(Binding {
             path: stored,
             process: Some(process),
             authenticated,
             local_only,
             content,
+            secure_subdomain: subdomain,
         });
         Ok(())
     }
+}
+
+/// What the report says of a binding.
+#[derive(Clone, Copy)]
+struct Bound {
+    websocket: bool,
+    authenticated: bool,
+    content: bool,
+}
+
+/// Reports a binding at `stored`, and that no request reaches it if so.
+fn note_bound(ctx: &ModuleCtx, process: &ProcessId, stored: &str, bound: Bound) {
+    let shown = if bound.websocket {
+        format!("{stored} (WebSocket)")
+    } else {
+        stored.to_string()
+    };
+    if !reachable(stored) {
+        ctx.note(ModuleEvent::HttpUnreachablePath {
+            process: process.clone(),
+            path: shown.clone(),
+        });
+    }
+    ctx.note(ModuleEvent::HttpBound {
+        process: process.clone(),
+        path: shown,
+        authenticated: bound.authenticated,
+        content: bound.content,
+    });
+}
+
+/// What `Unbind` leaves at a path: a binding of no process (404).
+fn unbound(path: String) -> Binding {
+    Binding {
+        path,
+        process: None,
+        authenticated: false,
+        local_only: false,
+        content: None,
+        secure_subdomain: None,
+    }
+}
+
+/// The bindings a node starts with: kit's RPC path, local only.
+fn rpc_routes() -> Routes {
+    let mut routes = Routes::default();
+    routes.bind(Binding {
+        path: rpc::PATH.into(),
+        process: Some(rpc::process()),
+        authenticated: false,
+        local_only: true,
+        content: None,
+        secure_subdomain: None,
+    });
+    routes
 }
 
 /// The server's in-memory way in.
@@ -304,11 +374,17 @@ impl Shared {
     fn node(&self) -> &str {
         self.node.get().map_or("", String::as_str)
     }
+
+    /// Whether a process's `WebSocketClose` hung the server.
+    fn deadlocked(&self) -> bool {
+        lock(&self.deadlock).is_some()
+    }
 }
 
 impl HttpServer {
     /// `WebSocketBind`/`WebSocketSecureBind`: clients may connect to
-    /// `path` under the process's prefix.
+    /// `path` under the process's prefix (on its secure subdomain if
+    /// `secure`).
     fn bind_ws(
         &self,
         ctx: &ModuleCtx,
@@ -316,6 +392,7 @@ impl HttpServer {
         path: &str,
         authenticated: bool,
         extension: bool,
+        secure: bool,
     ) -> Result<(), &'static str> {
         check_kimap_safe(process)?;
         self.listen(ctx).map_err(|e| {
@@ -323,18 +400,19 @@ impl HttpServer {
             "MalformedRequest"
         })?;
         let stored = bound_path(process, path);
-        ctx.note(ModuleEvent::HttpBound {
-            process: process.clone(),
-            path: format!("{stored} (WebSocket)"),
+        let bound = Bound {
+            websocket: true,
             authenticated,
             content: false,
-        });
+        };
+        note_bound(ctx, process, &stored, bound);
         lock(&self.shared.ws_routes).bind(Binding {
             path: stored,
             process: Some(process.clone()),
             authenticated,
             local_only: extension,
             content: None,
+            secure_subdomain: secure.then(|| secure_subdomain(process)),
         });
         Ok(())
     }
@@ -342,14 +420,23 @@ impl HttpServer {
 
 impl Module for HttpServer {
     fn handle(&self, ctx: &ModuleCtx, km: KernelMessage) {
+        // A hung server handles nothing more: no action, no answer.
+        if self.shared.deadlocked() {
+            return;
+        }
         if let Message::Response((response, _)) = &km.message {
             // A process answering an HTTP request.
             if let Some(waiting) = lock(&self.shared.pending).remove(&km.id) {
-                let _ = waiting.send((response.body.clone(), km.blob.map(|b| b.bytes)));
+                let _ = waiting.send((response.body.clone(), km.blob));
             }
             return;
         }
-        match self.act(ctx, &km) {
+        let result = self.act(ctx, &km);
+        if self.shared.deadlocked() {
+            // This very action hung it: a node never answers it either.
+            return;
+        }
+        match result {
             Ok(()) => ctx.respond(&km, Answer::new(json!({ "Ok": null }).to_string())),
             Err(error) => {
                 // Errors go to the source whether or not it asked.

@@ -5,8 +5,16 @@
 //! then one `{"WebSocketPush": {channel_id, message_type}}` request per
 //! frame the client sends (its bytes in the blob), and
 //! `{"WebSocketClose": channel_id}` when the connection ends. The process
-//! pushes frames back and closes the channel with the same actions; only
-//! the channel's own process may, as on a node.
+//! pushes frames back with the same action; only the channel's own
+//! process may, as on a node.
+//!
+//! `WebSocketClose` from the process that owns the channel hangs a node's
+//! http-server: it sends the close frame, then removes the channel from a
+//! `DashMap` while it still holds a read guard on the same entry, and
+//! waits for ever. The harness does what follows (see `Shared::deadlock`):
+//! the client's answering close frame still reaches the process as a
+//! `WebSocketPush` of type `Close`, but the channel's end waits on the same
+//! lock, so `WebSocketClose` never comes.
 
 use std::sync::Arc;
 
@@ -31,6 +39,9 @@ use super::{Shared, WsMessageType};
 /// How many frames may wait to go out on one channel (the node's bound).
 const CHANNEL_FRAMES: usize = 100;
 
+/// How many channels a node keeps open at once; it refuses upgrades past it.
+pub const MAX_CHANNELS: usize = 128;
+
 /// An open channel: the process it belongs to, and where its outgoing
 /// frames go.
 pub struct Channel {
@@ -44,17 +55,29 @@ pub struct Client {
     pub forwarded_for: Option<String>,
 }
 
-/// Whether `request` asks to become a WebSocket.
+/// Whether `request` is a WebSocket handshake as warp's filter takes it:
+/// a GET with `Connection: upgrade`, `Upgrade: websocket`, version 13 and
+/// a key. Anything else is an ordinary HTTP request on a node.
 pub fn is_upgrade(request: &Request<Incoming>) -> bool {
-    let has = |name: &str, token: &str| {
+    let header = |name: &str| {
         request
             .headers()
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .collect::<Vec<_>>()
     };
-    has("upgrade", "websocket") && has("connection", "upgrade")
+    let connection_upgrade = header("connection").iter().any(|v| {
+        v.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    let upgrade = header("upgrade");
+    request.method() == hyper::Method::GET
+        && connection_upgrade
+        && upgrade.len() == 1
+        && upgrade[0].eq_ignore_ascii_case("websocket")
+        && header("sec-websocket-version") == ["13"]
+        && request.headers().contains_key("sec-websocket-key")
 }
 
 /// Accepts the upgrade for `process`'s binding at `bound`: answers 101 and
@@ -148,16 +171,19 @@ async fn run_channel(
                 }});
                 tell(&ctx, &process, push, Some(frame.into_data().to_vec()));
             }
+            // After a close frame, as on a node, the loop reads on: the
+            // client answers it, and then the stream ends.
             Some(frame) = outgoing.recv() => {
-                let closing = matches!(frame, Frame::Close(_));
-                if write.send(frame).await.is_err() || closing {
+                if write.send(frame).await.is_err() {
                     break;
                 }
             }
         }
     }
-    // Closed by either side: the process hears of it unless it closed it.
-    if lock(&shared.channels).remove(&channel_id).is_some() {
+    // The channel's end: a node removes it and tells the process, unless
+    // the process's own close deadlocked the server on this channel.
+    let hung = *lock(&shared.deadlock) == Some(channel_id);
+    if !hung && lock(&shared.channels).remove(&channel_id).is_some() {
         tell(
             &ctx,
             &process,
@@ -217,18 +243,32 @@ pub fn push(
     }
 }
 
-/// `WebSocketClose` from a process: only its own channel; an unknown
-/// channel is fine.
-pub fn close(shared: &Shared, process: &ProcessId, channel_id: u32) -> Result<(), &'static str> {
-    let mut channels = lock(&shared.channels);
+/// What `WebSocketClose` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// No such channel: nothing to do, as on a node.
+    Unknown,
+    /// The process's own channel: the close frame went out, and the
+    /// server is now deadlocked, as a node's is.
+    Deadlocked,
+}
+
+/// `WebSocketClose` from a process: another's channel is
+/// `WsChannelNotFound`; its own gets a close frame and hangs the server.
+pub fn close(
+    shared: &Shared,
+    process: &ProcessId,
+    channel_id: u32,
+) -> Result<Closed, &'static str> {
+    let channels = lock(&shared.channels);
     match channels.get(&channel_id) {
         Some(channel) if channel.process != *process => Err("WsChannelNotFound"),
-        Some(_) => {
-            let channel = channels.remove(&channel_id).expect("just found");
+        Some(channel) => {
             let _ = channel.frames.try_send(Frame::Close(None));
-            Ok(())
+            *lock(&shared.deadlock) = Some(channel_id);
+            Ok(Closed::Deadlocked)
         }
-        None => Ok(()),
+        None => Ok(Closed::Unknown),
     }
 }
 
@@ -285,11 +325,13 @@ mod tests {
         assert_eq!(close(shared, &other, 7), Err("WsChannelNotFound"));
         assert_eq!(
             close(shared, &owner, 99),
-            Ok(()),
+            Ok(Closed::Unknown),
             "an unknown channel is fine"
         );
-        assert_eq!(close(shared, &owner, 7), Ok(()));
+        assert!(!shared.deadlocked());
+        assert_eq!(close(shared, &owner, 7), Ok(Closed::Deadlocked));
         assert!(matches!(outgoing.try_recv().unwrap(), Frame::Close(None)));
-        assert!(lock(&shared.channels).is_empty());
+        assert!(shared.deadlocked(), "a node's http-server hangs there");
+        assert_eq!(lock(&shared.channels).len(), 1, "a node never removes it");
     }
 }
