@@ -14,6 +14,9 @@ include package.mk
 # The template built for hyperdrive, beside pkg/: its scenarios must pass
 # under both runtimes.
 HYPERWARE_PKG := target/hyperware-package
+# The Hyperware builds' own target directory (see FLAVOR in package.mk).
+HYPERWARE_DIR := $(TARGET_DIR)/hyperware
+HYPERWARE_OUT := $(HYPERWARE_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)
 
 .PHONY: test test-guests test-hyperware bench lint new fuzz
 
@@ -23,16 +26,16 @@ test: build test-guests test-hyperware ## Build the package (both flavours) and 
 	$(HARNESS) test host-harness/tests/probe-package
 
 test-hyperware: toolchain ## Build the processes with hyperware_process_lib into target/hyperware-package/ and run the scenarios there (hyperdrive's rules)
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --no-default-features --features hyperware $(addprefix -p ,$(PROCESSES))
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --target-dir $(HYPERWARE_DIR) --no-default-features --features hyperware $(addprefix -p ,$(PROCESSES))
 	@rm -rf $(HYPERWARE_PKG) && mkdir -p $(HYPERWARE_PKG)/pkg
 	@cp -r metadata.json tests $(HYPERWARE_PKG)/ && cp pkg/manifest.json $(HYPERWARE_PKG)/pkg/
-	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm $(HYPERWARE_PKG)/pkg/$$p.wasm || exit 1; done
+	@for p in $(PROCESSES); do $(COMPONENTIZE) $(HYPERWARE_OUT)/$$p.wasm $(HYPERWARE_PKG)/pkg/$$p.wasm || exit 1; done
 	$(HARNESS) test $(HYPERWARE_PKG)
 
 test-guests: toolchain ## Build the harness's test processes into target/test-guests/ (<name>.wasm, and <name>-hyperware.wasm with hyperware_process_lib)
 	@mkdir -p target/test-guests
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --no-default-features --features hyperware $(addprefix -p ,$(TEST_GUESTS))
-	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm target/test-guests/$$p-hyperware.wasm || exit 1; done
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --target-dir $(HYPERWARE_DIR) --no-default-features --features hyperware $(addprefix -p ,$(TEST_GUESTS))
+	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(HYPERWARE_OUT)/$$p.wasm target/test-guests/$$p-hyperware.wasm || exit 1; done
 	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(addprefix -p ,$(TEST_GUESTS))
 	@for p in $(TEST_GUESTS); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm target/test-guests/$$p.wasm || exit 1; done
 	@cp target/test-guests/probe.wasm host-harness/tests/probe-package/pkg/probe.wasm

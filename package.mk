@@ -5,19 +5,25 @@
 
 WASM_TARGET  := wasm32-wasip1
 WASM_PROFILE := wasm-release
-WASM_OUT     := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/$(WASM_PROFILE)
+TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 HARNESS_ARGS ?=
 CRATES       ?= $(PROCESSES)
 # Which SDK the processes build against: kinode (kinode_process_lib, for a
 # Kinode 1.0 node) or hyperware (hyperware_process_lib, for hyperdrive).
+# Each flavour builds in a target directory of its own: the same crates
+# with other features would overwrite each other's .wasm and rebuild on
+# every switch.
 FLAVOR       ?= kinode
 ifeq ($(FLAVOR),kinode)
 FEATURES     :=
+FLAVOR_DIR   := $(TARGET_DIR)
 else ifeq ($(FLAVOR),hyperware)
 FEATURES     := --no-default-features --features hyperware
+FLAVOR_DIR   := $(TARGET_DIR)/hyperware
 else
 $(error FLAVOR=$(FLAVOR): use FLAVOR=kinode (the default) or FLAVOR=hyperware)
 endif
+WASM_OUT     := $(FLAVOR_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)
 
 .PHONY: help toolchain build run scenarios package check-package lint-guests fmt clean
 
@@ -28,7 +34,7 @@ toolchain: ## Install the wasm32-wasip1 Rust target if it is missing
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
 build: toolchain ## Build pkg/<process>.wasm for every process (components a node loads); FLAVOR=hyperware for hyperdrive
-	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) $(FEATURES) $(addprefix -p ,$(CRATES))
+	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --target-dir $(FLAVOR_DIR) $(FEATURES) $(addprefix -p ,$(CRATES))
 	@for p in $(PROCESSES); do $(COMPONENTIZE) $(WASM_OUT)/$$p.wasm pkg/$$p.wasm || exit 1; done
 
 run: build ## Build the package and run it in the harness (HARNESS_ARGS="-v 2 --json -" for more)
@@ -44,7 +50,7 @@ check-package: build ## Fail unless metadata.json's code_hashes[current_version]
 	$(HARNESS) package . --check
 
 lint-guests: toolchain ## clippy on the processes, for wasm32-wasip1, warnings as errors
-	cargo clippy --target $(WASM_TARGET) $(FEATURES) $(addprefix -p ,$(CRATES)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) --target-dir $(FLAVOR_DIR) $(FEATURES) $(addprefix -p ,$(CRATES)) -- -D warnings
 
 fmt: ## Format the workspace
 	cargo fmt --all

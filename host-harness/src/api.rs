@@ -385,7 +385,7 @@ struct Loaded {
     dir: PathBuf,
     package: Package,
     plans: Vec<InstallPlan>,
-    archive: Vec<u8>,
+    archive: Arc<Vec<u8>>,
 }
 
 struct Blueprint {
@@ -432,7 +432,7 @@ impl Session {
         for dir in specs.iter().flat_map(|s| &s.packages) {
             if !packages.iter().any(|loaded| loaded.dir == *dir) {
                 let (package, plans) = plan_package(&host, dir)?;
-                let archive = crate::package::archive::zip_dir(&package.pkg_dir())?;
+                let archive = crate::package::archive::zip_dir_cached(&package.pkg_dir())?;
                 packages.push(Loaded {
                     dir: dir.clone(),
                     package,

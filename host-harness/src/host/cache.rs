@@ -55,16 +55,26 @@ fn is_core_module(bytes: &[u8]) -> bool {
 #[derive(Default)]
 pub struct ComponentCache {
     compiled: Mutex<HashMap<[u8; 32], Arc<Compilation>>>,
+    /// Bytes compiled before, by fingerprint, with their key.
+    seen: Mutex<HashMap<u64, Vec<(Arc<[u8]>, [u8; 32])>>>,
     disk: Option<DiskCache>,
 }
 
 type Compilation = OnceLock<Result<Arc<LoadedWasm>, String>>;
+
+/// A fast hash of a component's bytes (not collision-proof: a match is
+/// confirmed by comparing the bytes).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x6b69_6e6f_6465).hash_one(bytes)
+}
 
 impl ComponentCache {
     /// A cache that also keeps compilations on disk.
     pub fn with_disk(disk: Option<DiskCache>) -> Self {
         ComponentCache {
             compiled: Mutex::default(),
+            seen: Mutex::default(),
             disk,
         }
     }
@@ -73,7 +83,28 @@ impl ComponentCache {
     /// this program or, with a disk cache, any earlier one); returns their
     /// key.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<[u8; 32], String> {
+        // Bytes seen before (a child spawned again) are recognised by a
+        // fast fingerprint and a comparison, not SHA-256 over every byte.
+        let print = fingerprint(bytes);
+        if let Some(key) = lock(&self.seen)
+            .get(&print)
+            .and_then(|seen| seen.iter().find(|(b, _)| **b == *bytes))
+            .map(|(_, key)| *key)
+        {
+            return Ok(key);
+        }
         let key: [u8; 32] = Sha256::digest(bytes).into();
+        let key = self.compile(engine, bytes, key)?;
+        let mut seen = lock(&self.seen);
+        let same = seen.entry(print).or_default();
+        if same.len() < 4 {
+            same.push((Arc::from(bytes), key));
+        }
+        Ok(key)
+    }
+
+    /// Compiles `bytes`, known by `key`, unless that was done before.
+    fn compile(&self, engine: &Engine, bytes: &[u8], key: [u8; 32]) -> Result<[u8; 32], String> {
         let cell = lock(&self.compiled).entry(key).or_default().clone();
         // Compiled outside the map's lock: other components need not wait.
         cell.get_or_init(|| {

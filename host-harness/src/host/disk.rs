@@ -80,6 +80,35 @@ impl DiskCache {
     }
 }
 
+impl DiskCache {
+    /// Bytes kept under `name` (a content hash the caller computed), if a
+    /// sound entry is on disk: what else is worth keeping between runs
+    /// (a package's zip).
+    pub fn load_bytes(&self, name: &[u8; 32]) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.bytes_entry(name)).ok()?;
+        let (checksum, payload) = bytes.split_at_checked(32)?;
+        (Sha256::digest(payload)[..] == *checksum).then(|| payload.to_vec())
+    }
+
+    /// Keeps `payload` under `name`; failing to is not an error.
+    pub fn store_bytes(&self, name: &[u8; 32], payload: &[u8]) {
+        let mut bytes = Sha256::digest(payload).to_vec();
+        bytes.extend_from_slice(payload);
+        let target = self.bytes_entry(name);
+        let partial = target.with_extension(format!("{}.partial", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&partial, &bytes))
+            .and_then(|_| std::fs::rename(&partial, &target));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+
+    fn bytes_entry(&self, name: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.bytes", hex(name)))
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

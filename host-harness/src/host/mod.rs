@@ -86,16 +86,20 @@ impl WasmHost {
     pub fn shared() -> Result<Arc<WasmHost>, String> {
         SHARED
             .get_or_init(|| {
-                let disk = if NO_DISK_CACHE.load(std::sync::atomic::Ordering::SeqCst) {
-                    None
-                } else {
-                    DiskCache::default_dir().map(DiskCache::new)
-                };
-                WasmHost::new(disk)
+                WasmHost::new(WasmHost::disk_cache())
                     .map(Arc::new)
                     .map_err(|e| format!("{e:?}"))
             })
             .clone()
+    }
+
+    /// The disk cache this program uses, unless `--no-cache` turned it off.
+    pub fn disk_cache() -> Option<DiskCache> {
+        if NO_DISK_CACHE.load(std::sync::atomic::Ordering::SeqCst) {
+            None
+        } else {
+            DiskCache::default_dir().map(DiskCache::new)
+        }
     }
 
     /// Compile everything afresh in this program (`--no-cache`). Must come

@@ -10,6 +10,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -103,6 +104,81 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, InputError> {
         .finish()
         .map_err(|e| InputError::invalid(dir, format!("cannot finish the archive: {e}")))?;
     Ok(cursor.into_inner())
+}
+
+/// [`zip_dir`], remembered: a package installed again unchanged (every
+/// seed of a sweep, every node of a network) is zipped once. Keyed by
+/// each entry's path, size and modification time (a scenario's copy of
+/// a package is hard links, so it shares them).
+pub fn zip_dir_cached(dir: &Path) -> Result<Arc<Vec<u8>>, InputError> {
+    type Key = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
+    static ZIPPED: Mutex<Vec<(Key, Arc<Vec<u8>>)>> = Mutex::new(Vec::new());
+    const KEPT: usize = 32;
+    let key: Key = crate::util::package_tree(dir)?
+        .into_iter()
+        .map(|(path, _)| {
+            let meta = std::fs::metadata(&path).ok();
+            let relative = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+            (
+                relative,
+                meta.as_ref().map_or(0, |m| m.len()),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect();
+    if let Some((_, zip)) = crate::util::lock(&ZIPPED).iter().find(|(k, _)| *k == key) {
+        return Ok(zip.clone());
+    }
+    // Deflating costs far more than reading and hashing: an unchanged
+    // package's zip comes from the disk cache.
+    let disk = crate::host::WasmHost::disk_cache();
+    let name = match &disk {
+        Some(_) => Some(tree_hash(dir)?),
+        None => None,
+    };
+    let kept = disk
+        .as_ref()
+        .zip(name.as_ref())
+        .and_then(|(d, n)| d.load_bytes(n));
+    let zip = match kept {
+        Some(bytes) => Arc::new(bytes),
+        None => {
+            let zip = zip_dir(dir)?;
+            if let (Some(disk), Some(name)) = (&disk, &name) {
+                disk.store_bytes(name, &zip);
+            }
+            Arc::new(zip)
+        }
+    };
+    let mut zipped = crate::util::lock(&ZIPPED);
+    if zipped.len() >= KEPT {
+        zipped.remove(0);
+    }
+    zipped.push((key, zip.clone()));
+    Ok(zip)
+}
+
+/// A hash of everything [`zip_dir`] puts in the archive of `dir` (each
+/// entry's name, kind and bytes), and of the rules it zips by.
+fn tree_hash(dir: &Path) -> Result<[u8; 32], InputError> {
+    let mut hash = Sha256::new();
+    hash.update(b"kit zip 0.9, deflate, 0755, 2023-06-19\0");
+    for (path, entry) in crate::util::package_tree(dir)? {
+        let name = path.strip_prefix(dir).unwrap_or(&path);
+        hash.update(name.to_string_lossy().as_bytes());
+        if entry == crate::util::Entry::Dir {
+            hash.update(b"\0dir\0");
+        } else {
+            let bytes = std::fs::read(&path).map_err(|source| InputError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            hash.update(b"\0file\0");
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
+        }
+    }
+    Ok(hash.finalize().into())
 }
 
 /// `code_hashes[current_version]` against the archive's hash: `Err` says

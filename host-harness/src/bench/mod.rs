@@ -6,6 +6,8 @@
 //! on every spawn), a network of 1,000 nodes each running the template,
 //! and, given kit's chat template built, its two-node suite.
 
+mod floor;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,15 @@ pub struct BenchResults {
     pub spawn_p99_us: f64,
     pub spawns_per_s: f64,
     pub roundtrip_p50_us: f64,
+    /// wasmtime alone: the template's child instantiated from its prepared
+    /// instance and its `init` run, with a host that does nothing.
+    pub instantiate_floor_us: f64,
+    /// tokio alone: a message from one task to another and back.
+    pub channel_roundtrip_floor_us: f64,
+    /// `spawn_p50_us` over `instantiate_floor_us`.
+    pub spawn_vs_floor: f64,
+    /// `roundtrip_p50_us` over `channel_roundtrip_floor_us`.
+    pub roundtrip_vs_floor: f64,
     pub uncached_spawn_ms: f64,
     /// Request/response between processes on two nodes.
     pub remote_roundtrip_p50_us: f64,
@@ -67,6 +78,9 @@ pub async fn measure(
     };
     let cold_load_ms = median((0..5).map(|_| cold(&parent)).collect::<Result<_, _>>()?);
     let child_compile_ms = median((0..5).map(|_| cold(&child)).collect::<Result<_, _>>()?);
+    let floor_host = WasmHost::new(None).map_err(|e| e.to_string())?;
+    let instantiate_floor_us = floor::instantiate(floor_host.engine(), &child, 500).await?;
+    let channel_roundtrip_floor_us = floor::channel_roundtrip(5000).await;
 
     let scratch = TempDir::new("bench").map_err(|e| e.to_string())?;
     let scratch = scratch.path();
@@ -117,6 +131,7 @@ pub async fn measure(
         serde_json::from_str(&printed("roundtrips ")?).map_err(|e| e.to_string())?;
     spawns.sort_by(f64::total_cmp);
     let spawn_p50_us = spawns[spawns.len() / 2];
+    let roundtrip_p50_us = median(roundtrips);
     let remote_roundtrip_p50_us = remote_roundtrips(scratch, probe).await?;
     let (nodes_1000_boot_ms, nodes_1000_rss_mib) = thousand_nodes(workspace).await?;
     let kit_chat_suite_ms = match kit_chat {
@@ -132,7 +147,11 @@ pub async fn measure(
         spawn_p50_us,
         spawn_p99_us: spawns[spawns.len() * 99 / 100],
         spawns_per_s: spawns.len() as f64 / (total_us / 1e6),
-        roundtrip_p50_us: median(roundtrips),
+        roundtrip_p50_us,
+        instantiate_floor_us,
+        channel_roundtrip_floor_us,
+        spawn_vs_floor: spawn_p50_us / instantiate_floor_us,
+        roundtrip_vs_floor: roundtrip_p50_us / channel_roundtrip_floor_us,
         uncached_spawn_ms: child_compile_ms + spawn_p50_us / 1000.0,
         remote_roundtrip_p50_us,
         nodes_1000_boot_ms,
