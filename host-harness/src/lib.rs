@@ -2,7 +2,7 @@
 //! kernel (or hyperdrive's) would, and reports what happened.
 //!
 //! The crate is layered; each layer uses only those above it in this list
-//! (a test, `tests/layers.rs`, keeps it so):
+//! (a test, `tests/all/layers.rs`, keeps it so):
 //!
 //! - `types`: the process interface's types, ids, capabilities, the
 //!   runtime profiles (every way Kinode 1.0 and hyperdrive differ), input

@@ -2,6 +2,7 @@
 //! its memory, so scenarios and benchmarks can run thousands of packages
 //! in one process.
 
+#[path = "all/common/mod.rs"]
 mod common;
 
 use common::*;

@@ -1,5 +1,5 @@
 //! `new` on this repository's own template, into temporary directories.
-//! (Building and running what it makes is `tests/new_package.rs`.)
+//! (Building and running what it makes is `tests/all/new_package.rs`.)
 
 use super::*;
 

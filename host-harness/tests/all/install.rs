@@ -4,11 +4,9 @@
 //! (with its print, and a diagnostic here), and an entry listed twice
 //! replaces the first and is run twice.
 
-mod common;
-
 use std::io::Write;
 
-use common::*;
+use crate::common::*;
 use host_harness::report::{DiagnosticKind, OnExitKind};
 use host_harness::{run, RunOptions};
 

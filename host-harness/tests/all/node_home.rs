@@ -1,8 +1,6 @@
 //! `--home`: the node's home on disk outlives a run, as a node's does.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use host_harness::report::ChangeKind;
 use host_harness::{run, RunOptions};
 

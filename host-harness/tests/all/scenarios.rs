@@ -2,9 +2,7 @@
 //! request/response and HTTP scenarios pass; a failing expectation says
 //! what was expected and what happened; JSON and JUnit come out valid.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use host_harness::scenario::{find, run_files, to_json, to_junit, Scenario};
 
 #[tokio::test(flavor = "multi_thread")]

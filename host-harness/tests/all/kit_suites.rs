@@ -4,11 +4,9 @@
 //! built from kit's repository, which CI cannot fetch, so this suite uses
 //! test packages written here.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use host_harness::kit::{run_suite, Failure};
 use host_harness::report::Crossing;
 use host_harness::RunOptions;

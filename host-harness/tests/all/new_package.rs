@@ -5,12 +5,10 @@
 //! The new package builds in `target/new-package/` (its guests' cargo
 //! target dir), so a second `make test` reuses that build.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_host-harness");
 

@@ -1,11 +1,9 @@
 //! The `host-harness` command: exit codes, the JSON report, and clear
 //! errors on bad input.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 fn harness(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))

@@ -2,11 +2,9 @@
 //! runtime's rules apply where they differ, and a component built for the
 //! other runtime fails as a node fails it, with the reason.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use host_harness::report::ExitKind;
 use host_harness::Runtime;
 use host_harness::{run, RunOptions};

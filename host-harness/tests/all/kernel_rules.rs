@@ -1,9 +1,7 @@
 //! The kernel's rules, each checked by running the probe guest (a real
 //! component built with the SDK) in the harness.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use host_harness::report::{
     BlockReason, Consequence, DiagnosticKind, Ended, ExitKind, MessageKind, OnExitKind, SpawnResult,
 };

@@ -2,9 +2,7 @@
 //! probe guest: every answer is decoded by kinode_process_lib, so these
 //! also check that the formats are the node's.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use host_harness::report::{ChangeKind, DiagnosticKind, ExitKind};
 
 fn id(name: &str) -> String {

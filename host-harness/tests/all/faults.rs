@@ -1,10 +1,8 @@
 //! Faults are contained: no process can hang the harness.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use host_harness::report::Limit;
 use host_harness::report::{Ended, ExitKind};
 use host_harness::{run, RunOptions};

@@ -3,13 +3,11 @@
 //! faults, a two-node kit suite, the command's own output), and another
 //! seed is another run.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use host_harness::scenario::{find, run_files_with, run_scenario_with, Scenario, Settings};
 use host_harness::RunOptions;
 

@@ -2,9 +2,7 @@
 //! `spawned-child-process` holding the http-client messaging capability,
 //! and the two ways a manifest gets that wrong.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use host_harness::report::{CapRecord, Ended, ExitKind, OnExitKind, SpawnResult};
 
 const PARENT: &str = "parent:spawn:template.os";

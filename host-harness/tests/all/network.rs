@@ -4,11 +4,9 @@
 //! `relay` sends where its request says and answers what came of it,
 //! `inbox` prints everything it gets and answers.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use host_harness::report::{BlockReason, Crossing, DiagnosticKind, NetworkReport};
 use host_harness::scenario::{run_scenario, Scenario, ScenarioResult};
 

@@ -3,11 +3,9 @@
 //! is closed, and where a node would let it through the report says so.
 //! The hostile processes are in `guests/probe/src/hostile.rs`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use host_harness::report::{DiagnosticKind, Ended, ExitKind};
 use host_harness::{run, Report, RunOptions};
 

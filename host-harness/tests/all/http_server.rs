@@ -1,12 +1,10 @@
 //! The local HTTP server, driven by a real HTTP client: a process binds
 //! paths with the SDK and answers what arrives, as on a node.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use host_harness::report::{DiagnosticKind, Level};
 use host_harness::{HttpAnswer, RunOptions, Session};
 
