@@ -18,12 +18,16 @@ HYPERWARE_PKG := target/hyperware-package
 HYPERWARE_DIR := $(TARGET_DIR)/hyperware
 HYPERWARE_OUT := $(HYPERWARE_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)
 
-.PHONY: test test-guests test-hyperware bench lint new fuzz
+.PHONY: test test-guests test-hyperware test-browser bench lint new fuzz
 
 test: build test-guests test-hyperware ## Build the package (both flavours) and test guests, then run every test (unit, WIT, components, end to end, make new) and the scenarios
 	cargo test
 	$(HARNESS) test .
 	$(HARNESS) test host-harness/tests/probe-package
+
+test-browser: build ## Check the timeline page in headless Chromium (Debian's package, installed if missing; CI runs this)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cargo test -p host-harness --test all -- --ignored in_chromium
 
 test-hyperware: toolchain ## Build the processes with hyperware_process_lib into target/hyperware-package/ and run the scenarios there (hyperdrive's rules)
 	cargo build --target $(WASM_TARGET) --profile $(WASM_PROFILE) --target-dir $(HYPERWARE_DIR) --no-default-features --features hyperware $(addprefix -p ,$(PROCESSES))

@@ -25,7 +25,7 @@ $(error FLAVOR=$(FLAVOR): use FLAVOR=kinode (the default) or FLAVOR=hyperware)
 endif
 WASM_OUT     := $(FLAVOR_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)
 
-.PHONY: help toolchain build run scenarios package check-package lint-guests fmt clean
+.PHONY: help toolchain build run scenarios watch package check-package lint-guests fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,8 +40,11 @@ build: toolchain ## Build pkg/<process>.wasm for every process (components a nod
 run: build ## Build the package and run it in the harness (HARNESS_ARGS="-v 2 --json -" for more)
 	$(HARNESS) run . $(HARNESS_ARGS)
 
-scenarios: build ## Build the package and run its scenarios (tests/*.toml)
-	$(HARNESS) test .
+scenarios: build ## Build the package and run its scenarios (tests/*.toml; HARNESS_ARGS="--html views" to draw them)
+	$(HARNESS) test . $(HARNESS_ARGS)
+
+watch: build ## On every save: rebuild the processes that changed, rerun the scenarios, print what changed
+	$(HARNESS) test . --watch
 
 package: build ## Write target/<package>:<publisher>.zip as kit does and print its SHA-256; UPDATE_HASH=1 records it in metadata.json
 	$(HARNESS) package . $(if $(UPDATE_HASH),--update-hash)

@@ -84,6 +84,10 @@ pub struct RunOptions {
     /// Keep every kernel event, with its node time, in each report's
     /// `trace` (what `--check-determinism` compares).
     pub trace: bool,
+    /// Keep a timeline of the run in each report (every delivery,
+    /// spawn, exit, capability change, print): what `--html` and `--trace`
+    /// draw. Costs a copy of every message.
+    pub timeline: bool,
     /// Give `our_capabilities()` in an order drawn from the seed, as a
     /// node gives them in its hash map's order (arbitrary, different from
     /// run to run). `None`: on virtual time only.
@@ -140,6 +144,7 @@ impl RunOptions {
             nodes: vec![],
             virtual_time: false,
             trace: false,
+            timeline: false,
             shuffle_capabilities: None,
         }
     }
@@ -804,6 +809,7 @@ impl Blueprint {
             wall_origin: seat.wall_origin,
             simulated: seat.simulated,
             trace: options.trace,
+            timeline: options.timeline,
         };
         let programs = Processes {
             host: self.host.clone(),

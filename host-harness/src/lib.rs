@@ -11,6 +11,7 @@
 //! - `kernel`: the kernel's rules alone, as calls that return effects and
 //!   events, its randomness seeded from outside;
 //! - [`report`]: what the run did, folded from the kernel's events;
+//! - [`view`]: a run's timeline drawn: an HTML page, a Chrome trace;
 //! - `node`: one node's runtime: kernel, mailboxes, tasks, home. It runs
 //!   processes and native modules it is handed, each through a narrow
 //!   context;
@@ -49,6 +50,8 @@ pub mod package;
 pub mod report;
 pub mod scenario;
 pub mod template;
+pub mod view;
+pub mod watch;
 
 pub use api::{
     disable_disk_cache, run, run_network, HttpAnswer, HttpStream, NodeSpec, RunError, RunOptions,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use host_harness::view::Timeline;
 use host_harness::{report, run, HttpMock, NodeSpec, RunError, RunOptions, Runtime};
 
 #[derive(Parser)]
@@ -37,6 +38,9 @@ enum Command {
         /// kit's chat template, built (holding test/tests.toml): time its two-node suite too
         #[arg(long, value_name = "DIR")]
         kit_chat: Option<PathBuf>,
+        /// Only write the timeline page of a flood of 100,000 events here (`make bench` times Chromium loading it)
+        #[arg(long, value_name = "FILE")]
+        flood_page: Option<PathBuf>,
         /// Print the results as a JSON object
         #[arg(long)]
         json: bool,
@@ -161,6 +165,18 @@ struct TestArgs {
     /// time: a node gives its hash map's arbitrary order) or `kept` (the order received)
     #[arg(long, value_name = "shuffled|kept")]
     capability_order: Option<CapabilityOrder>,
+    /// Write each scenario's timeline as an HTML page into this directory, with an index.html
+    /// linking them all (one file each, openable offline)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seeds", "kit"])]
+    html: Option<PathBuf>,
+    /// Write each scenario's timeline as a Chrome trace (Perfetto, chrome://tracing) into this
+    /// directory
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seeds", "kit"])]
+    trace: Option<PathBuf>,
+    /// Keep going: on every save, rebuild the processes that changed (`make build`) and rerun
+    /// the scenarios, printing only what changed since the last run
+    #[arg(long, conflicts_with_all = ["seeds", "kit", "json", "junit", "faults"])]
+    watch: bool,
 }
 
 /// `--capability-order`.
@@ -242,6 +258,14 @@ struct RunArgs {
     /// time) or `kept` (the order received)
     #[arg(long, value_name = "shuffled|kept")]
     capability_order: Option<CapabilityOrder>,
+    /// Write the run's timeline as one HTML page (a lane per process, an arrow per message;
+    /// openable offline)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write the run's timeline as a Chrome trace (open it in ui.perfetto.dev or
+    /// chrome://tracing)
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 /// One day: long enough for any test run, short enough for `Instant` math.
@@ -287,8 +311,24 @@ fn main() -> ExitCode {
         Command::Bench {
             workspace,
             probe,
+            flood_page: Some(page),
+            ..
+        } => {
+            let child = workspace.join("pkg/child.wasm");
+            match runtime.block_on(host_harness::bench::flood_page(&probe, &child, 100_000)) {
+                Ok(html) => match host_harness::view::write(&page, &html) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(e.to_string()),
+                },
+                Err(e) => fail(e),
+            }
+        }
+        Command::Bench {
+            workspace,
+            probe,
             kit_chat,
             json,
+            flood_page: None,
         } => match runtime.block_on(host_harness::bench::measure(
             &workspace,
             &probe,
@@ -587,7 +627,11 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
             scenario::Faults::None
         },
         shuffle_capabilities: shuffled(args.capability_order),
+        timeline: args.html.is_some() || args.trace.is_some(),
     };
+    if args.watch {
+        return watch_scenarios(runtime, args, jobs, &settings);
+    }
     let ran = match (&args.seeds, &args.partition) {
         (None, _) => runtime.block_on(scenario::run_files_with(
             &args.package_dir,
@@ -619,10 +663,109 @@ fn test_scenarios(runtime: &tokio::runtime::Runtime, args: &TestArgs) -> ExitCod
         Err(e) => return fail(e.to_string()),
     };
     let code = report_results(&results, args);
+    if let Err(code) = write_scenario_views(&results, args) {
+        return code;
+    }
     if args.faults {
         shrink_failures(runtime, &results, args, &settings);
     }
     code
+}
+
+/// `test --watch`: the first run in full, then what each save changes.
+fn watch_scenarios(
+    runtime: &tokio::runtime::Runtime,
+    args: &TestArgs,
+    jobs: usize,
+    settings: &host_harness::scenario::Settings,
+) -> ExitCode {
+    use host_harness::{scenario, watch};
+    let run = |first: bool| {
+        // Scenario files may come and go between runs.
+        let files = scenario::find(&args.package_dir, args.filter.as_deref()).unwrap_or_default();
+        let ran = runtime.block_on(scenario::run_files_with(
+            &args.package_dir,
+            &files,
+            jobs,
+            settings,
+        ));
+        match ran {
+            Ok(results) => {
+                if first {
+                    report_results(&results, args);
+                }
+                let _ = write_scenario_views(&results, args);
+                results
+                    .iter()
+                    .map(|r| watch::Outcome {
+                        name: r.name.clone(),
+                        failures: r.failures.clone(),
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                println!("{e}");
+                Vec::new()
+            }
+        }
+    };
+    match watch::watch(&args.package_dir, run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// `test --html DIR` and `--trace DIR`: each scenario's timeline, and an
+/// index page.
+fn write_scenario_views(
+    results: &[host_harness::scenario::ScenarioResult],
+    args: &TestArgs,
+) -> Result<(), ExitCode> {
+    let dirs = [&args.html, &args.trace];
+    for dir in dirs.into_iter().flatten() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| fail(format!("{}: cannot create: {e}", dir.display())))?;
+    }
+    let mut index = Vec::new();
+    for result in results {
+        let stem: String = result
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let timeline = match (&result.network, &result.report) {
+            (Some(network), _) => {
+                Timeline::of_network(&result.name, network, result.failures.clone())
+            }
+            (None, Some(report)) => {
+                Timeline::of_report(&result.name, report, result.failures.clone())
+            }
+            (None, None) => continue,
+        };
+        let views = Views {
+            html: args.html.as_ref().map(|d| d.join(format!("{stem}.html"))),
+            trace: args
+                .trace
+                .as_ref()
+                .map(|d| d.join(format!("{stem}.trace.json"))),
+        };
+        views.write(&timeline)?;
+        index.push((result.name.clone(), format!("{stem}.html"), result.passed()));
+    }
+    if let Some(dir) = &args.html {
+        let title = format!("scenarios of {}", args.package_dir.display());
+        let path = dir.join("index.html");
+        host_harness::view::write(&path, &host_harness::view::index(&title, &index))
+            .map_err(|e| fail(e.to_string()))?;
+        println!("timelines: {}", path.display());
+    }
+    Ok(())
 }
 
 /// `--seeds N` (0..N) or `A..B`.
@@ -727,6 +870,8 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         allow_blocked,
         real_time,
         capability_order,
+        html,
+        trace,
     } = args;
     let cpu_limit = match cpu_limit
         .map(|c| check_seconds("--cpu-limit", c))
@@ -774,13 +919,15 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
         // Virtual node time unless someone may talk to it from outside.
         virtual_time: !(real_time || serve),
         trace: false,
+        timeline: html.is_some() || trace.is_some(),
         shuffle_capabilities: shuffled(capability_order),
     };
+    let views = Views { html, trace };
     let mut options = options;
     if !nodes.is_empty() {
         let names: Vec<&str> = nodes.iter().map(String::as_str).collect();
         options.nodes = NodeSpec::same(&names, &options);
-        return run_nodes(runtime, &options, json.as_deref(), json_to_stdout);
+        return run_nodes(runtime, &options, json.as_deref(), json_to_stdout, &views);
     }
     let report = match runtime.block_on(run(&options)) {
         Ok(report) => report,
@@ -793,12 +940,38 @@ fn run_package(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
     if !json_to_stdout {
         print!("{}", report::render_summary(&report));
     }
+    let failures = report.check_failures();
+    let title = format!("{} on {}", report.package, report.node);
+    if let Err(code) = views.write(&Timeline::of_report(&title, &report, failures.clone())) {
+        return code;
+    }
     finish(
         &report,
-        report.check_failures().is_empty(),
+        failures.is_empty(),
         json.as_deref(),
         json_to_stdout,
     )
+}
+
+/// Where `--html` and `--trace` go.
+struct Views {
+    html: Option<PathBuf>,
+    trace: Option<PathBuf>,
+}
+
+impl Views {
+    fn write(&self, timeline: &Timeline) -> Result<(), ExitCode> {
+        let write = |path: &PathBuf, text: String| {
+            host_harness::view::write(path, &text).map_err(|e| fail(e.to_string()))
+        };
+        if let Some(path) = &self.html {
+            write(path, host_harness::view::page(timeline))?;
+        }
+        if let Some(path) = &self.trace {
+            write(path, host_harness::view::chrome_trace(timeline))?;
+        }
+        Ok(())
+    }
 }
 
 /// `run --nodes`: one network, every node's report.
@@ -807,6 +980,7 @@ fn run_nodes(
     options: &RunOptions,
     json: Option<&std::path::Path>,
     json_to_stdout: bool,
+    views: &Views,
 ) -> ExitCode {
     let report = match runtime.block_on(host_harness::run_network(options)) {
         Ok(report) => report,
@@ -819,12 +993,12 @@ fn run_nodes(
     if !json_to_stdout {
         print!("{}", report::render_network_summary(&report));
     }
-    finish(
-        &report,
-        report.check_failures().is_empty(),
-        json,
-        json_to_stdout,
-    )
+    let failures = report.check_failures();
+    let title = format!("{} nodes", report.nodes.len());
+    if let Err(code) = views.write(&Timeline::of_network(&title, &report, failures.clone())) {
+        return code;
+    }
+    finish(&report, failures.is_empty(), json, json_to_stdout)
 }
 
 /// Writes the JSON report if asked, and gives the exit code.

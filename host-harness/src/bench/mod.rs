@@ -35,6 +35,18 @@ pub struct BenchResults {
     pub spawn_vs_floor: f64,
     /// `roundtrip_p50_us` over `channel_roundtrip_floor_us`.
     pub roundtrip_vs_floor: f64,
+    /// One spawn on virtual time, where `make run` and `make test` run (one
+    /// thread), timed by the host: mean wall microseconds over 1,000.
+    pub sim_spawn_us: f64,
+    /// One round trip on virtual time, the same way.
+    pub sim_roundtrip_us: f64,
+    /// tokio alone on one thread, as virtual time runs: a message from one
+    /// task to another and back.
+    pub sim_channel_roundtrip_floor_us: f64,
+    /// `sim_spawn_us` over `instantiate_floor_us`.
+    pub sim_spawn_vs_floor: f64,
+    /// `sim_roundtrip_us` over `sim_channel_roundtrip_floor_us`.
+    pub sim_roundtrip_vs_floor: f64,
     pub uncached_spawn_ms: f64,
     /// Request/response between processes on two nodes.
     pub remote_roundtrip_p50_us: f64,
@@ -81,6 +93,15 @@ pub async fn measure(
     let floor_host = WasmHost::new(None).map_err(|e| e.to_string())?;
     let instantiate_floor_us = floor::instantiate(floor_host.engine(), &child, 500).await?;
     let channel_roundtrip_floor_us = floor::channel_roundtrip(5000).await;
+    let sim_channel_roundtrip_floor_us = std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(floor::channel_roundtrip(5000)))
+    })
+    .join()
+    .map_err(|_| "the one-thread floor panicked".to_string())?
+    .map_err(|e| e.to_string())?;
 
     let scratch = TempDir::new("bench").map_err(|e| e.to_string())?;
     let scratch = scratch.path();
@@ -112,7 +133,12 @@ pub async fn measure(
     }
     let e2e_run_ms = median(runs[1..].to_vec());
 
-    let package = bench_package(&scratch.join("package"), probe, &child)?;
+    let package = bench_package(
+        &scratch.join("package"),
+        probe,
+        &child,
+        &["echo", "spawn-bench", "roundtrip-bench"],
+    )?;
     let report = run(&RunOptions::new(&package))
         .await
         .map_err(|e| e.to_string())?;
@@ -132,6 +158,7 @@ pub async fn measure(
     spawns.sort_by(f64::total_cmp);
     let spawn_p50_us = spawns[spawns.len() / 2];
     let roundtrip_p50_us = median(roundtrips);
+    let (sim_spawn_us, sim_roundtrip_us) = simulated_costs(scratch, probe, &child).await?;
     let remote_roundtrip_p50_us = remote_roundtrips(scratch, probe).await?;
     let (nodes_1000_boot_ms, nodes_1000_rss_mib) = thousand_nodes(workspace).await?;
     let kit_chat_suite_ms = match kit_chat {
@@ -152,6 +179,11 @@ pub async fn measure(
         channel_roundtrip_floor_us,
         spawn_vs_floor: spawn_p50_us / instantiate_floor_us,
         roundtrip_vs_floor: roundtrip_p50_us / channel_roundtrip_floor_us,
+        sim_spawn_us,
+        sim_roundtrip_us,
+        sim_channel_roundtrip_floor_us,
+        sim_spawn_vs_floor: sim_spawn_us / instantiate_floor_us,
+        sim_roundtrip_vs_floor: sim_roundtrip_us / sim_channel_roundtrip_floor_us,
         uncached_spawn_ms: child_compile_ms + spawn_p50_us / 1000.0,
         remote_roundtrip_p50_us,
         nodes_1000_boot_ms,
@@ -355,29 +387,108 @@ fn metadata() -> serde_json::Value {
     })
 }
 
-/// A package whose `spawn-bench` spawns the template's child 1,000 times
-/// and whose `roundtrip-bench` asks `echo` 1,000 times.
-fn bench_package(dir: &Path, probe: &Path, child: &[u8]) -> Result<PathBuf, String> {
+/// The bench package in `dir`: the probe as `processes` (of echo,
+/// spawn-bench, roundtrip-bench and any other probe name), and the
+/// template's child to spawn.
+fn bench_package(
+    dir: &Path,
+    probe: &Path,
+    child: &[u8],
+    processes: &[&str],
+) -> Result<PathBuf, String> {
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("pkg")).map_err(io)?;
     std::fs::copy(probe, dir.join("pkg/probe.wasm"))
         .map_err(|e| format!("{}: {e} (run `make test-guests`)", probe.display()))?;
     std::fs::write(dir.join("pkg/child.wasm"), child).map_err(io)?;
     std::fs::write(dir.join("metadata.json"), metadata().to_string()).map_err(io)?;
-    let entry = |name: &str, caps: &[&str]| {
-        serde_json::json!({
-            "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",
-            "request_networking": false, "request_capabilities": caps,
-            "grant_capabilities": caps, "public": false
-        })
+    let caps = |name: &str| -> &[&str] {
+        match name {
+            "spawn-bench" => &["vfs:distro:sys"],
+            "roundtrip-bench" => &["echo:bench:test.os"],
+            _ => &[],
+        }
     };
-    let manifest = serde_json::json!([
-        entry("echo", &[]),
-        entry("spawn-bench", &["vfs:distro:sys"]),
-        entry("roundtrip-bench", &["echo:bench:test.os"]),
-    ]);
-    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).map_err(io)?;
+    let manifest: Vec<serde_json::Value> = processes
+        .iter()
+        .map(|name| {
+            serde_json::json!({
+                "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",
+                "request_networking": false, "request_capabilities": caps(name),
+                "grant_capabilities": caps(name), "public": false
+            })
+        })
+        .collect();
+    std::fs::write(
+        dir.join("pkg/manifest.json"),
+        serde_json::json!(manifest).to_string(),
+    )
+    .map_err(io)?;
     Ok(dir.to_owned())
+}
+
+/// Wall microseconds per spawn and per round trip on virtual time, where
+/// `make run` and `make test` run (one thread; the processes' own clocks
+/// stand still, so the host's clock times them): the median of five runs
+/// doing 1,000 of each, less a run doing neither.
+async fn simulated_costs(scratch: &Path, probe: &Path, child: &[u8]) -> Result<(f64, f64), String> {
+    let package = |name: &str, processes: &[&str]| {
+        bench_package(&scratch.join(name), probe, child, processes)
+    };
+    let spawns = package("sim-spawn", &["spawn-bench"])?;
+    let trips = package("sim-trips", &["echo", "roundtrip-bench"])?;
+    let idle = package("sim-idle", &["echo", "idle"])?;
+    let time = |dir: PathBuf| async move {
+        let mut times = Vec::new();
+        for _ in 0..6 {
+            let mut options = RunOptions::new(&dir);
+            options.virtual_time = true;
+            let started = Instant::now();
+            run(&options).await.map_err(|e| e.to_string())?;
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        // The first run compiles and warms the caches.
+        Ok::<f64, String>(median(times[1..].to_vec()))
+    };
+    let base = time(idle).await?;
+    let spawn_us = (time(spawns).await? - base) / 1000.0;
+    let roundtrip_us = (time(trips).await? - base) / 1000.0;
+    Ok((spawn_us, roundtrip_us))
+}
+
+/// The timeline page of a flood: the round-trip bench's run (4,096
+/// request/response pairs to a process that prints each) with its
+/// timeline kept, its events repeated, later each time, up to `events`.
+/// `make bench` times how long headless Chromium takes to make it usable.
+pub async fn flood_page(probe: &Path, child: &Path, events: usize) -> Result<String, String> {
+    let child = std::fs::read(child).map_err(|e| format!("{}: {e}", child.display()))?;
+    let scratch = TempDir::new("flood").map_err(|e| e.to_string())?;
+    let package = bench_package(
+        &scratch.path().join("package"),
+        probe,
+        &child,
+        &["echo", "roundtrip-bench"],
+    )?;
+    let mut options = RunOptions::new(&package);
+    options.timeline = true;
+    let report = run(&options).await.map_err(|e| e.to_string())?;
+    let mut timeline = crate::view::Timeline::of_report("a flood", &report, vec![]);
+    let one = std::mem::take(&mut timeline.events);
+    let span = one.last().map_or(0.0, |e| e.at_ms) + 1.0;
+    if one.is_empty() {
+        return Err("the flood's run kept no timeline".into());
+    }
+    for round in 0.. {
+        for event in &one {
+            if timeline.events.len() == events {
+                return Ok(crate::view::page(&timeline));
+            }
+            let mut event = event.clone();
+            event.at_ms += span * round as f64;
+            timeline.events.push(event);
+        }
+    }
+    unreachable!("the loop returns once it has the events")
 }
 
 fn ms(d: Duration) -> f64 {

@@ -56,9 +56,12 @@ fn is_core_module(bytes: &[u8]) -> bool {
 pub struct ComponentCache {
     compiled: Mutex<HashMap<[u8; 32], Arc<Compilation>>>,
     /// Bytes compiled before, by fingerprint, with their key.
-    seen: Mutex<HashMap<u64, Vec<(Arc<[u8]>, [u8; 32])>>>,
+    seen: Mutex<HashMap<u64, Vec<SeenBytes>>>,
     disk: Option<DiskCache>,
 }
+
+/// Bytes compiled before and the SHA-256 they are cached under.
+type SeenBytes = (Arc<[u8]>, [u8; 32]);
 
 type Compilation = OnceLock<Result<Arc<LoadedWasm>, String>>;
 

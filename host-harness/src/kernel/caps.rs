@@ -16,6 +16,15 @@ impl Kernel {
                 entry.caps.remove(cap);
             }
         }
+        if self.timeline {
+            for cap in caps {
+                self.emit(Event::CapChanged {
+                    holder: id.clone(),
+                    capability: cap.clone(),
+                    added: false,
+                });
+            }
+        }
     }
 
     /// `save-capabilities`: the 1.0 kernel adds anything, unchecked.

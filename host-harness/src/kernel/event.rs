@@ -39,6 +39,27 @@ pub enum Event {
         id: ProcessId,
         from: ProcessId,
     },
+    /// A message put in `to`'s mailbox (recorded for a timeline only).
+    Delivered {
+        message: Box<KernelMessage>,
+    },
+    /// A request's error handed to its sender (for a timeline only).
+    ErrorDelivered {
+        to: ProcessId,
+        id: u64,
+        error: crate::types::SendError,
+    },
+    /// `holder` gained or lost `capability` (for a timeline only).
+    CapChanged {
+        holder: ProcessId,
+        capability: Capability,
+        added: bool,
+    },
+    /// What `issuer` gave through the oracle was taken back: it was
+    /// killed (for a timeline only).
+    Revoked {
+        issuer: ProcessId,
+    },
     /// The manifest lists `id` twice: the later entry replaced it.
     ListedTwice {
         id: ProcessId,

@@ -170,6 +170,9 @@ impl Kernel {
             // kernel's loop, reaches it. Here it reaches the child once
             // its `init` first waits for a message, the same on every run.
             let issuer = self.address(id);
+            if self.timeline {
+                self.emit(Event::Revoked { issuer: id.clone() });
+            }
             for (holder, other) in self.processes.iter_mut() {
                 if other.parent.as_ref() == Some(id) && !other.settled {
                     self.deferred_revocations

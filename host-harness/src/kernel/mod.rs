@@ -91,6 +91,9 @@ pub struct Kernel {
     /// Print every delivered message (verbosity 3). Off unless someone
     /// reads them: rendering each message costs more than routing it.
     trace_messages: bool,
+    /// Record every delivery and capability change as events, for a
+    /// timeline of the run (`--html`, `--trace`). Off unless asked for.
+    timeline: bool,
     /// The runtime whose rules apply where runtimes differ.
     profile: &'static Profile,
     /// Every random choice: message ids, unnamed spawns.
@@ -183,6 +186,7 @@ impl Kernel {
             effects: Vec::new(),
             events: Vec::new(),
             trace_messages: false,
+            timeline: false,
             profile: runtime.profile(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             key: crate::types::keys::networking_key(seed),
@@ -206,6 +210,11 @@ impl Kernel {
     }
 
     /// Turns the verbosity-3 line for every delivered message on or off.
+    /// Records deliveries and capability changes for a timeline.
+    pub fn record_timeline(&mut self, on: bool) {
+        self.timeline = on;
+    }
+
     pub fn trace_messages(&mut self, on: bool) {
         self.trace_messages = on;
     }
@@ -339,19 +348,37 @@ impl Kernel {
 
     /// Gives `holder` `cap`; false if there is no such process.
     fn add_cap(&mut self, holder: &ProcessId, cap: Capability, how: Grant) -> bool {
-        match self.processes.get_mut(holder) {
-            Some(entry) => {
-                entry.caps.insert(cap, how);
-                true
-            }
-            None => false,
+        let Some(entry) = self.processes.get_mut(holder) else {
+            return false;
+        };
+        let added = entry.caps.insert(cap.clone(), how);
+        if added && self.timeline {
+            self.emit(Event::CapChanged {
+                holder: holder.clone(),
+                capability: cap,
+                added: true,
+            });
         }
+        true
     }
 
     /// Queues `delivery` for `target` if it is registered and alive.
     fn deliver(&mut self, target: &ProcessId, delivery: Delivery) -> bool {
         if !self.processes.get(target).is_some_and(|e| e.alive) {
             return false;
+        }
+        if self.timeline {
+            let event = match &delivery {
+                Delivery::Message(km) => Event::Delivered {
+                    message: Box::new(km.clone()),
+                },
+                Delivery::Failed { id, error } => Event::ErrorDelivered {
+                    to: target.clone(),
+                    id: *id,
+                    error: error.clone(),
+                },
+            };
+            self.emit(event);
         }
         self.effects
             .push(Effect::Deliver(target.clone(), Box::new(delivery)));

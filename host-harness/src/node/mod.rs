@@ -82,6 +82,8 @@ pub(crate) struct NodeConfig {
     pub simulated: bool,
     /// Keep every kernel event in the report's trace.
     pub trace: bool,
+    /// Keep a timeline of the run in the report (every delivery too).
+    pub timeline: bool,
 }
 
 pub(crate) struct Node {
@@ -151,12 +153,15 @@ impl Node {
             wall_origin,
             simulated,
             trace,
+            timeline,
         } = config;
         let mut kernel = Kernel::new(&name, runtime, seed);
         kernel.set_networking_key(crate::types::keys::networking_key(key_seed));
         let mut report = Report::new(&name, runtime, run_seed);
         report.tracing = trace;
+        report.timeline_on = timeline;
         kernel.trace_messages(terminal.verbosity >= 3);
+        kernel.record_timeline(timeline);
         let node = Arc::new_cyclic(|me| Node {
             name,
             modules: Mutex::default(),

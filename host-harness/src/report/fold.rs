@@ -35,7 +35,26 @@ impl Report {
             self.trace
                 .push(format!("{:.6} {event:?}", at.as_secs_f64()));
         }
+        if self.timeline_on {
+            if let Some(what) = super::timeline::happening(&self.node, event) {
+                let record = super::timeline::TimelineEvent {
+                    at_ms: self.at_ms,
+                    node: self.node.clone(),
+                    what,
+                };
+                if self.timeline.len() < super::timeline::TIMELINE_KEPT {
+                    self.timeline.push(record);
+                } else {
+                    self.omitted.timeline += 1;
+                }
+            }
+        }
         match event {
+            // Kept for the timeline only.
+            Event::Delivered { .. }
+            | Event::ErrorDelivered { .. }
+            | Event::CapChanged { .. }
+            | Event::Revoked { .. } => {}
             Event::Print {
                 source,
                 verbosity,

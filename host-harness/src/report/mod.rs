@@ -11,6 +11,7 @@ mod hints;
 mod network;
 mod summary;
 pub(crate) mod terminal;
+pub mod timeline;
 mod verdict;
 
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,14 @@ pub struct Report {
     /// (`--check-determinism` compares two runs' traces).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<String>,
+    /// Every delivery, block, spawn, exit, capability change, print and
+    /// HTTP request with its node time, when asked for (`--html`,
+    /// `--trace`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<timeline::TimelineEvent>,
+    /// Whether to keep the timeline.
+    #[serde(skip)]
+    pub(crate) timeline_on: bool,
     /// Whether to keep the trace.
     #[serde(skip)]
     pub(crate) tracing: bool,
@@ -77,6 +86,7 @@ pub struct Omitted {
     pub http_served: u64,
     pub distro_requests: u64,
     pub diagnostics: u64,
+    pub timeline: u64,
 }
 
 impl Omitted {

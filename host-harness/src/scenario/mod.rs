@@ -86,6 +86,8 @@ pub struct Settings {
     pub faults: Faults,
     /// `our_capabilities()` shuffled by the seed (`None`: on virtual time).
     pub shuffle_capabilities: Option<bool>,
+    /// Keep each run's timeline in its reports (`--html`, `--trace`).
+    pub timeline: bool,
 }
 
 /// Which faults a run adds to the scenario's own.

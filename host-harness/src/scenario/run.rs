@@ -80,6 +80,7 @@ pub async fn run(
         simulated: !settings.real_time,
         trace: settings.trace,
         shuffle_capabilities: settings.shuffle_capabilities,
+        timeline: settings.timeline,
         added,
     };
     if settings.real_time {
@@ -119,6 +120,7 @@ struct Run {
     simulated: bool,
     trace: bool,
     shuffle_capabilities: Option<bool>,
+    timeline: bool,
     added: Vec<Fault>,
 }
 
@@ -136,6 +138,7 @@ async fn run_here(
         simulated,
         trace,
         shuffle_capabilities,
+        timeline,
         added,
     } = run;
     let mut result = ScenarioResult {
@@ -160,6 +163,7 @@ async fn run_here(
             let mut options = options_for(package_dir, work.path(), scenario, seed, simulated);
             options.trace = trace;
             options.shuffle_capabilities = shuffle_capabilities;
+            options.timeline = timeline;
             let (failures, report, network) = drive(work.path(), scenario, package, options).await;
             result.failures = failures;
             result.report = report;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Bottom first.
-const LAYERS: [&str; 17] = [
-    "types", "util", "kernel", "report", "node", "network", "host", "modules", "driver", "package",
-    "api", "scenario", "kit", "template", "bench", "fuzz", "main",
+const LAYERS: [&str; 19] = [
+    "types", "util", "kernel", "report", "view", "node", "network", "host", "modules", "driver",
+    "package", "api", "scenario", "kit", "template", "watch", "bench", "fuzz", "main",
 ];
 
 /// What `lib.rs` re-exports at the crate root, by the module it comes from.

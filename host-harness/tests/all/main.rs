@@ -22,3 +22,4 @@ mod node_home;
 mod our_package;
 mod scenarios;
 mod simulation;
+mod view;
