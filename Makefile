@@ -59,7 +59,7 @@ fuzz: ## Fuzz the manifest, scenario and vfs path parsers ($(FUZZ_RUNS) runs eac
 	  (cd host-harness/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O -s none $$t corpus/$$t seeds/$$t -- -runs=$(FUZZ_RUNS)) || exit 1; \
 	done
 
-bench: ## Measure sizes, rebuild time and a harness run; writes BENCHMARKS.md
+bench: ## Measure sizes, rebuild time, a harness run and `host-harness bench` (RELEASE=1: the release build too); writes BENCHMARKS.md
 	bench/run.sh
 
 lint: lint-guests ## rustfmt check and clippy on the whole workspace (guests too), warnings as errors

@@ -455,7 +455,7 @@ impl Session {
             None => {
                 let temp = TempDir::new("homes").map_err(|e| {
                     InputError::invalid(
-                        std::env::temp_dir(),
+                        crate::util::temp_root(),
                         format!("cannot make a temporary node home: {e}"),
                     )
                 })?;

@@ -60,6 +60,7 @@ pub use api::{
 pub use modules::HttpMock;
 pub use report::Report;
 pub use types::{InputError, PackageId, ProcessId, Runtime};
+pub use util::temp_in_memory;
 
 /// Nodes alive in this program (the leak test checks every run's node is
 /// gone when it returns).

@@ -144,8 +144,8 @@ struct TestArgs {
     /// Run on the wall clock instead of virtual node time (waits take as long as they say)
     #[arg(long)]
     real_time: bool,
-    /// Run each scenario twice from one seed and fail it, naming the first event where the
-    /// two runs differ, if they do
+    /// Run each scenario (or kit suite) twice from one seed and fail it, naming the first event
+    /// where the two runs differ, if they do
     #[arg(long, conflicts_with = "real_time")]
     check_determinism: bool,
     /// Sweep seeds: run every scenario under each of N seeds (0..N), or a range A..B; the
@@ -300,6 +300,10 @@ fn main() -> ExitCode {
     };
     if no_cache {
         host_harness::disable_disk_cache();
+    }
+    if matches!(command, Command::Test(_)) {
+        // Scenario runs make and remove many small files: in memory.
+        host_harness::temp_in_memory();
     }
     let code = match command {
         Command::Test(args) => match (&args.kit, check_seconds("--timeout", args.timeout)) {
@@ -461,10 +465,8 @@ fn test_kit(
     options.seed = args.seed;
     options.virtual_time = !args.real_time;
     options.shuffle_capabilities = shuffled(args.capability_order);
-    if args.faults || args.check_determinism {
-        return fail(
-            "--faults and --check-determinism take a package's scenarios, not --kit".into(),
-        );
+    if args.faults {
+        return fail("--faults takes a package's scenarios, not --kit".into());
     }
     // A sweep runs the suite once per seed (its K-th of every M with
     // --partition).
@@ -490,15 +492,29 @@ fn test_kit(
     let mut results = Vec::new();
     for seed in seeds {
         options.seed = seed;
-        let outcomes = match runtime.block_on(host_harness::kit::run_suite(kit, &options)) {
-            Ok((outcomes, _)) => outcomes,
+        let ran = if args.check_determinism {
+            runtime.block_on(host_harness::kit::check_determinism(kit, &options))
+        } else {
+            runtime
+                .block_on(host_harness::kit::run_suite(kit, &options))
+                .map(|(outcomes, _)| (outcomes, None))
+        };
+        let (outcomes, difference) = match ran {
+            Ok(ran) => ran,
             Err(RunError::Input(e)) => return fail(e.to_string()),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(1);
             }
         };
+        let start = results.len();
         results.extend(outcomes.iter().map(|o| o.to_result()));
+        if let (Some(difference), Some(first)) = (difference, results.get_mut(start)) {
+            first.failures.push(format!(
+                "not deterministic: two runs from seed {} differ: {difference}",
+                first.seed
+            ));
+        }
     }
     report_results(&results, args)
 }

@@ -199,6 +199,8 @@ pub async fn measure(
 /// second, and the CPU that took against the same 200 runs on real time.
 async fn sweep(workspace: &Path) -> Result<(f64, f64), String> {
     use crate::scenario::{find, run_files_with, run_sweep, Settings};
+    // Where `host-harness test` puts its runs, as users get it.
+    crate::util::temp_in_memory();
     let files = find(workspace, None).map_err(|e| e.to_string())?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let seeds: Vec<u64> = (0..200).collect();

@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::driver::{Driver, Outgoing};
 use crate::kernel::SpawnRequest;
 use crate::package::Package;
-use crate::report::NetworkReport;
+use crate::report::{compare, NetworkReport};
 use crate::scenario::ScenarioResult;
 use crate::types::{Capability, InputError, OnExit};
 use crate::{NodeSpec, RunError, RunOptions, Session};
@@ -131,6 +131,43 @@ pub async fn run_suite(
         }
         (outcomes, reports)
     })
+}
+
+/// `--check-determinism`: runs the suite twice from one seed (drawn if
+/// `options` has none) and says where the two runs first part: the
+/// kernel's traces, the tests' outcomes, or the reports. Gives the second
+/// run's outcomes.
+pub async fn check_determinism(
+    path: &Path,
+    options: &RunOptions,
+) -> Result<(Vec<Outcome>, Option<String>), RunError> {
+    let mut options = options.clone();
+    options.seed.get_or_insert_with(rand::random);
+    options.trace = true;
+    let (first, a) = run_suite(path, &options).await?;
+    let (second, b) = run_suite(path, &options).await?;
+    fn boots(networks: &[NetworkReport]) -> Vec<&crate::report::Report> {
+        networks
+            .iter()
+            .flat_map(|n| n.earlier_boots.iter().chain(&n.nodes))
+            .collect()
+    }
+    let failures = |outcomes: &[Outcome]| -> Vec<Option<String>> {
+        outcomes
+            .iter()
+            .map(|o| o.result.as_ref().err().map(ToString::to_string))
+            .collect()
+    };
+    let difference = compare::trace_difference(&boots(&a), &boots(&b))
+        .or_else(|| {
+            let (fa, fb) = (failures(&first), failures(&second));
+            (fa != fb).then(|| format!("the outcomes differ: {fa:?} against {fb:?}"))
+        })
+        .or_else(|| {
+            let json = |n: &[NetworkReport]| serde_json::to_value(n).unwrap_or_default();
+            compare::json_difference(json(&a), json(&b))
+        });
+    Ok((second, difference))
 }
 
 async fn run_suite_here(

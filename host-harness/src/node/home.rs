@@ -31,7 +31,7 @@ impl Home {
             None => {
                 let temp = TempDir::new("home").map_err(|e| {
                     InputError::invalid(
-                        std::env::temp_dir(),
+                        crate::util::temp_root(),
                         format!("cannot make a temporary node home: {e}"),
                     )
                 })?;

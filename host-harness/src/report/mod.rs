@@ -6,6 +6,7 @@
 //! of every diagnostic and hint live in `hints.rs`; what fails a run is
 //! decided in `verdict.rs`.
 
+pub mod compare;
 mod fold;
 mod hints;
 mod network;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::driver::{Driver, NoAnswer, Outgoing};
 use crate::node::Node;
-use crate::report::{Crossing, CrossingRecord, ExitKind, NetworkReport, Report};
+use crate::report::{compare, Crossing, CrossingRecord, ExitKind, NetworkReport, Report};
 use crate::types::{Address, Capability, PackageId, ProcessId, SendErrorKind};
 use crate::util::{link_tree, TempDir};
 use crate::{NodeSpec, RunOptions, Session};
@@ -1246,39 +1246,14 @@ impl Drive {
 /// Where two runs of one seed first part: an event of the kernel's (the
 /// traces), the failures, or what the reports say.
 fn first_difference(a: &ScenarioResult, b: &ScenarioResult) -> Option<String> {
-    let traces = |r: &ScenarioResult| -> Vec<(String, String)> {
-        let reports: Vec<&Report> = match &r.network {
+    fn reports(r: &ScenarioResult) -> Vec<&Report> {
+        match &r.network {
             Some(network) => network.earlier_boots.iter().chain(&network.nodes).collect(),
             None => r.report.iter().collect(),
-        };
-        reports
-            .into_iter()
-            .flat_map(|report| {
-                report
-                    .trace
-                    .iter()
-                    .map(|line| (report.node.clone(), line.clone()))
-            })
-            .collect()
-    };
-    let (ta, tb) = (traces(a), traces(b));
-    for (index, (x, y)) in ta.iter().zip(&tb).enumerate() {
-        if x != y {
-            return Some(format!(
-                "event {} on {}: the first run had `{}`, the second `{}`",
-                index + 1,
-                x.0,
-                x.1,
-                y.1
-            ));
         }
     }
-    if ta.len() != tb.len() {
-        return Some(format!(
-            "the first run had {} events, the second {}",
-            ta.len(),
-            tb.len()
-        ));
+    if let Some(difference) = compare::trace_difference(&reports(a), &reports(b)) {
+        return Some(difference);
     }
     if a.failures != b.failures {
         return Some(format!(
@@ -1287,37 +1262,13 @@ fn first_difference(a: &ScenarioResult, b: &ScenarioResult) -> Option<String> {
         ));
     }
     let json = |r: &ScenarioResult| {
-        let mut value = match (&r.network, &r.report) {
+        match (&r.network, &r.report) {
             (Some(network), _) => serde_json::to_value(network),
             (None, report) => serde_json::to_value(report),
         }
-        .unwrap_or_default();
-        strip_traces(&mut value);
-        serde_json::to_string_pretty(&value).unwrap_or_default()
+        .unwrap_or_default()
     };
-    let (ja, jb) = (json(a), json(b));
-    let line = ja.lines().zip(jb.lines()).find(|(x, y)| x != y);
-    match line {
-        Some((x, y)) => Some(format!(
-            "the reports differ: `{}` against `{}`",
-            x.trim(),
-            y.trim()
-        )),
-        None if ja != jb => Some("the reports differ in length".into()),
-        None => None,
-    }
-}
-
-/// The report JSON without its traces (compared on their own).
-fn strip_traces(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.remove("trace");
-            map.values_mut().for_each(strip_traces);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_traces),
-        _ => {}
-    }
+    compare::json_difference(json(a), json(b))
 }
 
 /// A message between nodes in one line.

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::types::InputError;
 
-pub use temp::TempDir;
+pub use temp::{root as temp_root, temp_in_memory, TempDir};
 pub use walk::{copy_tree, entries, link_tree, package_tree, Entry};
 
 /// Locks `mutex`, also after a panic elsewhere: the harness reports what

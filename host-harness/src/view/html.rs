@@ -8,8 +8,9 @@ const PAGE: &str = include_str!("page.html");
 /// The page of `timeline`.
 pub fn page(timeline: &Timeline) -> String {
     let data = serde_json::to_string(timeline).unwrap_or_else(|_| "{}".into());
-    // Inside a <script> element nothing may read as its end tag.
-    let data = data.replace("</", "<\\/");
+    // Inside a <script> element no `</script` or `<!--` may appear: JSON
+    // has `<` only inside strings, where `\u003c` reads the same.
+    let data = data.replace('<', "\\u003c");
     PAGE.replacen("{{TITLE}}", &escape(&timeline.title), 1)
         .replacen("{{DATA}}", &data, 1)
 }
@@ -43,4 +44,31 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_in_the_data_can_end_or_escape_its_script() {
+        let hostile = "<!--<script></script>";
+        let timeline = Timeline {
+            title: hostile.into(),
+            seed: 1,
+            nodes: vec![],
+            events: vec![],
+            crossings: vec![],
+            faults: vec![],
+            failures: vec![hostile.into()],
+            omitted: 0,
+        };
+        let html = page(&timeline);
+        assert_eq!(html.matches("</script>").count(), 2);
+        assert!(!html.contains("<!--"));
+        let script = html.split("id=\"data\">").nth(1).unwrap();
+        let json = script.split("</script>").next().unwrap();
+        let data: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(data["title"], hostile);
+    }
 }

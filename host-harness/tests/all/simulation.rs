@@ -157,6 +157,12 @@ async fn a_two_node_kit_suite_replays_from_its_seed() {
     };
     let first = run().await;
     assert_eq!(run().await, first);
+    // `test --kit --check-determinism` runs it twice and finds no difference.
+    let (outcomes, difference) = host_harness::kit::check_determinism(&root, &options)
+        .await
+        .unwrap();
+    assert!(outcomes[0].result.is_ok(), "{outcomes:?}");
+    assert_eq!(difference, None);
 }
 
 /// A one-process probe package (for kit suites).
