@@ -268,9 +268,10 @@ async fn remote_roundtrips(scratch: &Path, probe: &Path) -> Result<f64, String> 
     let asker = write_package(
         &scratch.join("remote-a"),
         probe,
+        None,
         &[("echo", true), ("remote-roundtrip-bench", true)],
     )?;
-    let answerer = write_package(&scratch.join("remote-b"), probe, &[("echo", true)])?;
+    let answerer = write_package(&scratch.join("remote-b"), probe, None, &[("echo", true)])?;
     let mut options = RunOptions::new(&asker);
     options.nodes = vec![
         NodeSpec {
@@ -356,20 +357,37 @@ fn resident_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// A package `bench:test.os` of probe processes (name, networked).
-fn write_package(dir: &Path, probe: &Path, processes: &[(&str, bool)]) -> Result<PathBuf, String> {
+/// A package `bench:test.os` of probe processes (name, networked), with
+/// the template's child to spawn when given. `spawn-bench` and
+/// `roundtrip-bench` get what they message; the others nothing.
+fn write_package(
+    dir: &Path,
+    probe: &Path,
+    child: Option<&[u8]>,
+    processes: &[(&str, bool)],
+) -> Result<PathBuf, String> {
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("pkg")).map_err(io)?;
     std::fs::copy(probe, dir.join("pkg/probe.wasm"))
         .map_err(|e| format!("{}: {e} (run `make test-guests`)", probe.display()))?;
+    if let Some(child) = child {
+        std::fs::write(dir.join("pkg/child.wasm"), child).map_err(io)?;
+    }
     std::fs::write(dir.join("metadata.json"), metadata().to_string()).map_err(io)?;
+    let caps = |name: &str| -> &[&str] {
+        match name {
+            "spawn-bench" => &["vfs:distro:sys"],
+            "roundtrip-bench" => &["echo:bench:test.os"],
+            _ => &[],
+        }
+    };
     let manifest: Vec<serde_json::Value> = processes
         .iter()
         .map(|(name, networked)| {
             serde_json::json!({
                 "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",
-                "request_networking": networked, "request_capabilities": [],
-                "grant_capabilities": [], "public": false
+                "request_networking": networked, "request_capabilities": caps(name),
+                "grant_capabilities": caps(name), "public": false
             })
         })
         .collect();
@@ -390,43 +408,16 @@ fn metadata() -> serde_json::Value {
 }
 
 /// The bench package in `dir`: the probe as `processes` (of echo,
-/// spawn-bench, roundtrip-bench and any other probe name), and the
-/// template's child to spawn.
+/// spawn-bench, roundtrip-bench and any other probe name), none of them
+/// networked, and the template's child to spawn.
 fn bench_package(
     dir: &Path,
     probe: &Path,
     child: &[u8],
     processes: &[&str],
 ) -> Result<PathBuf, String> {
-    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
-    std::fs::create_dir_all(dir.join("pkg")).map_err(io)?;
-    std::fs::copy(probe, dir.join("pkg/probe.wasm"))
-        .map_err(|e| format!("{}: {e} (run `make test-guests`)", probe.display()))?;
-    std::fs::write(dir.join("pkg/child.wasm"), child).map_err(io)?;
-    std::fs::write(dir.join("metadata.json"), metadata().to_string()).map_err(io)?;
-    let caps = |name: &str| -> &[&str] {
-        match name {
-            "spawn-bench" => &["vfs:distro:sys"],
-            "roundtrip-bench" => &["echo:bench:test.os"],
-            _ => &[],
-        }
-    };
-    let manifest: Vec<serde_json::Value> = processes
-        .iter()
-        .map(|name| {
-            serde_json::json!({
-                "process_name": name, "process_wasm_path": "/probe.wasm", "on_exit": "None",
-                "request_networking": false, "request_capabilities": caps(name),
-                "grant_capabilities": caps(name), "public": false
-            })
-        })
-        .collect();
-    std::fs::write(
-        dir.join("pkg/manifest.json"),
-        serde_json::json!(manifest).to_string(),
-    )
-    .map_err(io)?;
-    Ok(dir.to_owned())
+    let processes: Vec<(&str, bool)> = processes.iter().map(|p| (*p, false)).collect();
+    write_package(dir, probe, Some(child), &processes)
 }
 
 /// Wall microseconds per spawn and per round trip on virtual time, where

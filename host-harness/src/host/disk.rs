@@ -50,32 +50,18 @@ impl DiskCache {
 
     /// The compiled component for `key`, if a sound entry is on disk.
     pub fn load(&self, engine: &Engine, key: &[u8; 32]) -> Option<Component> {
-        let bytes = std::fs::read(self.entry(engine, key)).ok()?;
-        let (checksum, payload) = bytes.split_at_checked(32)?;
-        if Sha256::digest(payload)[..] != *checksum {
-            return None;
-        }
+        let payload = read_checked(&self.entry(engine, key))?;
         // SAFETY: the payload is what `Component::serialize` wrote for this
         // engine configuration (its checksum matches, and wasmtime checks
         // its own header and the engine's compatibility before use).
-        unsafe { Component::deserialize(engine, payload) }.ok()
+        unsafe { Component::deserialize(engine, &payload) }.ok()
     }
 
     /// Keeps `component` for later runs; failing to is not an error (the
     /// next run compiles again).
     pub fn store(&self, engine: &Engine, key: &[u8; 32], component: &Component) {
-        let Ok(payload) = component.serialize() else {
-            return;
-        };
-        let mut bytes = Sha256::digest(&payload).to_vec();
-        bytes.extend_from_slice(&payload);
-        let target = self.entry(engine, key);
-        let partial = target.with_extension(format!("{}.partial", std::process::id()));
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|_| std::fs::write(&partial, &bytes))
-            .and_then(|_| std::fs::rename(&partial, &target));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&partial);
+        if let Ok(payload) = component.serialize() {
+            write_checked(&self.dir, &self.entry(engine, key), &payload);
         }
     }
 }
@@ -85,23 +71,12 @@ impl DiskCache {
     /// sound entry is on disk: what else is worth keeping between runs
     /// (a package's zip).
     pub fn load_bytes(&self, name: &[u8; 32]) -> Option<Vec<u8>> {
-        let bytes = std::fs::read(self.bytes_entry(name)).ok()?;
-        let (checksum, payload) = bytes.split_at_checked(32)?;
-        (Sha256::digest(payload)[..] == *checksum).then(|| payload.to_vec())
+        read_checked(&self.bytes_entry(name))
     }
 
     /// Keeps `payload` under `name`; failing to is not an error.
     pub fn store_bytes(&self, name: &[u8; 32], payload: &[u8]) {
-        let mut bytes = Sha256::digest(payload).to_vec();
-        bytes.extend_from_slice(payload);
-        let target = self.bytes_entry(name);
-        let partial = target.with_extension(format!("{}.partial", std::process::id()));
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|_| std::fs::write(&partial, &bytes))
-            .and_then(|_| std::fs::rename(&partial, &target));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
+        write_checked(&self.dir, &self.bytes_entry(name), payload);
     }
 
     fn bytes_entry(&self, name: &[u8; 32]) -> PathBuf {
@@ -111,6 +86,29 @@ impl DiskCache {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An entry's payload, if its leading SHA-256 matches (a torn or
+/// corrupted file reads as absent).
+fn read_checked(path: &std::path::Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    let (checksum, payload) = bytes.split_at_checked(32)?;
+    (Sha256::digest(payload)[..] == *checksum).then(|| payload.to_vec())
+}
+
+/// Writes `payload` behind its SHA-256 to a file of its own, then renames
+/// it into place, so a reader never sees half an entry; failing to is not
+/// an error.
+fn write_checked(dir: &std::path::Path, target: &std::path::Path, payload: &[u8]) {
+    let mut bytes = Sha256::digest(payload).to_vec();
+    bytes.extend_from_slice(payload);
+    let partial = target.with_extension(format!("{}.partial", std::process::id()));
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&partial, &bytes))
+        .and_then(|_| std::fs::rename(&partial, target));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
 }
 
 #[cfg(test)]

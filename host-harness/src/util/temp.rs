@@ -35,7 +35,8 @@ impl TempDir {
 /// and `TMPDIR` does not name a place. Scenario runs create and delete a
 /// score of files each (a copy of the package, every node's home); on
 /// ext4, finding free inodes among those just deleted took over a third of
-/// a seed sweep's time, and a sweep ran 2.7× faster on tmpfs.
+/// a seed sweep's time; by hand (2026-12-07), 200 seeds took 1.7 s on tmpfs
+/// against 4.7 s on ext4.
 pub fn temp_in_memory() {
     ROOT.get_or_init(|| {
         if std::env::var_os("TMPDIR").is_some() {

@@ -13,35 +13,7 @@ use host_harness::RunOptions;
 
 /// A one-process package of the probe guest under `package:test.os`.
 fn package(dir: &Path, package: &str, process: &str, request: &[&str], grant: &[&str]) {
-    package_with(dir, package, process, request, grant, false);
-}
-
-/// The same, networked or not.
-fn package_with(
-    dir: &Path,
-    package: &str,
-    process: &str,
-    request: &[&str],
-    grant: &[&str],
-    networking: bool,
-) {
-    std::fs::create_dir_all(dir.join("pkg")).unwrap();
-    let probe = std::fs::read(workspace().join("target/test-guests/probe.wasm")).unwrap();
-    std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
-    let metadata = serde_json::json!({
-        "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
-        "properties": {
-            "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
-            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
-        }
-    });
-    std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
-    let manifest = serde_json::json!([{
-        "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
-        "on_exit": "Restart", "request_networking": networking,
-        "request_capabilities": request, "grant_capabilities": grant, "public": true
-    }]);
-    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
+    kit_probe_package(dir, package, process, request, grant, false);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,7 +111,7 @@ async fn a_two_node_suite_runs_on_the_master_against_the_other_node() {
     let root = temp_dir("kit2");
     // The setup package runs on both nodes; its echo is networked, so the
     // test on the first node can ask the second node's echo.
-    package_with(&root.join("probe"), "probe", "echo", &[], &[], true);
+    kit_probe_package(&root.join("probe"), "probe", "echo", &[], &[], true);
     let echo = ["echo:probe:test.os"];
     package(&root.join("two-test"), "two-test", "two-test", &echo, &echo);
     std::fs::write(

@@ -3,7 +3,7 @@
 //! faults, a two-node kit suite, the command's own output), and another
 //! seed is another run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -137,8 +137,15 @@ async fn a_network_with_jitter_and_faults_replays_from_its_seed() {
 async fn a_two_node_kit_suite_replays_from_its_seed() {
     let root = temp_dir("kit-seed");
     let echo = ["echo:probe:test.os"];
-    write_package(&root.join("probe"), "probe", "echo", &[], true);
-    write_package(&root.join("two-test"), "two-test", "two-test", &echo, false);
+    kit_probe_package(&root.join("probe"), "probe", "echo", &[], &[], true);
+    kit_probe_package(
+        &root.join("two-test"),
+        "two-test",
+        "two-test",
+        &echo,
+        &echo,
+        false,
+    );
     std::fs::write(
         root.join("tests.toml"),
         "[[tests]]\nsetup_packages = [{ path = \"probe\", run = true }]\n\
@@ -163,27 +170,6 @@ async fn a_two_node_kit_suite_replays_from_its_seed() {
         .unwrap();
     assert!(outcomes[0].result.is_ok(), "{outcomes:?}");
     assert_eq!(difference, None);
-}
-
-/// A one-process probe package (for kit suites).
-fn write_package(dir: &Path, package: &str, process: &str, request: &[&str], networked: bool) {
-    std::fs::create_dir_all(dir.join("pkg")).unwrap();
-    let probe = read_built(&workspace().join("target/test-guests/probe.wasm"));
-    std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
-    let metadata = serde_json::json!({
-        "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
-        "properties": {
-            "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
-            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
-        }
-    });
-    std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
-    let manifest = serde_json::json!([{
-        "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
-        "on_exit": "Restart", "request_networking": networked,
-        "request_capabilities": request, "grant_capabilities": request, "public": true
-    }]);
-    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
 }
 
 #[test]

@@ -167,3 +167,32 @@ pub fn exit_kind(report: &Report, process: &str) -> host_harness::report::ExitKi
         .exit
         .kind
 }
+
+/// A one-process probe package for kit suites: `process` runs the probe
+/// (restarting, public), requesting and granting what it is given.
+pub fn kit_probe_package(
+    dir: &Path,
+    package: &str,
+    process: &str,
+    request: &[&str],
+    grant: &[&str],
+    networking: bool,
+) {
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    let probe = read_built(&workspace().join("target/test-guests/probe.wasm"));
+    std::fs::write(dir.join(format!("pkg/{process}.wasm")), probe).unwrap();
+    let metadata = serde_json::json!({
+        "name": package, "description": "", "image": "", "external_url": "", "animation_url": "",
+        "properties": {
+            "package_name": package, "publisher": "test.os", "current_version": "0.1.0",
+            "mirrors": [], "code_hashes": {}, "wit_version": 1, "dependencies": []
+        }
+    });
+    std::fs::write(dir.join("metadata.json"), metadata.to_string()).unwrap();
+    let manifest = serde_json::json!([{
+        "process_name": process, "process_wasm_path": format!("/{process}.wasm"),
+        "on_exit": "Restart", "request_networking": networking,
+        "request_capabilities": request, "grant_capabilities": grant, "public": true
+    }]);
+    std::fs::write(dir.join("pkg/manifest.json"), manifest.to_string()).unwrap();
+}
